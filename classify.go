@@ -1,0 +1,92 @@
+package redisguard
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// outcome is what a failed command tells the client about its connection and
+// whether the command may run again.
+type outcome uint8
+
+const (
+	// outcomeOK: success, a reply from the server (redis.Nil, WRONGTYPE, …), the
+	// caller's own context ending, or a refusal by this client.
+	outcomeOK outcome = iota
+	// outcomeNotSent: the command never left this process (the dial failed, or
+	// the client was not ready when the connection was needed). Safe to resend.
+	outcomeNotSent
+	// outcomeDropped: the connection broke after the command may have been
+	// written. Only a read-only command may run again.
+	outcomeDropped
+	// outcomeTimeout: the server did not answer in time. Not retried: it may have
+	// executed, and a second wait would only double the delay.
+	outcomeTimeout
+	// outcomeBusy: the server refused the command without executing it (LOADING,
+	// READONLY, TRYAGAIN, …). Safe to resend after a backoff.
+	outcomeBusy
+)
+
+// dialError marks an error of the dial itself, so that it is recognised however
+// go-redis wraps it on the way back to the command.
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
+
+// busyPrefixes are the replies with which a server refuses a command it did not
+// execute, and which go-redis would retry.
+var busyPrefixes = []string{
+	"LOADING ", "READONLY ", "CLUSTERDOWN ", "TRYAGAIN ", "MASTERDOWN ", "NOREPLICAS ",
+	"ERR max number of clients reached",
+}
+
+func classify(ctx context.Context, err error) outcome {
+	if err == nil || err == redis.Nil {
+		return outcomeOK
+	}
+	if errors.Is(err, ErrNotReady) {
+		return outcomeNotSent
+	}
+	var de *dialError
+	if errors.As(err, &de) {
+		if ctx.Err() != nil {
+			return outcomeOK
+		}
+		return outcomeNotSent
+	}
+	var rerr redis.Error
+	if errors.As(err, &rerr) {
+		msg := rerr.Error()
+		for _, p := range busyPrefixes {
+			if strings.HasPrefix(msg, p) {
+				return outcomeBusy
+			}
+		}
+		return outcomeOK
+	}
+	if ctx.Err() != nil || errors.Is(err, ErrClosed) || errors.Is(err, ErrQueueFull) ||
+		errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrClosed) {
+		return outcomeOK
+	}
+	var nerr net.Error
+	if errors.As(err, &nerr) && nerr.Timeout() {
+		return outcomeTimeout
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.ECONNREFUSED) {
+		return outcomeDropped
+	}
+	var operr *net.OpError
+	if errors.As(err, &operr) {
+		return outcomeDropped
+	}
+	return outcomeOK
+}

@@ -1,0 +1,143 @@
+package redisguard
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// event is one lifecycle hook call, as a recorder saw it.
+type event struct {
+	at      time.Time
+	kind    string // connect, ready, error, reconnecting, end
+	addr    string
+	attempt int
+	delay   time.Duration
+	err     error
+}
+
+func (e event) String() string {
+	switch e.kind {
+	case "connect":
+		return "connect " + e.addr
+	case "reconnecting":
+		return fmt.Sprintf("reconnecting %d %v", e.attempt, e.delay)
+	case "error", "end":
+		return fmt.Sprintf("%s %v", e.kind, e.err)
+	}
+	return e.kind
+}
+
+// recorder collects lifecycle events from any goroutine.
+type recorder struct {
+	mu     sync.Mutex
+	events []event
+	added  chan struct{} // closed and replaced on every event
+}
+
+func newRecorder() *recorder { return &recorder{added: make(chan struct{})} }
+
+func (r *recorder) add(e event) {
+	e.at = time.Now()
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	close(r.added)
+	r.added = make(chan struct{})
+	r.mu.Unlock()
+}
+
+func (r *recorder) hooks() Hooks {
+	return Hooks{
+		OnConnect:      func(addr string) { r.add(event{kind: "connect", addr: addr}) },
+		OnReady:        func() { r.add(event{kind: "ready"}) },
+		OnError:        func(err error) { r.add(event{kind: "error", err: err}) },
+		OnReconnecting: func(n int, d time.Duration) { r.add(event{kind: "reconnecting", attempt: n, delay: d}) },
+		OnEnd:          func(err error) { r.add(event{kind: "end", err: err}) },
+	}
+}
+
+func (r *recorder) snapshot() []event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]event(nil), r.events...)
+}
+
+// count returns how many events of kind were recorded.
+func (r *recorder) count(kind string) int {
+	n := 0
+	for _, e := range r.snapshot() {
+		if e.kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// waitFor waits until at least n events of kind were recorded and returns the
+// n-th; it fails the test after timeout.
+func (r *recorder) waitFor(t testing.TB, kind string, n int, timeout time.Duration) event {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		r.mu.Lock()
+		seen := 0
+		for _, e := range r.events {
+			if e.kind == kind {
+				if seen++; seen == n {
+					r.mu.Unlock()
+					return e
+				}
+			}
+		}
+		added := r.added
+		r.mu.Unlock()
+		select {
+		case <-added:
+		case <-deadline:
+			t.Fatalf("no %d× %q event within %v; events: %v", n, kind, timeout, r.snapshot())
+		}
+	}
+}
+
+// lifecycle keeps the kinds that describe the connection's life (connect events
+// of pool dials are left out), for order assertions.
+func lifecycle(events []event) []string {
+	var kinds []string
+	for _, e := range events {
+		if e.kind != "connect" {
+			kinds = append(kinds, e.kind)
+		}
+	}
+	return kinds
+}
+
+// newTestClient builds a client, waits until it is ready and closes it when the
+// test ends.
+func newTestClient(t testing.TB, opts Options) *Client {
+	t.Helper()
+	c, err := New(opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.WaitReady(ctx); err != nil {
+		t.Fatalf("WaitReady: %v", err)
+	}
+	return c
+}
+
+// eventually polls cond until it holds, failing the test after timeout.
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, timeout)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

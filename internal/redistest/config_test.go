@@ -1,0 +1,26 @@
+package redistest
+
+import "testing"
+
+func TestPasswordFrom(t *testing.T) {
+	tests := []struct {
+		name  string
+		lines []string
+		want  string
+	}{
+		{"none", []string{"maxmemory 10mb"}, ""},
+		{"plain", []string{"requirepass s3cret"}, "s3cret"},
+		{"case and spacing", []string{"  RequirePass\ts3cret  "}, "s3cret"},
+		{"double quoted", []string{`requirepass "with space"`}, "with space"},
+		{"single quoted", []string{`requirepass 'with space'`}, "with space"},
+		{"last wins", []string{"requirepass first", "requirepass second"}, "second"},
+		{"similar directive", []string{"requirepassword x"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := passwordFrom(tt.lines); got != tt.want {
+				t.Errorf("passwordFrom(%q) = %q, want %q", tt.lines, got, tt.want)
+			}
+		})
+	}
+}

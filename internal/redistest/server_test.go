@@ -1,0 +1,133 @@
+package redistest
+
+import (
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// mustRefuse fails the test unless connecting to addr is refused.
+func mustRefuse(t *testing.T, addr string) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp4", addr, okTimeout)
+	if err == nil {
+		_ = conn.Close()
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("dial %s: %v; want connection refused", addr, err)
+	}
+}
+
+func TestServerKillAndRestart(t *testing.T) {
+	t.Parallel()
+	s := StartServer(t)
+	if want := "127.0.0.1:" + strconv.Itoa(s.Port()); s.Addr() != want {
+		t.Fatalf("Addr = %q, want %q", s.Addr(), want)
+	}
+	if s.Port() == reservedPort {
+		t.Fatalf("server uses the reserved port %d", reservedPort)
+	}
+	if err := s.Client(t).Set(t.Context(), "k", "v", 0).Err(); err != nil {
+		t.Fatalf("SET: %v", err)
+	}
+
+	port := s.Port()
+	s.Kill()
+	mustRefuse(t, s.Addr())
+	s.Kill() // killing a dead server is a no-op
+
+	s.Restart()
+	if s.Port() != port {
+		t.Fatalf("restarted on port %d, want %d", s.Port(), port)
+	}
+	client := s.Client(t)
+	if err := client.Ping(t.Context()).Err(); err != nil {
+		t.Fatalf("PING after Restart: %v", err)
+	}
+	if err := client.Get(t.Context(), "k").Err(); !errors.Is(err, redis.Nil) {
+		t.Fatalf("GET k after Restart: %v; want redis.Nil, the data should be gone", err)
+	}
+
+	s.Restart() // restarting a running server kills it first
+	dialRESP(t, s.Addr()).mustPing(t)
+}
+
+func TestServerRestartWaitsForPort(t *testing.T) {
+	t.Parallel()
+	s := StartServer(t)
+	s.Kill()
+	// Someone else holds the port for a while; Restart must keep trying.
+	squatter, err := listenLoopback(s.Port())
+	if err != nil {
+		t.Fatalf("listen on the killed server's port: %v", err)
+	}
+	release := time.AfterFunc(300*time.Millisecond, func() { _ = squatter.Close() })
+	defer release.Stop()
+
+	s.Restart()
+	dialRESP(t, s.Addr()).mustPing(t)
+}
+
+func TestStartServerReportsLog(t *testing.T) {
+	t.Parallel()
+	r := recordGiveUp(t, func(tb testing.TB) { StartServer(tb, "no-such-directive yes") })
+	// Redis explains the config error on its output, which the failure
+	// must show.
+	if !strings.Contains(r.failed, "Bad directive") {
+		t.Fatalf("failure = %q; want it to include redis-server's complaint", r.failed)
+	}
+}
+
+func TestServerStopAndContinue(t *testing.T) {
+	t.Parallel()
+	s := StartServer(t)
+	s.Stop()
+	// The kernel completes the handshake into the backlog, but nothing
+	// answers.
+	conn := dialRESP(t, s.Addr())
+	conn.mustStall(t)
+
+	s.Continue()
+	if reply, err := conn.readLine(okTimeout); err != nil || reply != "+PONG" {
+		t.Fatalf("reply to the PING sent while stopped = %q, %v; want +PONG", reply, err)
+	}
+	conn.mustPing(t)
+}
+
+func TestServerKillWhileStopped(t *testing.T) {
+	t.Parallel()
+	s := StartServer(t)
+	s.Stop()
+	s.Kill()
+	mustRefuse(t, s.Addr())
+}
+
+func TestServerAppliesConfig(t *testing.T) {
+	t.Parallel()
+	s := StartServer(t, "maxmemory 10mb")
+	got, err := s.Client(t).ConfigGet(t.Context(), "maxmemory").Result()
+	if err != nil {
+		t.Fatalf("CONFIG GET maxmemory: %v", err)
+	}
+	if got["maxmemory"] != "10485760" {
+		t.Fatalf("maxmemory = %q, want 10485760", got["maxmemory"])
+	}
+}
+
+func TestServerRequirePass(t *testing.T) {
+	t.Parallel()
+	s := StartServer(t, "requirepass s3cret")
+	if err := s.Client(t).Ping(t.Context()).Err(); err != nil {
+		t.Fatalf("PING with the configured password: %v", err)
+	}
+	reply, err := dialRESP(t, s.Addr()).do(okTimeout, "PING")
+	if err != nil || !strings.HasPrefix(reply, "-NOAUTH") {
+		t.Fatalf("unauthenticated PING = %q, %v; want -NOAUTH", reply, err)
+	}
+}

@@ -1,0 +1,164 @@
+package redisguard
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of the zero Options, taken from the seed's node-redis configuration.
+const (
+	DefaultConnectTimeout = 5 * time.Second  // socket.connectTimeout: 5000
+	DefaultKeepAlive      = 30 * time.Second // socket.keepAlive: 30000
+	DefaultQueueLimit     = 1000             // commandsQueueMaxLength: 1000
+	DefaultCloseTimeout   = 5 * time.Second
+)
+
+// Options configures a Client. The zero Options connects to localhost:6379 with every
+// default. Each field is validated by New and Wrap; a bad value gives an *OptionError
+// naming the field.
+type Options struct {
+	// URL is a redis://, rediss:// (TLS) or unix:// URL in go-redis's ParseURL form,
+	// e.g. redis://user:secret@host:6379/0?dial_timeout=3s. For Sentinel or Cluster
+	// use Redis instead. URL and Redis are mutually exclusive.
+	URL string
+
+	// Redis holds go-redis options: Addrs with one address for a standalone server,
+	// MasterName for Sentinel, several Addrs (or IsClusterMode) for Cluster. It is
+	// copied, never modified. Its MaxRetries, MinRetryBackoff and MaxRetryBackoff
+	// set the budget of the client's safe retries (see Client); go-redis's own
+	// retries are turned off because they would repeat writes.
+	Redis *redis.UniversalOptions
+
+	// PasswordFile names a file holding the password, as Kubernetes mounts a
+	// Secret. It is read when New runs (a missing or empty file is an error) and
+	// again for every new connection, so a rotated secret is picked up without a
+	// restart. Trailing newlines are ignored. It excludes a password in URL or Redis.
+	PasswordFile string
+
+	// Reconnect decides the waits between reconnect attempts and when to give up.
+	// Nil means DefaultBackoff(): 100 ms doubling to 3 s, ±10 % jitter, 10 attempts.
+	Reconnect ReconnectStrategy
+
+	// ConnectTimeout bounds every new connection: the TCP (and TLS) dial, and the
+	// supervisor's whole reconnect attempt (dial, handshake and PING). Zero means
+	// 5 s. It is also go-redis's DialTimeout unless Redis.DialTimeout is set.
+	ConnectTimeout time.Duration
+
+	// KeepAlive is the idle time before the first TCP keep-alive probe on each
+	// connection; unanswered probes then close a dead connection without waiting
+	// for a command. Zero means 30 s; a negative value turns keep-alive off. It
+	// applies to the library's dialer, not to a Dialer given in Redis.
+	KeepAlive time.Duration
+
+	// PingInterval, when positive, sends a PING every interval while ready, so a
+	// dead server is noticed even when the application is idle. Zero turns it off.
+	PingInterval time.Duration
+
+	// QueueLimit bounds the commands in flight plus the commands waiting for the
+	// connection (a pipeline or transaction counts once). One more is refused at
+	// once with ErrQueueFull. Zero means 1000.
+	QueueLimit int
+
+	// OfflineQueue makes commands issued while the client is not ready wait for it
+	// (until their context ends or the client closes) instead of failing at once
+	// with ErrNotReady. Off by default: fail fast.
+	OfflineQueue bool
+
+	// CloseTimeout bounds how long Close waits for the commands in flight to
+	// finish. Zero means 5 s.
+	CloseTimeout time.Duration
+
+	// Hooks receive lifecycle events. More can be added later with AddHooks.
+	Hooks Hooks
+
+	// Logger receives one record per lifecycle event. Nil means no logging.
+	Logger *slog.Logger
+}
+
+// OptionError reports an invalid Options field. New and Wrap return every invalid
+// field at once, joined; errors.As finds the first.
+type OptionError struct {
+	Field  string // the field's path in Options, e.g. "QueueLimit" or "Reconnect.Base"
+	Reason string
+}
+
+func (e *OptionError) Error() string {
+	return "redisguard: invalid Options." + e.Field + ": " + e.Reason
+}
+
+func optionErrorf(field, format string, args ...any) *OptionError {
+	return &OptionError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// config is Options validated, with every default applied: what the running
+// client reads.
+type config struct {
+	reconnect      ReconnectStrategy
+	connectTimeout time.Duration
+	pingInterval   time.Duration
+	closeTimeout   time.Duration
+	queueLimit     int64
+	offlineQueue   bool
+	hooks          Hooks
+	logger         *slog.Logger
+}
+
+// config validates the fields that do not describe the connection.
+func (o *Options) config() (config, []error) {
+	var errs []error
+	c := config{
+		reconnect:      o.Reconnect,
+		connectTimeout: o.ConnectTimeout,
+		pingInterval:   o.PingInterval,
+		closeTimeout:   o.CloseTimeout,
+		queueLimit:     int64(o.QueueLimit),
+		offlineQueue:   o.OfflineQueue,
+		hooks:          o.Hooks,
+		logger:         o.Logger,
+	}
+	switch b := c.reconnect.(type) {
+	case nil:
+		c.reconnect = DefaultBackoff()
+	case ExponentialBackoff:
+		errs = append(errs, b.validate()...)
+	case *ExponentialBackoff:
+		if b == nil {
+			errs = append(errs, optionErrorf("Reconnect", "is a nil *ExponentialBackoff"))
+		} else {
+			errs = append(errs, b.validate()...)
+		}
+	case ReconnectFunc:
+		if b == nil {
+			errs = append(errs, optionErrorf("Reconnect", "is a nil ReconnectFunc"))
+		}
+	}
+	for _, d := range []struct {
+		field string
+		value *time.Duration
+		def   time.Duration
+	}{
+		{"ConnectTimeout", &c.connectTimeout, DefaultConnectTimeout},
+		{"CloseTimeout", &c.closeTimeout, DefaultCloseTimeout},
+		{"PingInterval", &c.pingInterval, 0},
+	} {
+		switch {
+		case *d.value < 0:
+			errs = append(errs, optionErrorf(d.field, "is %v: it must not be negative", *d.value))
+		case *d.value == 0:
+			*d.value = d.def
+		}
+	}
+	switch {
+	case c.queueLimit < 0:
+		errs = append(errs, optionErrorf("QueueLimit", "is %d: it must be positive (0 means %d)", o.QueueLimit, DefaultQueueLimit))
+	case c.queueLimit == 0:
+		c.queueLimit = DefaultQueueLimit
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	return c, errs
+}
