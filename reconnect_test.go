@@ -45,8 +45,10 @@ func TestKilledServerLeftDownGivesUpOnSchedule(t *testing.T) {
 	if len(reconnecting) != len(want) {
 		t.Fatalf("%d reconnecting events, want %d: %v", len(reconnecting), len(want), events)
 	}
+	var observed []time.Duration
 	for n, i := range reconnecting {
 		e := events[i]
+		observed = append(observed, events[i+1].at.Sub(e.at).Round(time.Millisecond))
 		if e.attempt != n+1 || e.delay != want[n]*time.Millisecond {
 			t.Errorf("reconnecting event %d: attempt %d delay %v, want attempt %d delay %v", n, e.attempt, e.delay, n+1, want[n]*time.Millisecond)
 		}
@@ -58,6 +60,8 @@ func TestKilledServerLeftDownGivesUpOnSchedule(t *testing.T) {
 			t.Errorf("attempt %d: next event %q after %v, want an error after %v (+%v)", n+1, next, waited, e.delay, schedulingTolerance)
 		}
 	}
+	t.Logf("waits observed before the 10 attempts: %v; gave up %v after the kill",
+		observed, end.at.Sub(events[reconnecting[0]].at).Round(time.Millisecond))
 	last := events[len(events)-3:]
 	if last[1].kind != "error" || !errors.Is(last[1].err, ErrMaxRetriesReached) || last[2].kind != "end" || !errors.Is(last[2].err, ErrMaxRetriesReached) {
 		t.Fatalf("events end with %v, want error(ErrMaxRetriesReached), end(ErrMaxRetriesReached)", last)
@@ -153,7 +157,9 @@ func TestRestartedServerIsReconnected(t *testing.T) {
 
 	time.Sleep(500 * time.Millisecond)
 	srv.Restart()
-	rec.waitFor(t, "ready", readyBefore+1, 5*time.Second)
+	restarted := time.Now()
+	ready := rec.waitFor(t, "ready", readyBefore+1, 5*time.Second)
+	t.Logf("ready %v after the server answered again (the backoff's next attempt)", ready.at.Sub(restarted).Round(time.Millisecond))
 	if c.State() != StateReady {
 		t.Fatalf("state %v, want ready", c.State())
 	}
