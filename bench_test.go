@@ -21,6 +21,7 @@ func BenchmarkGet(b *testing.B) {
 	}
 	get := func(b *testing.B, rdb redis.UniversalClient) {
 		b.ReportAllocs()
+		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				if err := rdb.Get(ctx, "k").Err(); err != nil {
@@ -53,6 +54,7 @@ func BenchmarkRefusedWhileReconnecting(b *testing.B) {
 	triggerDetection(c)
 	ctx := context.Background()
 	b.ReportAllocs()
+	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if err := c.Get(ctx, "k").Err(); err != ErrNotReady {
@@ -71,6 +73,7 @@ func BenchmarkGuardOverhead(b *testing.B) {
 	process := guardHook{c}.ProcessHook(func(context.Context, redis.Cmder) error { return nil })
 	ctx := context.Background()
 	b.ReportAllocs()
+	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		cmd := redis.NewStringCmd(ctx, "get", "k")
 		for pb.Next() {

@@ -3,6 +3,7 @@ package redisguard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -33,12 +34,28 @@ const (
 	outcomeBusy
 )
 
-// dialError marks an error of the dial itself, so that it is recognised however
-// go-redis wraps it on the way back to the command.
-type dialError struct{ err error }
+// notSentError marks the failure of a new connection, in its dial or in its
+// handshake, so that it is recognised however go-redis wraps it on the way back
+// to the command: the command that needed the connection was never written.
+type notSentError struct{ err error }
 
-func (e *dialError) Error() string { return e.err.Error() }
-func (e *dialError) Unwrap() error { return e.err }
+func (e *notSentError) Error() string { return e.err.Error() }
+func (e *notSentError) Unwrap() error { return e.err }
+
+// markHandshake marks a network failure of a handshake command as notSentError.
+// A reply from the server (an unknown CLIENT subcommand, say) is left alone:
+// go-redis reads those to choose how to set the connection up. The mark is
+// wrapped once more because go-redis unwraps one level of a handshake error
+// before handing it to the command.
+func markHandshake(ctx context.Context, err error) error {
+	switch classify(ctx, err) {
+	case outcomeNotSent: // a failed dial, delivered by failedConn
+		return fmt.Errorf("new connection: %w", err)
+	case outcomeDropped, outcomeTimeout:
+		return fmt.Errorf("new connection: %w", &notSentError{err})
+	}
+	return err
+}
 
 // busyPrefixes are the replies with which a server refuses a command it did not
 // execute, and which go-redis would retry.
@@ -54,8 +71,8 @@ func classify(ctx context.Context, err error) outcome {
 	if errors.Is(err, ErrNotReady) {
 		return outcomeNotSent
 	}
-	var de *dialError
-	if errors.As(err, &de) {
+	var nse *notSentError
+	if errors.As(err, &nse) {
 		if ctx.Err() != nil {
 			return outcomeOK
 		}

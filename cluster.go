@@ -21,6 +21,9 @@ func (h nodeHook) DialHook(next redis.DialHook) redis.DialHook { return h.c.dial
 
 func (h nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
+		if handshake(cmd) {
+			return markHandshake(ctx, next(ctx, cmd))
+		}
 		err := next(ctx, cmd)
 		if err != nil && !readOnly(cmd) {
 			switch classify(ctx, err) {
@@ -33,7 +36,12 @@ func (h nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 }
 
 func (h nodeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if allHandshake(cmds) {
+			return markHandshake(ctx, next(ctx, cmds))
+		}
+		return next(ctx, cmds)
+	}
 }
 
 // notRetriedError carries a node's error up to the guard without letting the

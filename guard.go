@@ -20,7 +20,7 @@ func (h guardHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	c := h.c
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		if handshake(cmd) {
-			return next(ctx, cmd)
+			return markHandshake(ctx, next(ctx, cmd))
 		}
 		if err := c.admit(ctx); err != nil {
 			cmd.SetErr(err)
@@ -42,7 +42,7 @@ func (h guardHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 	c := h.c
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		if allHandshake(cmds) {
-			return next(ctx, cmds)
+			return markHandshake(ctx, next(ctx, cmds))
 		}
 		if err := c.admit(ctx); err != nil {
 			for _, cmd := range cmds {
@@ -209,7 +209,7 @@ func (c *Client) dial(next redis.DialHook) redis.DialHook {
 		}
 		conn, err := next(ctx, network, addr)
 		if err != nil {
-			err = &dialError{err}
+			err = &notSentError{err}
 			if !errors.Is(err, context.Canceled) {
 				c.connectionLost(err)
 			}

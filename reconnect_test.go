@@ -294,3 +294,50 @@ func triggerDetection(c *Client) {
 	defer cancel()
 	_ = c.Ping(ctx).Err()
 }
+
+func TestBlackholedServerIsDetectedAndRecovered(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	proxy := redistest.NewProxy(t, srv.Addr())
+	rec := newRecorder()
+	c := newTestClient(t, Options{
+		Redis: &redis.UniversalOptions{
+			Addrs:       []string{proxy.Addr()},
+			ReadTimeout: 200 * time.Millisecond,
+		},
+		ConnectTimeout: 300 * time.Millisecond,
+		Reconnect:      ExponentialBackoff{MaxRetries: -1},
+		OfflineQueue:   true,
+		Hooks:          rec.hooks(),
+	})
+	ctx := context.Background()
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	proxy.Blackhole()
+	start := time.Now()
+	var nerr interface{ Timeout() bool }
+	if err := c.Get(ctx, "k").Err(); !errors.As(err, &nerr) || !nerr.Timeout() {
+		t.Fatalf("GET into a blackhole: %v, want a timeout", err)
+	}
+	rec.waitFor(t, "reconnecting", 1, time.Second)
+	t.Logf("noticed %v after the blackhole began (ReadTimeout 200ms)", time.Since(start).Round(time.Millisecond))
+
+	queued := make(chan error, 5)
+	for range 5 {
+		go func() { queued <- c.Incr(ctx, "queued").Err() }()
+	}
+	rec.waitFor(t, "reconnecting", 2, 2*time.Second) // an attempt timed out in the blackhole
+	healed := time.Now()
+	proxy.Heal()
+	for range 5 {
+		if err := <-queued; err != nil {
+			t.Errorf("command queued during the blackhole: %v", err)
+		}
+	}
+	t.Logf("recovered %v after the network healed", time.Since(healed).Round(time.Millisecond))
+	if n, err := srv.Client(t).Get(ctx, "queued").Int(); err != nil || n != 5 {
+		t.Fatalf("queued INCRs left %d (%v), want 5: none lost, none doubled", n, err)
+	}
+}

@@ -145,3 +145,28 @@ func waitReady(c *Client) error {
 	defer cancel()
 	return c.WaitReady(ctx)
 }
+
+func TestWriteWhoseConnectionFailedItsHandshakeRunsOnce(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	proxy := redistest.NewProxy(t, srv.Addr())
+	direct := srv.Client(t)
+	c := newTestClient(t, Options{Redis: &redis.UniversalOptions{Addrs: []string{proxy.Addr()}}})
+	ctx := context.Background()
+	for i := range 5 {
+		if err := waitReady(c); err != nil {
+			t.Fatal(err)
+		}
+		// Every pooled connection is gone: the INCR needs a new one, and the
+		// first request on it, the handshake, is the one reset.
+		proxy.DropAll()
+		time.Sleep(10 * time.Millisecond)
+		proxy.ResetAfterWrite(1)
+		if err := c.Incr(ctx, "n").Err(); err != nil {
+			t.Fatalf("INCR %d after a failed handshake: %v", i, err)
+		}
+	}
+	if n, _ := direct.Get(ctx, "n").Int(); n != 5 {
+		t.Fatalf("5 INCR calls left the counter at %d", n)
+	}
+}

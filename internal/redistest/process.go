@@ -14,10 +14,10 @@ type process struct {
 	err  error         // Wait's result; read only after done is closed
 }
 
-// startProcess runs redis-server with the given config file in dir, its
-// stdout and stderr appended to logPath so that failures can show the
-// server's own account of what went wrong.
-func startProcess(bin, dir, confPath, logPath string) (*process, error) {
+// startProcess runs redis-server with the given config file and arguments in
+// dir, its stdout and stderr appended to logPath so that failures can show
+// the server's own account of what went wrong.
+func startProcess(bin, dir, confPath, logPath string, args ...string) (*process, error) {
 	logFile, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
@@ -26,7 +26,7 @@ func startProcess(bin, dir, confPath, logPath string) (*process, error) {
 	// spares exec the copying goroutines it needs for other writers.
 	defer logFile.Close()
 
-	cmd := exec.Command(bin, confPath)
+	cmd := exec.Command(bin, append([]string{confPath}, args...)...)
 	cmd.Dir = dir
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile

@@ -41,6 +41,7 @@ type Server struct {
 	bin      string
 	dir      string
 	config   []string
+	args     []string // after the config file, e.g. --sentinel
 	password string
 	port     int // set before StartServer returns, then never changed
 
@@ -60,11 +61,19 @@ type Server struct {
 // the server and reaps it.
 func StartServer(t testing.TB, config ...string) *Server {
 	t.Helper()
+	return start(t, config)
+}
+
+// start runs redis-server with the config lines and extra command-line
+// arguments on a free port.
+func start(t testing.TB, config []string, args ...string) *Server {
+	t.Helper()
 	s := &Server{
 		t:        t,
 		bin:      RedisServerPath(t),
 		dir:      t.TempDir(),
 		config:   slices.Clone(config),
+		args:     args,
 		password: passwordFrom(config),
 	}
 	t.Cleanup(s.Kill)
@@ -178,7 +187,7 @@ func (s *Server) launch() error {
 	}
 	s.runs++
 	logPath := filepath.Join(s.dir, fmt.Sprintf("redis-%d.log", s.runs))
-	p, err := startProcess(s.bin, s.dir, confPath, logPath)
+	p, err := startProcess(s.bin, s.dir, confPath, logPath, s.args...)
 	if err != nil {
 		return err
 	}

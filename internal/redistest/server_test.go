@@ -1,6 +1,7 @@
 package redistest
 
 import (
+	"context"
 	"errors"
 	"net"
 	"strconv"
@@ -129,5 +130,19 @@ func TestServerRequirePass(t *testing.T) {
 	reply, err := dialRESP(t, s.Addr()).do(okTimeout, "PING")
 	if err != nil || !strings.HasPrefix(reply, "-NOAUTH") {
 		t.Fatalf("unauthenticated PING = %q, %v; want -NOAUTH", reply, err)
+	}
+}
+
+func TestSentinelKnowsItsMaster(t *testing.T) {
+	master := StartServer(t)
+	sentinel := StartSentinel(t, "mymaster", master)
+	sc := redis.NewSentinelClient(&redis.Options{Addr: sentinel.Addr()})
+	defer sc.Close()
+	addr, err := sc.GetMasterAddrByName(context.Background(), "mymaster").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := addr[0] + ":" + addr[1]; got != master.Addr() {
+		t.Fatalf("sentinel reports master %s, want %s", got, master.Addr())
 	}
 }
