@@ -25,12 +25,14 @@ import (
 // Safe retries: go-redis's own retries are off, because after a dropped
 // connection they would send a write that may already have been applied a
 // second time. The client instead resends a command only when it cannot be
-// applied twice: a read-only command whose connection broke (once, at once, on
-// a fresh connection), any command the server refused without executing it
-// (LOADING, READONLY, TRYAGAIN, CLUSTERDOWN, MASTERDOWN, NOREPLICAS, max
-// clients; with backoff), and any command that never left the process. A write
-// that may have reached the server is never sent again: its caller gets the
-// error. The budget is go-redis's MaxRetries (default 3).
+// applied twice: any command that never left the process (its connection
+// failed to open), a read-only command whose connection broke, and any command
+// the server refused without executing it (LOADING, READONLY, TRYAGAIN,
+// CLUSTERDOWN, MASTERDOWN, NOREPLICAS, max clients; after a backoff). The first
+// two do not dial on their own: they wait for the supervisor's next reconnect
+// attempt and run again if it succeeded. A write that may have reached the
+// server is never sent again: its caller gets the error. The budget is
+// go-redis's MaxRetries (default 3; -1 turns the retries off).
 //
 // Publish/subscribe connections (Subscribe and friends) bypass the guard.
 type Client struct {
@@ -89,14 +91,17 @@ func New(opts Options) (*Client, error) {
 // MaxRetries as their budget.
 func Wrap(rdb redis.UniversalClient, opts Options) (*Client, error) {
 	cfg, errs := opts.config()
-	for field, set := range map[string]bool{
-		"URL":          opts.URL != "",
-		"Redis":        opts.Redis != nil,
-		"PasswordFile": opts.PasswordFile != "",
-		"KeepAlive":    opts.KeepAlive != 0,
+	for _, f := range []struct {
+		field string
+		set   bool
+	}{
+		{"URL", opts.URL != ""},
+		{"Redis", opts.Redis != nil},
+		{"PasswordFile", opts.PasswordFile != ""},
+		{"KeepAlive", opts.KeepAlive != 0},
 	} {
-		if set {
-			errs = append(errs, optionErrorf(field, "is set, but Wrap uses the connection settings of the client it wraps"))
+		if f.set {
+			errs = append(errs, optionErrorf(f.field, "is set, but Wrap uses the connection settings of the client it wraps"))
 		}
 	}
 	if rdb == nil {

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // event is one lifecycle hook call, as a recorder saw it.
@@ -111,6 +113,19 @@ func lifecycle(events []event) []string {
 		}
 	}
 	return kinds
+}
+
+// quickOptions notices a paused or silent server fast: reads give up after
+// 200 ms, reconnect attempts after 300 ms, and the client never gives up.
+func quickOptions(addr string) Options {
+	return Options{
+		Redis: &redis.UniversalOptions{
+			Addrs:       []string{addr},
+			ReadTimeout: 200 * time.Millisecond,
+		},
+		ConnectTimeout: 300 * time.Millisecond,
+		Reconnect:      ExponentialBackoff{MaxRetries: -1},
+	}
 }
 
 // newTestClient builds a client, waits until it is ready and closes it when the

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/internal/redistest"
 )
 
@@ -16,16 +15,10 @@ func TestQueueLimitWithPausedServer(t *testing.T) {
 	t.Parallel()
 	const limit = 50
 	srv := redistest.StartServer(t)
-	c := newTestClient(t, Options{
-		Redis: &redis.UniversalOptions{
-			Addrs:       []string{srv.Addr()},
-			ReadTimeout: 200 * time.Millisecond,
-		},
-		ConnectTimeout: 300 * time.Millisecond,
-		Reconnect:      ExponentialBackoff{MaxRetries: -1},
-		QueueLimit:     limit,
-		OfflineQueue:   true,
-	})
+	opts := quickOptions(srv.Addr())
+	opts.QueueLimit = limit
+	opts.OfflineQueue = true
+	c := newTestClient(t, opts)
 	ctx := context.Background()
 	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
 		t.Fatal(err)

@@ -300,16 +300,10 @@ func TestBlackholedServerIsDetectedAndRecovered(t *testing.T) {
 	srv := redistest.StartServer(t)
 	proxy := redistest.NewProxy(t, srv.Addr())
 	rec := newRecorder()
-	c := newTestClient(t, Options{
-		Redis: &redis.UniversalOptions{
-			Addrs:       []string{proxy.Addr()},
-			ReadTimeout: 200 * time.Millisecond,
-		},
-		ConnectTimeout: 300 * time.Millisecond,
-		Reconnect:      ExponentialBackoff{MaxRetries: -1},
-		OfflineQueue:   true,
-		Hooks:          rec.hooks(),
-	})
+	opts := quickOptions(proxy.Addr())
+	opts.OfflineQueue = true
+	opts.Hooks = rec.hooks()
+	c := newTestClient(t, opts)
 	ctx := context.Background()
 	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/internal/redistest"
 )
 
@@ -54,15 +53,9 @@ func TestOneProberNoStampede(t *testing.T) {
 			srv := redistest.StartServer(t)
 			proxy := redistest.NewProxy(t, srv.Addr())
 			rec := newRecorder()
-			c := newTestClient(t, Options{
-				Redis: &redis.UniversalOptions{
-					Addrs:       []string{proxy.Addr()},
-					ReadTimeout: 200 * time.Millisecond,
-				},
-				ConnectTimeout: 300 * time.Millisecond,
-				Reconnect:      ExponentialBackoff{Jitter: 0, MaxRetries: -1},
-				Hooks:          rec.hooks(),
-			})
+			opts := quickOptions(proxy.Addr()) // no jitter: the schedule is exact
+			opts.Hooks = rec.hooks()
+			c := newTestClient(t, opts)
 			stop := hammer(c, callers)
 			time.Sleep(300 * time.Millisecond) // the pool fills up
 			before := proxy.Accepted()
