@@ -2,9 +2,12 @@ package redisguard
 
 import (
 	"context"
+	"os"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/internal/redistest"
 )
 
@@ -40,6 +43,10 @@ func BenchmarkGet(b *testing.B) {
 		c := newTestClient(b, Options{Redis: &redis.UniversalOptions{Addrs: []string{srv.Addr()}}})
 		get(b, c)
 	})
+	b.Run("client=guarded-without-breaker", func(b *testing.B) {
+		c := newTestClient(b, Options{Redis: &redis.UniversalOptions{Addrs: []string{srv.Addr()}}, DisableBreaker: true})
+		get(b, c)
+	})
 }
 
 // BenchmarkRefusedWhileReconnecting measures what a command costs the caller
@@ -65,11 +72,45 @@ func BenchmarkRefusedWhileReconnecting(b *testing.B) {
 	})
 }
 
-// BenchmarkGuardOverhead measures the guard alone: admission and release around
-// a command whose execution costs nothing.
+// BenchmarkGuardOverhead measures the guard alone: admission, the closed
+// breaker and release around a command whose execution costs nothing.
 func BenchmarkGuardOverhead(b *testing.B) {
 	srv := redistest.StartServer(b)
-	c := newTestClient(b, Options{Redis: &redis.UniversalOptions{Addrs: []string{srv.Addr()}}})
+	for _, disabled := range []bool{true, false} {
+		name := "breaker=on"
+		if disabled {
+			name = "breaker=off"
+		}
+		b.Run(name, func(b *testing.B) {
+			c := newTestClient(b, Options{Redis: &redis.UniversalOptions{Addrs: []string{srv.Addr()}}, DisableBreaker: disabled})
+			benchmarkProcess(b, c, nil)
+		})
+	}
+}
+
+// BenchmarkRefusedWhileOpen measures what a command costs the caller while the
+// breaker is open.
+func BenchmarkRefusedWhileOpen(b *testing.B) {
+	srv := redistest.StartServer(b)
+	c := newTestClient(b, Options{
+		Redis:   &redis.UniversalOptions{Addrs: []string{srv.Addr()}},
+		Breaker: breaker.Settings{OpenTimeout: time.Hour},
+	})
+	for range breaker.DefaultConsecutiveFailures {
+		done, _ := c.Breaker().Allow()
+		done(context.DeadlineExceeded)
+		done, _ = c.Breaker().Allow()
+		done(os.ErrDeadlineExceeded)
+	}
+	if c.Breaker().State() != breaker.StateOpen {
+		b.Fatal("the breaker did not open")
+	}
+	benchmarkProcess(b, c, breaker.ErrOpen)
+}
+
+// benchmarkProcess runs the client's guard around a command that costs nothing,
+// expecting want.
+func benchmarkProcess(b *testing.B, c *Client, want error) {
 	process := guardHook{c}.ProcessHook(func(context.Context, redis.Cmder) error { return nil })
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -77,8 +118,8 @@ func BenchmarkGuardOverhead(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		cmd := redis.NewStringCmd(ctx, "get", "k")
 		for pb.Next() {
-			if err := process(ctx, cmd); err != nil {
-				b.Error(err)
+			if err := process(ctx, cmd); err != want {
+				b.Errorf("got %v, want %v", err, want)
 				return
 			}
 		}

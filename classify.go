@@ -3,7 +3,6 @@ package redisguard
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -42,19 +41,10 @@ type notSentError struct{ err error }
 func (e *notSentError) Error() string { return e.err.Error() }
 func (e *notSentError) Unwrap() error { return e.err }
 
-// markHandshake marks a network failure of a handshake command as notSentError.
-// A reply from the server (an unknown CLIENT subcommand, say) is left alone:
-// go-redis reads those to choose how to set the connection up. The mark is
-// wrapped once more because go-redis unwraps one level of a handshake error
-// before handing it to the command.
-func markHandshake(ctx context.Context, err error) error {
-	switch classify(ctx, err) {
-	case outcomeNotSent: // a failed dial, delivered by failedConn
-		return fmt.Errorf("new connection: %w", err)
-	case outcomeDropped, outcomeTimeout:
-		return fmt.Errorf("new connection: %w", &notSentError{err})
-	}
-	return err
+// isTimeout reports whether err is a network timeout.
+func isTimeout(err error) bool {
+	var nerr net.Error
+	return errors.As(err, &nerr) && nerr.Timeout()
 }
 
 // busyPrefixes are the replies with which a server refuses a command it did not
@@ -92,8 +82,7 @@ func classify(ctx context.Context, err error) outcome {
 		errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrClosed) {
 		return outcomeOK
 	}
-	var nerr net.Error
-	if errors.As(err, &nerr) && nerr.Timeout() {
+	if isTimeout(err) {
 		return outcomeTimeout
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||

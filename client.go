@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/breaker"
 )
 
 // Client is a go-redis client guarded against a failing server. Every go-redis
@@ -18,9 +19,11 @@ import (
 //  2. Options.QueueLimit: ErrQueueFull at once when the limit is reached;
 //  3. not ready: ErrNotReady at once, or with Options.OfflineQueue a wait for
 //     ready while holding a queue slot;
-//  4. the command runs; a failure that means the connection is lost moves the
+//  4. the circuit breaker (Options.Breaker): breaker.ErrOpen at once when open;
+//  5. the command runs; a failure that means the connection is lost moves the
 //     client to StateReconnecting, where one supervisor goroutine reconnects
 //     with backoff while callers fail fast instead of dialing a dead server.
+//     The outcome is counted by the breaker.
 //
 // Safe retries: go-redis's own retries are off, because after a dropped
 // connection they would send a write that may already have been applied a
@@ -38,10 +41,11 @@ import (
 type Client struct {
 	redis.UniversalClient
 
-	cfg    config
-	retry  retryPolicy
-	probe  prober
-	events *events
+	cfg     config
+	retry   retryPolicy
+	probe   prober
+	events  *events
+	breaker *breaker.Breaker // nil when disabled
 
 	state    atomic.Int32 // a State
 	inflight atomic.Int64 // commands admitted and not yet finished
@@ -122,7 +126,8 @@ func newClient(inner redis.UniversalClient, cfg config, retry retryPolicy) (*Cli
 		UniversalClient: inner,
 		cfg:             cfg,
 		retry:           retry,
-		events:          newEvents(cfg.hooks, cfg.logger),
+		events:          cfg.events,
+		breaker:         cfg.breaker,
 		drained:         make(chan struct{}, 1),
 		changed:         make(chan struct{}),
 		lost:            make(chan error, 1),
@@ -151,6 +156,10 @@ func (c *Client) QueueLen() int { return int(c.inflight.Load()) }
 
 // AddHooks adds lifecycle listeners, e.g. for metrics, after construction.
 func (c *Client) AddHooks(h Hooks) { c.events.add(h) }
+
+// Breaker returns the circuit breaker commands pass, or nil when
+// Options.DisableBreaker turned it off.
+func (c *Client) Breaker() *breaker.Breaker { return c.breaker }
 
 // WaitReady blocks until the client is ready (nil), closed (ErrClosed or the error
 // wrapping ErrMaxRetriesReached) or ctx ends (ctx.Err()).

@@ -22,7 +22,7 @@ func (h nodeHook) DialHook(next redis.DialHook) redis.DialHook { return h.c.dial
 func (h nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		if handshake(cmd) {
-			return markHandshake(ctx, next(ctx, cmd))
+			return h.c.handshakeFailed(ctx, next(ctx, cmd))
 		}
 		err := next(ctx, cmd)
 		if err != nil && !readOnly(cmd) {
@@ -38,7 +38,7 @@ func (h nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 func (h nodeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		if allHandshake(cmds) {
-			return markHandshake(ctx, next(ctx, cmds))
+			return h.c.handshakeFailed(ctx, next(ctx, cmds))
 		}
 		return next(ctx, cmds)
 	}

@@ -23,6 +23,17 @@ type retryPolicy struct {
 	max        int
 	minBackoff time.Duration
 	maxBackoff time.Duration
+	// busy: replies refusing a command without executing it (LOADING, …) are
+	// retried here. A cluster client retries those itself.
+	busy bool
+}
+
+// clusterRetries is the policy of a cluster client, read from its normalized
+// options: the cluster retries on its own, up to MaxRedirects, made safe by
+// nodeHook, so the guard only waits for the supervisor on the cluster's behalf.
+func clusterRetries(cc *redis.ClusterClient) retryPolicy {
+	o := cc.Options()
+	return retryPolicy{max: o.MaxRedirects, minBackoff: o.MinRetryBackoff, maxBackoff: o.MaxRetryBackoff}
 }
 
 // backoff returns the wait before retry n (1 for the first), as go-redis computes
@@ -107,9 +118,8 @@ func (o *Options) newUniversalClient(cfg config) (redis.UniversalClient, retryPo
 		return nil, retryPolicy{}, errs
 	}
 	rdb := redis.NewUniversalClient(&uo)
-	if _, ok := rdb.(*redis.ClusterClient); ok {
-		// The cluster retries on its own; see nodeHook.
-		retry = retryPolicy{}
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		retry = clusterRetries(cc)
 	}
 	return rdb, retry, nil
 }
@@ -141,7 +151,7 @@ func (o *Options) adjust(cfg config, f connFields, source string) (retryPolicy, 
 		*f.dialer = newDialer(*f.dialTimeout, o.KeepAlive, f.tlsConfig)
 	}
 
-	retry := retryPolicy{max: *f.maxRetries, minBackoff: *f.minRetryBackoff, maxBackoff: *f.maxRetryBackoff}
+	retry := retryPolicy{max: *f.maxRetries, minBackoff: *f.minRetryBackoff, maxBackoff: *f.maxRetryBackoff, busy: true}
 	switch {
 	case retry.max < -1:
 		errs = append(errs, optionErrorf(source+".MaxRetries", "is %d: use -1 for no retries", retry.max))

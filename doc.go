@@ -14,6 +14,9 @@
 //   - Options.QueueLimit bounds the commands in flight plus those waiting
 //     (ErrQueueFull beyond it); Options.OfflineQueue makes commands wait for
 //     the connection instead of failing fast.
+//   - A circuit breaker (package breaker) stops commands at once, with
+//     breaker.ErrOpen, while Redis is slow or refusing to serve (timeouts,
+//     LOADING, BUSY, …), and lets a few probes through after a pause.
 //   - A write that may have reached the server is never sent twice. go-redis's
 //     own retries are turned off; the client retries only what cannot apply
 //     twice (see Client).

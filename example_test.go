@@ -11,6 +11,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard"
+	"github.com/redisguard/redisguard/breaker"
 )
 
 func Example() {
@@ -118,4 +119,40 @@ func ExampleWrap() {
 	}
 	fmt.Println(rdb.Ping(ctx).Val(), rdb.State(), rdb.QueueLen())
 	// Output: PONG ready 0
+}
+
+// While the circuit breaker is open, commands fail at once with breaker.ErrOpen.
+func ExampleClient_Breaker() {
+	srv, err := miniredis.Run()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	rdb, err := redisguard.New(redisguard.Options{
+		Redis:   &redis.UniversalOptions{Addrs: []string{srv.Addr()}, MaxRetries: -1},
+		Breaker: breaker.Settings{ConsecutiveFailures: 3},
+		Hooks: redisguard.Hooks{
+			OnBreakerStateChange: func(from, to breaker.State) { fmt.Println("breaker:", from, "→", to) },
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rdb.Close()
+	ctx := context.Background()
+	if err := rdb.WaitReady(ctx); err != nil {
+		log.Fatal(err)
+	}
+
+	srv.SetError("LOADING Redis is loading the dataset in memory")
+	for range 4 {
+		err := rdb.Get(ctx, "product:42").Err()
+		fmt.Println(errors.Is(err, breaker.ErrOpen), err)
+	}
+	// Output:
+	// false LOADING Redis is loading the dataset in memory
+	// false LOADING Redis is loading the dataset in memory
+	// breaker: closed → open
+	// false LOADING Redis is loading the dataset in memory
+	// true breaker: circuit open
 }

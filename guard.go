@@ -3,6 +3,7 @@ package redisguard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"time"
 
@@ -20,19 +21,26 @@ func (h guardHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	c := h.c
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		if handshake(cmd) {
-			return markHandshake(ctx, next(ctx, cmd))
+			return c.handshakeFailed(ctx, next(ctx, cmd))
 		}
 		if err := c.admit(ctx); err != nil {
 			cmd.SetErr(err)
 			return err
 		}
-		err := next(ctx, cmd)
+		done, err := c.allow()
+		if err != nil {
+			c.release()
+			cmd.SetErr(err)
+			return err
+		}
+		err = next(ctx, cmd)
 		if err != nil {
 			err = c.recover(ctx, unwrapNotRetried(err), readOnly(cmd), func() error {
 				cmd.SetErr(nil)
 				return unwrapNotRetried(next(ctx, cmd))
 			})
 		}
+		c.count(ctx, done, err)
 		c.release()
 		return err
 	}
@@ -42,15 +50,22 @@ func (h guardHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 	c := h.c
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		if allHandshake(cmds) {
-			return markHandshake(ctx, next(ctx, cmds))
+			return c.handshakeFailed(ctx, next(ctx, cmds))
 		}
-		if err := c.admit(ctx); err != nil {
+		err := c.admit(ctx)
+		var done func(error)
+		if err == nil {
+			if done, err = c.allow(); err != nil {
+				c.release()
+			}
+		}
+		if err != nil {
 			for _, cmd := range cmds {
 				cmd.SetErr(err)
 			}
 			return err
 		}
-		err := next(ctx, cmds)
+		err = next(ctx, cmds)
 		if err != nil {
 			err = c.recover(ctx, err, allReadOnly(cmds), func() error {
 				for _, cmd := range cmds {
@@ -59,9 +74,29 @@ func (h guardHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 				return next(ctx, cmds)
 			})
 		}
+		c.count(ctx, done, err)
 		c.release()
 		return err
 	}
+}
+
+// handshakeFailed marks a network failure of a handshake command as
+// notSentError, and reports the connection lost: a new connection that breaks or
+// times out while it is set up shows the server unreachable or too slow. A reply
+// from the server (an unknown CLIENT subcommand, say) is left alone: go-redis
+// reads those to choose how to set the connection up. The mark is wrapped once
+// more because go-redis unwraps one level of a handshake error before handing it
+// to the command.
+func (c *Client) handshakeFailed(ctx context.Context, err error) error {
+	switch classify(ctx, err) {
+	case outcomeNotSent: // a failed dial, delivered by failedConn
+		return fmt.Errorf("new connection: %w", err)
+	case outcomeDropped, outcomeTimeout:
+		err = &notSentError{err}
+		c.connectionLost(err)
+		return fmt.Errorf("new connection: %w", err)
+	}
+	return err
 }
 
 // admit applies steps 1 to 3 of the admission order. On success the caller holds a
@@ -131,7 +166,7 @@ func (c *Client) recover(ctx context.Context, err error, readOnly bool, rerun fu
 		case outcomeOK:
 			return err
 		case outcomeBusy:
-			if !retry || sleep(ctx, c.retry.backoff(attempt)) != nil {
+			if !retry || !c.retry.busy || sleep(ctx, c.retry.backoff(attempt)) != nil {
 				return err
 			}
 		case outcomeNotSent:

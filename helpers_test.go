@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/breaker"
 )
 
 // event is one lifecycle hook call, as a recorder saw it.
 type event struct {
 	at      time.Time
-	kind    string // connect, ready, error, reconnecting, end
-	addr    string
+	kind    string // connect, ready, error, reconnecting, end, breaker
+	addr    string // connect: the address; breaker: "from→to"
 	attempt int
 	delay   time.Duration
 	err     error
@@ -22,8 +23,8 @@ type event struct {
 
 func (e event) String() string {
 	switch e.kind {
-	case "connect":
-		return "connect " + e.addr
+	case "connect", "breaker":
+		return e.kind + " " + e.addr
 	case "reconnecting":
 		return fmt.Sprintf("reconnecting %d %v", e.attempt, e.delay)
 	case "error", "end":
@@ -57,7 +58,21 @@ func (r *recorder) hooks() Hooks {
 		OnError:        func(err error) { r.add(event{kind: "error", err: err}) },
 		OnReconnecting: func(n int, d time.Duration) { r.add(event{kind: "reconnecting", attempt: n, delay: d}) },
 		OnEnd:          func(err error) { r.add(event{kind: "end", err: err}) },
+		OnBreakerStateChange: func(from, to breaker.State) {
+			r.add(event{kind: "breaker", addr: from.String() + "→" + to.String()})
+		},
 	}
+}
+
+// breakerChanges lists the breaker's recorded changes, as "from→to".
+func (r *recorder) breakerChanges() []string {
+	var changes []string
+	for _, e := range r.snapshot() {
+		if e.kind == "breaker" {
+			changes = append(changes, e.addr)
+		}
+	}
+	return changes
 }
 
 func (r *recorder) snapshot() []event {
@@ -104,11 +119,11 @@ func (r *recorder) waitFor(t testing.TB, kind string, n int, timeout time.Durati
 }
 
 // lifecycle keeps the kinds that describe the connection's life (connect events
-// of pool dials are left out), for order assertions.
+// of pool dials and breaker changes are left out), for order assertions.
 func lifecycle(events []event) []string {
 	var kinds []string
 	for _, e := range events {
-		if e.kind != "connect" {
+		if e.kind != "connect" && e.kind != "breaker" {
 			kinds = append(kinds, e.kind)
 		}
 	}

@@ -5,12 +5,15 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/redisguard/redisguard/breaker"
 )
 
 // Hooks receive the client's lifecycle events, the Go form of node-redis's connect,
 // ready, error, reconnecting and end events. Any field may be nil.
 //
-// OnConnect may run on any goroutine, at the same time as other hooks. The other
+// OnConnect may run on any goroutine, at the same time as other hooks, and so
+// may OnBreakerStateChange (in the order of the breaker's changes). The other
 // hooks run one at a time, in the order of the events, on the client's supervisor
 // goroutine (OnEnd(nil) on the goroutine calling Close). Hooks run synchronously:
 // they must be quick, must not panic and must not call Close.
@@ -30,6 +33,10 @@ type Hooks struct {
 	// OnEnd: no more reconnects. err is nil after Close, or the error wrapping
 	// ErrMaxRetriesReached when the strategy gave up. It fires once.
 	OnEnd func(err error)
+	// OnBreakerStateChange: the circuit breaker changed state. It runs on the
+	// goroutine of the command that caused the change, while the breaker is
+	// locked: it may read Client.Breaker().State() but must not send commands.
+	OnBreakerStateChange func(from, to breaker.State)
 }
 
 // events fans lifecycle events out to the hooks and the logger.
@@ -88,6 +95,15 @@ func (e *events) reconnecting(attempt int, delay time.Duration) {
 	for _, h := range *e.hooks.Load() {
 		if h.OnReconnecting != nil {
 			h.OnReconnecting(attempt, delay)
+		}
+	}
+}
+
+func (e *events) breakerStateChange(from, to breaker.State) {
+	e.log.Warn("redis circuit breaker", "from", from.String(), "to", to.String())
+	for _, h := range *e.hooks.Load() {
+		if h.OnBreakerStateChange != nil {
+			h.OnBreakerStateChange(from, to)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/breaker"
 )
 
 // Defaults of the zero Options, taken from the seed's node-redis configuration.
@@ -71,6 +72,19 @@ type Options struct {
 	// finish. Zero means 5 s.
 	CloseTimeout time.Duration
 
+	// Breaker configures the circuit breaker that every command passes after
+	// admission. The zero value has package breaker's defaults: open after 5
+	// failures in a row, or when half of at least 20 calls in 10 s failed; stay
+	// open 5 s; then let 3 probes through. While open, commands fail at once with
+	// breaker.ErrOpen. Failures the supervisor handles (a refused or broken
+	// connection) and commands whose caller gave up are not counted; timeouts and
+	// replies such as LOADING or BUSY are. Its OnStateChange is called as well as
+	// Hooks.OnBreakerStateChange.
+	Breaker breaker.Settings
+
+	// DisableBreaker turns the circuit breaker off: Client.Breaker returns nil.
+	DisableBreaker bool
+
 	// Hooks receive lifecycle events. More can be added later with AddHooks.
 	Hooks Hooks
 
@@ -93,8 +107,8 @@ func optionErrorf(field, format string, args ...any) *OptionError {
 	return &OptionError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
-// config is Options validated, with every default applied: what the running
-// client reads.
+// config is Options validated, with every default applied, and the parts of the
+// client they describe: what the running client reads.
 type config struct {
 	reconnect      ReconnectStrategy
 	connectTimeout time.Duration
@@ -102,8 +116,9 @@ type config struct {
 	closeTimeout   time.Duration
 	queueLimit     int64
 	offlineQueue   bool
-	hooks          Hooks
 	logger         *slog.Logger
+	events         *events
+	breaker        *breaker.Breaker // nil when disabled
 }
 
 // config validates the fields that do not describe the connection.
@@ -116,7 +131,6 @@ func (o *Options) config() (config, []error) {
 		closeTimeout:   o.CloseTimeout,
 		queueLimit:     int64(o.QueueLimit),
 		offlineQueue:   o.OfflineQueue,
-		hooks:          o.Hooks,
 		logger:         o.Logger,
 	}
 	switch b := c.reconnect.(type) {
@@ -159,6 +173,14 @@ func (o *Options) config() (config, []error) {
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
+	}
+	c.events = newEvents(o.Hooks, c.logger)
+	if !o.DisableBreaker {
+		b, err := newBreaker(o.Breaker, c.events)
+		if err != nil {
+			errs = append(errs, err...)
+		}
+		c.breaker = b
 	}
 	return c, errs
 }

@@ -12,8 +12,9 @@ import (
 const pingCommand = "*1\r\n$4\r\nPING\r\n"
 
 // ping reports whether a Redis at addr is up and serving commands. -NOAUTH
-// counts as up: a server that demands a password has finished loading and
-// is answering.
+// and -MASTERDOWN count as up: a server that demands a password, or a replica
+// told not to serve while its master is away, has finished loading and is
+// answering.
 func ping(addr string, timeout time.Duration) error {
 	conn, err := net.DialTimeout("tcp4", addr, timeout)
 	if err != nil {
@@ -30,7 +31,7 @@ func ping(addr string, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	if strings.HasPrefix(reply, "+PONG") || strings.HasPrefix(reply, "-NOAUTH") {
+	if strings.HasPrefix(reply, "+PONG") || strings.HasPrefix(reply, "-NOAUTH") || strings.HasPrefix(reply, "-MASTERDOWN") {
 		return nil
 	}
 	return fmt.Errorf("unexpected reply to PING: %q", strings.TrimSpace(reply))

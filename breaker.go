@@ -1,0 +1,82 @@
+package redisguard
+
+import (
+	"context"
+	"errors"
+
+	"github.com/redisguard/redisguard/breaker"
+)
+
+// errNotCounted is the outcome the client reports to its breaker for a command
+// that says nothing about the server's health, so that it is counted neither as
+// a success nor as a failure: its caller gave up, or its connection could not be
+// opened or broke, which the supervisor handles (a killed server must not leave
+// the breaker open once the supervisor has reconnected).
+var errNotCounted = errors.New("redisguard: not counted by the breaker")
+
+// newBreaker builds the client's breaker, reporting its changes through ev.
+func newBreaker(s breaker.Settings, ev *events) (*breaker.Breaker, []error) {
+	isExcluded := s.IsExcluded
+	if isExcluded == nil {
+		isExcluded = breaker.IsExcluded
+	}
+	s.IsExcluded = func(err error) bool { return err == errNotCounted || isExcluded(err) }
+	onChange := s.OnStateChange
+	s.OnStateChange = func(from, to breaker.State) {
+		if onChange != nil {
+			onChange(from, to)
+		}
+		ev.breakerStateChange(from, to)
+	}
+	b, err := breaker.New(s)
+	if err != nil {
+		var errs []error
+		for _, e := range unjoin(err) {
+			var se *breaker.SettingsError
+			if errors.As(e, &se) {
+				e = optionErrorf("Breaker."+se.Field, "%s", se.Reason)
+			}
+			errs = append(errs, e)
+		}
+		return nil, errs
+	}
+	return b, nil
+}
+
+// unjoin returns the errors an errors.Join result holds, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// allow is admission step 4. done is nil when the breaker is off.
+func (c *Client) allow() (done func(error), err error) {
+	if c.breaker == nil {
+		return nil, nil
+	}
+	return c.breaker.Allow()
+}
+
+// count reports a command's final outcome to the breaker.
+func (c *Client) count(ctx context.Context, done func(error), err error) {
+	if done == nil {
+		return
+	}
+	if err != nil {
+		switch classify(ctx, err) {
+		case outcomeNotSent, outcomeDropped:
+			// A connection that timed out before the command was written shows
+			// a slow server all the same.
+			if !isTimeout(err) {
+				err = errNotCounted
+			}
+		default:
+			if ctx.Err() != nil {
+				err = errNotCounted
+			}
+		}
+	}
+	done(err)
+}
