@@ -11,7 +11,9 @@ import (
 // that says nothing about the server's health, so that it is counted neither as
 // a success nor as a failure: its caller gave up, or its connection could not be
 // opened or broke, which the supervisor handles (a killed server must not leave
-// the breaker open once the supervisor has reconnected).
+// the breaker open once the supervisor has reconnected). A timeout always
+// counts, even against the caller's own deadline: the server was too slow for
+// the caller's budget, which is what the breaker is for.
 var errNotCounted = errors.New("redisguard: not counted by the breaker")
 
 // newBreaker builds the client's breaker, reporting its changes through ev.
@@ -64,18 +66,9 @@ func (c *Client) count(ctx context.Context, done func(error), err error) {
 	if done == nil {
 		return
 	}
-	if err != nil {
-		switch classify(ctx, err) {
-		case outcomeNotSent, outcomeDropped:
-			// A connection that timed out before the command was written shows
-			// a slow server all the same.
-			if !isTimeout(err) {
-				err = errNotCounted
-			}
-		default:
-			if ctx.Err() != nil {
-				err = errNotCounted
-			}
+	if err != nil && !isTimeout(err) {
+		if out := classifyErr(err); out == outcomeNotSent || out == outcomeDropped || callerGaveUp(ctx) {
+			err = errNotCounted
 		}
 	}
 	done(err)

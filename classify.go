@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -41,10 +42,26 @@ type notSentError struct{ err error }
 func (e *notSentError) Error() string { return e.err.Error() }
 func (e *notSentError) Unwrap() error { return e.err }
 
-// isTimeout reports whether err is a network timeout.
+// isTimeout reports whether err is a network timeout (not a context error,
+// which also claims to be one).
 func isTimeout(err error) bool {
 	var nerr net.Error
-	return errors.As(err, &nerr) && nerr.Timeout()
+	return errors.As(err, &nerr) && nerr.Timeout() && !isContextErr(err)
+}
+
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// callerGaveUp reports whether the caller's context is done or past its
+// deadline. The deadline is read from the clock: go-redis sets it on the socket,
+// which may time out a moment before the context notices.
+func callerGaveUp(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 // busyPrefixes are the replies with which a server refuses a command it did not
@@ -54,18 +71,23 @@ var busyPrefixes = []string{
 	"ERR max number of clients reached",
 }
 
+// classify says what a command's error means for its connection. A timeout or a
+// broken connection after the caller's own deadline or cancellation is the
+// caller's doing: the server may be fine.
 func classify(ctx context.Context, err error) outcome {
+	out := classifyErr(err)
+	if (out == outcomeTimeout || out == outcomeDropped) && callerGaveUp(ctx) {
+		return outcomeOK
+	}
+	return out
+}
+
+func classifyErr(err error) outcome {
 	if err == nil || err == redis.Nil {
 		return outcomeOK
 	}
-	if errors.Is(err, ErrNotReady) {
-		return outcomeNotSent
-	}
 	var nse *notSentError
-	if errors.As(err, &nse) {
-		if ctx.Err() != nil {
-			return outcomeOK
-		}
+	if errors.Is(err, ErrNotReady) || errors.As(err, &nse) {
 		return outcomeNotSent
 	}
 	var rerr redis.Error
@@ -78,7 +100,7 @@ func classify(ctx context.Context, err error) outcome {
 		}
 		return outcomeOK
 	}
-	if ctx.Err() != nil || errors.Is(err, ErrClosed) || errors.Is(err, ErrQueueFull) ||
+	if isContextErr(err) || errors.Is(err, ErrClosed) || errors.Is(err, ErrQueueFull) ||
 		errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrClosed) {
 		return outcomeOK
 	}

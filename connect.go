@@ -63,6 +63,7 @@ type connFields struct {
 	maxRetries          *int
 	minRetryBackoff     *time.Duration
 	maxRetryBackoff     *time.Duration
+	contextTimeout      *bool
 }
 
 // newUniversalClient builds the go-redis client that New guards.
@@ -91,6 +92,7 @@ func (o *Options) newUniversalClient(cfg config) (redis.UniversalClient, retryPo
 			maxRetries:          &opt.MaxRetries,
 			minRetryBackoff:     &opt.MinRetryBackoff,
 			maxRetryBackoff:     &opt.MaxRetryBackoff,
+			contextTimeout:      &opt.ContextTimeoutEnabled,
 		}, "URL")
 		if errs != nil {
 			return nil, retryPolicy{}, errs
@@ -113,6 +115,7 @@ func (o *Options) newUniversalClient(cfg config) (redis.UniversalClient, retryPo
 		maxRetries:          &uo.MaxRetries,
 		minRetryBackoff:     &uo.MinRetryBackoff,
 		maxRetryBackoff:     &uo.MaxRetryBackoff,
+		contextTimeout:      &uo.ContextTimeoutEnabled,
 	}, "Redis")
 	if errs != nil {
 		return nil, retryPolicy{}, errs
@@ -124,8 +127,10 @@ func (o *Options) newUniversalClient(cfg config) (redis.UniversalClient, retryPo
 	return rdb, retry, nil
 }
 
-// adjust applies PasswordFile, the keep-alive dialer and the connect timeout, and
-// turns go-redis's retries off, keeping their budget for the safe retries.
+// adjust applies PasswordFile, the keep-alive dialer and the connect timeout,
+// turns go-redis's retries off, keeping their budget for the safe retries, and
+// makes a command's context deadline bound its wait on the socket, so that a
+// caller's time budget (the cache's, say) holds against a slow server.
 func (o *Options) adjust(cfg config, f connFields, source string) (retryPolicy, []error) {
 	var errs []error
 	if o.PasswordFile != "" {
@@ -176,6 +181,7 @@ func (o *Options) adjust(cfg config, f connFields, source string) (retryPolicy, 
 		errs = append(errs, optionErrorf(source+".MinRetryBackoff", "and MaxRetryBackoff must not be negative (-1 turns backoff off)"))
 	}
 	*f.maxRetries = -1
+	*f.contextTimeout = true
 	return retry, errs
 }
 

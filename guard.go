@@ -88,12 +88,14 @@ func (h guardHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 // more because go-redis unwraps one level of a handshake error before handing it
 // to the command.
 func (c *Client) handshakeFailed(ctx context.Context, err error) error {
-	switch classify(ctx, err) {
+	switch classifyErr(err) {
 	case outcomeNotSent: // a failed dial, delivered by failedConn
 		return fmt.Errorf("new connection: %w", err)
 	case outcomeDropped, outcomeTimeout:
 		err = &notSentError{err}
-		c.connectionLost(err)
+		if !callerGaveUp(ctx) {
+			c.connectionLost(err)
+		}
 		return fmt.Errorf("new connection: %w", err)
 	}
 	return err

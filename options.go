@@ -30,7 +30,8 @@ type Options struct {
 	// MasterName for Sentinel, several Addrs (or IsClusterMode) for Cluster. It is
 	// copied, never modified. Its MaxRetries, MinRetryBackoff and MaxRetryBackoff
 	// set the budget of the client's safe retries (see Client); go-redis's own
-	// retries are turned off because they would repeat writes.
+	// retries are turned off because they would repeat writes. ContextTimeoutEnabled
+	// is turned on: a command's context deadline bounds its wait for the server.
 	Redis *redis.UniversalOptions
 
 	// PasswordFile names a file holding the password, as Kubernetes mounts a
