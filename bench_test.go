@@ -25,13 +25,15 @@ func BenchmarkGet(b *testing.B) {
 	get := func(b *testing.B, rdb redis.UniversalClient) {
 		b.ReportAllocs()
 		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if err := rdb.Get(ctx, "k").Err(); err != nil {
-					b.Error(err)
-					return
+		redistest.ReportCPUPerOp(b, func() {
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := rdb.Get(ctx, "k").Err(); err != nil {
+						b.Error(err)
+						return
+					}
 				}
-			}
+			})
 		})
 	}
 	b.Run("client=raw", func(b *testing.B) {

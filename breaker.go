@@ -3,6 +3,7 @@ package redisguard
 import (
 	"context"
 	"errors"
+	"os"
 
 	"github.com/redisguard/redisguard/breaker"
 )
@@ -12,8 +13,9 @@ import (
 // a success nor as a failure: its caller gave up, or its connection could not be
 // opened or broke, which the supervisor handles (a killed server must not leave
 // the breaker open once the supervisor has reconnected). A timeout always
-// counts, even against the caller's own deadline: the server was too slow for
-// the caller's budget, which is what the breaker is for.
+// counts, even against the caller's own deadline, and so does that deadline
+// passing while the command ran: the server was too slow for the caller's
+// budget, which is what the breaker is for.
 var errNotCounted = errors.New("redisguard: not counted by the breaker")
 
 // newBreaker builds the client's breaker, reporting its changes through ev.
@@ -53,8 +55,14 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
-// allow is admission step 4. done is nil when the breaker is off.
-func (c *Client) allow() (done func(error), err error) {
+// allow is admission step 4. done is nil when the breaker is off. A caller whose
+// context has already ended is turned away first: its command could only fail,
+// and a deadline that passes later, while the command runs, then reliably means
+// a server too slow for the caller's budget.
+func (c *Client) allow(ctx context.Context) (done func(error), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if c.breaker == nil {
 		return nil, nil
 	}
@@ -66,7 +74,13 @@ func (c *Client) count(ctx context.Context, done func(error), err error) {
 	if done == nil {
 		return
 	}
-	if err != nil && !isTimeout(err) {
+	switch {
+	case err == nil, isTimeout(err):
+	case errors.Is(err, context.DeadlineExceeded):
+		// The deadline passed while the command waited (for a connection, or in
+		// the dial): as slow as a socket timeout, and counted as one.
+		err = os.ErrDeadlineExceeded
+	default:
 		if out := classifyErr(err); out == outcomeNotSent || out == outcomeDropped || callerGaveUp(ctx) {
 			err = errNotCounted
 		}

@@ -266,3 +266,45 @@ func TestInvalidBreakerSettingsNameTheField(t *testing.T) {
 		t.Fatalf("New: %v, want an OptionError for Breaker.FailureRatio", err)
 	}
 }
+
+func TestCallersDeadlineAgainstAPausedServer(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	c := newTestClient(t, Options{Redis: &redis.UniversalOptions{Addrs: []string{srv.Addr()}}})
+	ctx := context.Background()
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// A context that has already ended is turned away and counted by nobody.
+	expired, cancel := context.WithCancel(ctx)
+	cancel()
+	before := c.Breaker().Counts().Requests
+	for range 10 {
+		if err := c.Get(expired, "k").Err(); !errors.Is(err, context.Canceled) {
+			t.Fatalf("GET with an ended context: %v", err)
+		}
+	}
+	if n := c.Breaker().Counts().Requests - before; n != 0 {
+		t.Fatalf("the breaker counted %d requests with ended contexts", n)
+	}
+
+	srv.Stop()
+	defer srv.Continue()
+	for i := range breaker.DefaultConsecutiveFailures {
+		bctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		err := c.Get(bctx, "k").Err()
+		cancel()
+		if err == nil || errors.Is(err, breaker.ErrOpen) {
+			t.Fatalf("GET %d on a paused server within 50ms: %v", i, err)
+		}
+	}
+	// The caller's budget ran out each time: the breaker counts the server too
+	// slow for it, but the connection is not considered lost (the default
+	// ReadTimeout, 5 s, has not passed).
+	if got := c.Breaker().State(); got != breaker.StateOpen {
+		t.Fatalf("breaker %v after %d GETs past their deadline, want open", got, breaker.DefaultConsecutiveFailures)
+	}
+	if got := c.State(); got != StateReady {
+		t.Fatalf("client %v: a caller's short deadline moved the supervisor", got)
+	}
+}

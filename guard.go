@@ -27,7 +27,7 @@ func (h guardHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			cmd.SetErr(err)
 			return err
 		}
-		done, err := c.allow()
+		done, err := c.allow(ctx)
 		if err != nil {
 			c.release()
 			cmd.SetErr(err)
@@ -55,7 +55,7 @@ func (h guardHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 		err := c.admit(ctx)
 		var done func(error)
 		if err == nil {
-			if done, err = c.allow(); err != nil {
+			if done, err = c.allow(ctx); err != nil {
 				c.release()
 			}
 		}

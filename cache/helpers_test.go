@@ -1,0 +1,120 @@
+package cache_test
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard"
+	"github.com/redisguard/redisguard/cache"
+)
+
+type product struct {
+	ID    string  `json:"id"`
+	Name  string  `json:"name"`
+	Price float64 `json:"price"`
+}
+
+// source is a product database that counts its loads.
+type source struct {
+	mu       sync.Mutex
+	products map[string]product
+	loads    atomic.Int64
+	keys     [][]string // the keys of every batch load, in order
+	delay    time.Duration
+}
+
+func newSource(n int) *source {
+	s := &source{products: map[string]product{}}
+	for i := range n {
+		id := string(rune('a' + i))
+		s.products[id] = product{ID: id, Name: "product " + id, Price: float64(i) + 0.5}
+	}
+	return s
+}
+
+func (s *source) load(ctx context.Context, id string) (product, error) {
+	s.loads.Add(1)
+	if s.delay > 0 {
+		time.Sleep(s.delay)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.products[id]
+	if !ok {
+		return product{}, cache.ErrNotFound
+	}
+	return p, nil
+}
+
+func (s *source) loadMany(ctx context.Context, ids []string) (map[string]product, error) {
+	s.loads.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys = append(s.keys, append([]string(nil), ids...))
+	out := map[string]product{}
+	for _, id := range ids {
+		if p, ok := s.products[id]; ok {
+			out[id] = p
+		}
+	}
+	return out, nil
+}
+
+func (s *source) write(ctx context.Context, p product) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.products[p.ID] = p
+	return nil
+}
+
+// guarded returns a redisguard client to addr that notices a dead or paused
+// server fast, closed when the test ends.
+func guarded(t testing.TB, addr string) *redisguard.Client {
+	t.Helper()
+	c, err := redisguard.New(redisguard.Options{
+		Redis:          &redis.UniversalOptions{Addrs: []string{addr}, ReadTimeout: 200 * time.Millisecond},
+		ConnectTimeout: 300 * time.Millisecond,
+		Reconnect:      redisguard.ExponentialBackoff{MaxRetries: -1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func newCache(t testing.TB, rdb redis.UniversalClient, opts cache.Options) *cache.Cache[product] {
+	t.Helper()
+	if opts.TTL == 0 {
+		opts.TTL = time.Minute
+	}
+	c, err := cache.New[product](rdb, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// waitFor polls cond for up to 5 s.
+func waitFor(t testing.TB, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
