@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/internal/redistest"
 )
 
@@ -141,5 +142,58 @@ func TestCloseWhileConnectingAndAfterGivingUp(t *testing.T) {
 	}
 	if err := c2.Ping(context.Background()).Err(); !errors.Is(err, ErrClosed) {
 		t.Fatalf("PING after Close: %v, want ErrClosed", err)
+	}
+}
+
+func TestOnRefusedReportsEveryRefusal(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	var mu sync.Mutex
+	var refused []error
+	c := newTestClient(t, Options{
+		Redis:     &redis.UniversalOptions{Addrs: []string{srv.Addr()}},
+		Reconnect: ExponentialBackoff{MaxRetries: -1},
+		Hooks: Hooks{OnRefused: func(err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			refused = append(refused, err)
+		}},
+	})
+	ctx := context.Background()
+	srv.Kill()
+	triggerDetection(c)
+	eventually(t, 5*time.Second, "reconnecting", func() bool { return c.State() == StateReconnecting })
+	_ = c.Get(ctx, "k").Err() // not ready
+	srv.Restart()
+	if err := waitReady(c); err != nil {
+		t.Fatal(err)
+	}
+	for range breaker.DefaultConsecutiveFailures {
+		done, _ := c.Breaker().Allow()
+		done(redis.ErrPoolTimeout)
+	}
+	_ = c.Get(ctx, "k").Err() // breaker open
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	_ = c.Get(canceled, "k").Err() // the caller's own: not a refusal
+	c.Close()
+	_ = c.Get(ctx, "k").Err() // closed
+
+	mu.Lock()
+	defer mu.Unlock()
+	want := []error{ErrNotReady, breaker.ErrOpen, ErrClosed}
+	var got []error
+	for _, err := range refused {
+		if len(got) == 0 || got[len(got)-1] != err {
+			got = append(got, err)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("OnRefused saw %v, want %v", refused, want)
+	}
+	for i := range want {
+		if !errors.Is(got[i], want[i]) {
+			t.Fatalf("OnRefused saw %v, want %v", refused, want)
+		}
 	}
 }

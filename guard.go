@@ -24,12 +24,14 @@ func (h guardHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			return c.handshakeFailed(ctx, next(ctx, cmd))
 		}
 		if err := c.admit(ctx); err != nil {
+			c.refused(err)
 			cmd.SetErr(err)
 			return err
 		}
 		done, err := c.allow(ctx)
 		if err != nil {
 			c.release()
+			c.refused(err)
 			cmd.SetErr(err)
 			return err
 		}
@@ -60,6 +62,7 @@ func (h guardHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 			}
 		}
 		if err != nil {
+			c.refused(err)
 			for _, cmd := range cmds {
 				cmd.SetErr(err)
 			}
@@ -119,6 +122,14 @@ func (c *Client) admit(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// refused reports a refusal by the guard; the caller's own ended context is not
+// one.
+func (c *Client) refused(err error) {
+	if !isContextErr(err) {
+		c.events.refused(err)
+	}
 }
 
 // release gives back a queue slot.

@@ -12,8 +12,8 @@ import (
 // Hooks receive the client's lifecycle events, the Go form of node-redis's connect,
 // ready, error, reconnecting and end events. Any field may be nil.
 //
-// OnConnect may run on any goroutine, at the same time as other hooks, and so
-// may OnBreakerStateChange (in the order of the breaker's changes). The other
+// OnConnect, OnRefused and OnBreakerStateChange (the latter in the order of the
+// breaker's changes) may run on any goroutine, at the same time as other hooks. The other
 // hooks run one at a time, in the order of the events, on the client's supervisor
 // goroutine (OnEnd(nil) on the goroutine calling Close). Hooks run synchronously:
 // they must be quick, must not panic and must not call Close.
@@ -37,6 +37,11 @@ type Hooks struct {
 	// goroutine of the command that caused the change, while the breaker is
 	// locked: it may read Client.Breaker().State() but must not send commands.
 	OnBreakerStateChange func(from, to breaker.State)
+	// OnRefused: a command (or pipeline) was refused before reaching Redis. err
+	// is ErrQueueFull, ErrNotReady, ErrClosed (or the error wrapping
+	// ErrMaxRetriesReached) or breaker.ErrOpen. It runs on the command's
+	// goroutine, for every refusal: it must be quick. Not logged.
+	OnRefused func(err error)
 }
 
 // events fans lifecycle events out to the hooks and the logger.
@@ -104,6 +109,14 @@ func (e *events) breakerStateChange(from, to breaker.State) {
 	for _, h := range *e.hooks.Load() {
 		if h.OnBreakerStateChange != nil {
 			h.OnBreakerStateChange(from, to)
+		}
+	}
+}
+
+func (e *events) refused(err error) {
+	for _, h := range *e.hooks.Load() {
+		if h.OnRefused != nil {
+			h.OnRefused(err)
 		}
 	}
 }
