@@ -21,7 +21,7 @@ func (h nodeHook) DialHook(next redis.DialHook) redis.DialHook { return h.c.dial
 
 func (h nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if handshake(cmd) {
+		if IsConnectionSetup(cmd) {
 			return h.c.handshakeFailed(ctx, next(ctx, cmd))
 		}
 		err := next(ctx, cmd)
@@ -37,7 +37,7 @@ func (h nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 
 func (h nodeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if allHandshake(cmds) {
+		if allConnectionSetup(cmds) {
 			return h.c.handshakeFailed(ctx, next(ctx, cmds))
 		}
 		return next(ctx, cmds)

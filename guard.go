@@ -20,7 +20,7 @@ func (h guardHook) DialHook(next redis.DialHook) redis.DialHook {
 func (h guardHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	c := h.c
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if handshake(cmd) {
+		if IsConnectionSetup(cmd) {
 			return c.handshakeFailed(ctx, next(ctx, cmd))
 		}
 		if err := c.admit(ctx); err != nil {
@@ -51,7 +51,7 @@ func (h guardHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 func (h guardHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	c := h.c
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if allHandshake(cmds) {
+		if allConnectionSetup(cmds) {
 			return c.handshakeFailed(ctx, next(ctx, cmds))
 		}
 		err := c.admit(ctx)

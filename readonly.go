@@ -56,37 +56,3 @@ func allReadOnly(cmds []redis.Cmder) bool {
 	}
 	return true
 }
-
-// handshake reports whether cmd is one that go-redis sends while it sets up a new
-// connection (HELLO, AUTH, SELECT, READONLY, CLIENT SETNAME / SETINFO / TRACKING
-// / MAINT_NOTIFICATIONS). go-redis runs them through the client's hooks; the guard
-// lets them pass untouched, since they belong to the command that needed the
-// connection and was admitted already. go-redis spells them in lower case.
-func handshake(cmd redis.Cmder) bool {
-	args := cmd.Args()
-	if len(args) == 0 {
-		return false
-	}
-	switch name, _ := args[0].(string); name {
-	case "hello", "auth", "select", "readonly":
-		return true
-	case "client":
-		if len(args) > 1 {
-			switch sub, _ := args[1].(string); sub {
-			case "setname", "setinfo", "tracking", "maint_notifications":
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// allHandshake reports whether a pipeline consists of handshake commands only.
-func allHandshake(cmds []redis.Cmder) bool {
-	for _, cmd := range cmds {
-		if !handshake(cmd) {
-			return false
-		}
-	}
-	return len(cmds) > 0
-}

@@ -1,0 +1,127 @@
+package metrics
+
+import (
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redisguard/redisguard"
+	"github.com/redisguard/redisguard/breaker"
+)
+
+// ErrAlreadyInstrumented is returned by a second Instrument on one Metrics: the
+// client's gauges would collide. Use one Metrics per client, told apart by
+// Options.ConstLabels.
+var ErrAlreadyInstrumented = errors.New("metrics: already instrumenting a client")
+
+// Instrument counts and times c's commands and exports its lifecycle: state,
+// reconnect attempts, dials, refusals, queue length, breaker state and
+// transitions, and go-redis pool statistics read at scrape time.
+func (m *Metrics) Instrument(c *redisguard.Client) error {
+	if c == nil {
+		return errors.New("metrics: Instrument: nil client")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.instrumented {
+		return ErrAlreadyInstrumented
+	}
+	m.instrumented = true
+	c.AddHook(m.Hook())
+	c.AddHooks(redisguard.Hooks{
+		OnConnect:      func(string) { m.dials.Inc() },
+		OnReconnecting: func(int, time.Duration) { m.reconnects.Inc() },
+		OnRefused:      func(err error) { m.refused.WithLabelValues(reason(err)).Inc() },
+		OnBreakerStateChange: func(from, to breaker.State) {
+			m.transition.WithLabelValues(from.String(), to.String()).Inc()
+		},
+	})
+	m.client.c.Store(c)
+	return nil
+}
+
+var (
+	clientStates  = []redisguard.State{redisguard.StateConnecting, redisguard.StateReady, redisguard.StateReconnecting, redisguard.StateClosed}
+	breakerStates = []breaker.State{breaker.StateClosed, breaker.StateHalfOpen, breaker.StateOpen}
+)
+
+// clientCollector reads the instrumented client's gauges at scrape time.
+type clientCollector struct {
+	c atomic.Pointer[redisguard.Client]
+
+	state, queue, breakerState                    *prometheus.Desc
+	poolHits, poolMisses, poolTimeouts, poolStale *prometheus.Desc
+	poolWaits, poolWaitSeconds                    *prometheus.Desc
+	poolConns, poolIdle                           *prometheus.Desc
+}
+
+func newClientCollector(ns string, labels prometheus.Labels) *clientCollector {
+	desc := func(name, help string, labelNames ...string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(ns, "", name), help, labelNames, labels)
+	}
+	return &clientCollector{
+		state:           desc("client_state", "1 for the client's current state: connecting, ready, reconnecting or closed.", "state"),
+		queue:           desc("client_queue_length", "Commands in flight or waiting for the connection."),
+		breakerState:    desc("breaker_state", "1 for the circuit breaker's current state: closed, half-open or open.", "state"),
+		poolHits:        desc("pool_hits_total", "Times a free connection was found in the pool.", "pool"),
+		poolMisses:      desc("pool_misses_total", "Times a connection had to be dialed.", "pool"),
+		poolTimeouts:    desc("pool_timeouts_total", "Times waiting for a pooled connection timed out.", "pool"),
+		poolStale:       desc("pool_stale_connections_total", "Stale connections removed from the pool.", "pool"),
+		poolWaits:       desc("pool_waits_total", "Times a command waited for a pooled connection.", "pool"),
+		poolWaitSeconds: desc("pool_wait_seconds_total", "Time commands spent waiting for a pooled connection.", "pool"),
+		poolConns:       desc("pool_connections", "Connections in the pool.", "pool"),
+		poolIdle:        desc("pool_idle_connections", "Idle connections in the pool.", "pool"),
+	}
+}
+
+func (cc *clientCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{cc.state, cc.queue, cc.breakerState, cc.poolHits, cc.poolMisses,
+		cc.poolTimeouts, cc.poolStale, cc.poolWaits, cc.poolWaitSeconds, cc.poolConns, cc.poolIdle} {
+		ch <- d
+	}
+}
+
+func (cc *clientCollector) Collect(ch chan<- prometheus.Metric) {
+	c := cc.c.Load()
+	if c == nil {
+		return
+	}
+	current := c.State()
+	for _, s := range clientStates {
+		ch <- prometheus.MustNewConstMetric(cc.state, prometheus.GaugeValue, oneIf(s == current), s.String())
+	}
+	ch <- prometheus.MustNewConstMetric(cc.queue, prometheus.GaugeValue, float64(c.QueueLen()))
+	if b := c.Breaker(); b != nil {
+		current := b.State()
+		for _, s := range breakerStates {
+			ch <- prometheus.MustNewConstMetric(cc.breakerState, prometheus.GaugeValue, oneIf(s == current), s.String())
+		}
+	}
+	if ps := c.PoolStats(); ps != nil {
+		cc.collectPool(ch, "main", ps.Hits, ps.Misses, ps.Timeouts, ps.StaleConns, ps.WaitCount, ps.WaitDurationNs, ps.TotalConns, ps.IdleConns)
+		if pp := ps.PipelineStats; pp != nil {
+			cc.collectPool(ch, "pipeline", pp.Hits, pp.Misses, pp.Timeouts, pp.StaleConns, pp.WaitCount, pp.WaitDurationNs, pp.TotalConns, pp.IdleConns)
+		}
+	}
+}
+
+// collectPool exports the statistics of one go-redis pool: the main one, or the
+// one go-redis keeps for pipelines.
+func (cc *clientCollector) collectPool(ch chan<- prometheus.Metric, pool string, hits, misses, timeouts, stale, waits uint32, waitNs int64, conns, idle uint32) {
+	ch <- prometheus.MustNewConstMetric(cc.poolHits, prometheus.CounterValue, float64(hits), pool)
+	ch <- prometheus.MustNewConstMetric(cc.poolMisses, prometheus.CounterValue, float64(misses), pool)
+	ch <- prometheus.MustNewConstMetric(cc.poolTimeouts, prometheus.CounterValue, float64(timeouts), pool)
+	ch <- prometheus.MustNewConstMetric(cc.poolStale, prometheus.CounterValue, float64(stale), pool)
+	ch <- prometheus.MustNewConstMetric(cc.poolWaits, prometheus.CounterValue, float64(waits), pool)
+	ch <- prometheus.MustNewConstMetric(cc.poolWaitSeconds, prometheus.CounterValue, float64(waitNs)/1e9, pool)
+	ch <- prometheus.MustNewConstMetric(cc.poolConns, prometheus.GaugeValue, float64(conns), pool)
+	ch <- prometheus.MustNewConstMetric(cc.poolIdle, prometheus.GaugeValue, float64(idle), pool)
+}
+
+func oneIf(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
