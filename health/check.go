@@ -1,0 +1,142 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"net"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard"
+	"github.com/redisguard/redisguard/breaker"
+)
+
+// Check sends one PING through rdb and reports how it went, for programs that
+// are not HTTP servers (a worker's heartbeat, a gRPC health service, a CLI).
+//
+// The PING is bounded by ctx and by DefaultTimeout, whichever ends first, so
+// that a forgotten deadline cannot make Check hang; Check returns when that
+// bound passes even if rdb ignores contexts (a go-redis client without
+// ContextTimeoutEnabled), leaving its PING to finish in the background.
+//
+// With a *redisguard.Client, Check reads the client's state and breaker
+// first and sends no PING when the client is known not to serve: closed, not
+// ready, or its breaker open. Such a client would refuse the PING anyway
+// (with the offline queue on, it would make it wait), and the answer says
+// why. While the breaker is half-open the PING goes through, as one of the
+// breaker's probes. Check never panics, not even for a nil rdb.
+func Check(ctx context.Context, rdb redis.UniversalClient) Result {
+	ctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
+	defer cancel()
+	return check(ctx, rdb)
+}
+
+// check is Check under a ctx that has a deadline.
+func check(ctx context.Context, rdb redis.UniversalClient) Result {
+	deadline, _ := ctx.Deadline()
+	budget := time.Until(deadline)
+	c, guarded := rdb.(*redisguard.Client)
+	if rdb == nil || (guarded && c == nil) {
+		return failed(Result{}, errNoClient)
+	}
+
+	var res Result
+	if guarded {
+		res = observe(c)
+		if err := notServing(ctx, c, res); err != nil {
+			return failed(res, err)
+		}
+	}
+	latency, err := ping(ctx, rdb)
+	if err != nil && isTimeout(err) {
+		// The socket's deadline, set from ctx's, may pass a moment before ctx
+		// notices: the clock tells whose timeout it was.
+		after := latency
+		if !time.Now().Before(deadline) {
+			after = budget
+		}
+		err = &timeoutError{after: after.Round(time.Millisecond), err: err}
+	}
+	if guarded {
+		// The PING may have changed the client: report it as it is now, and
+		// never as healthy while it no longer serves.
+		res = observe(c)
+		if err == nil {
+			err = notServing(ctx, c, res)
+		}
+	}
+	res.Latency = latency
+	if err != nil {
+		return failed(res, err)
+	}
+	res.Status = StatusHealthy
+	res.Time = time.Now()
+	return res
+}
+
+// failed completes res as the outcome of a check that failed with err.
+func failed(res Result, err error) Result {
+	res.Status = StatusUnhealthy
+	res.Err = err
+	res.Time = time.Now()
+	return res
+}
+
+// observe reads the state of c and of its breaker.
+func observe(c *redisguard.Client) Result {
+	res := Result{State: c.State(), HasState: true}
+	if b := c.Breaker(); b != nil {
+		res.Breaker, res.HasBreaker = b.State(), true
+	}
+	return res
+}
+
+// notServing returns why c, as res observed it, would refuse a command, or
+// nil when it would run one.
+func notServing(ctx context.Context, c *redisguard.Client, res Result) error {
+	switch {
+	case res.State == redisguard.StateClosed:
+		return closedReason(ctx, c)
+	case res.State != redisguard.StateReady:
+		return &notReadyError{state: res.State}
+	case res.HasBreaker && res.Breaker == breaker.StateOpen:
+		return breaker.ErrOpen
+	}
+	return nil
+}
+
+// closedReason returns why c, whose state is closed, closed: ErrClosed, or the
+// error wrapping ErrMaxRetriesReached. Closed is final, so WaitReady returns
+// that reason at once, without waiting.
+func closedReason(ctx context.Context, c *redisguard.Client) error {
+	return c.WaitReady(ctx)
+}
+
+// ping sends PING through rdb and returns how long it took and its error. It
+// returns when ctx ends even if rdb does not honour ctx, with ctx.Err(); the
+// PING then finishes on its own goroutine, which nothing waits for.
+func ping(ctx context.Context, rdb redis.UniversalClient) (time.Duration, error) {
+	type reply struct {
+		latency time.Duration
+		err     error
+	}
+	replied := make(chan reply, 1)
+	start := time.Now()
+	go func() {
+		err := rdb.Ping(ctx).Err()
+		replied <- reply{time.Since(start), err}
+	}()
+	select {
+	case r := <-replied:
+		return r.latency, r.err
+	case <-ctx.Done():
+		return time.Since(start), ctx.Err()
+	}
+}
+
+// isTimeout reports whether err means that no answer came in time: a
+// deadline passed, on a context or on the socket.
+func isTimeout(err error) bool {
+	var nerr net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &nerr) && nerr.Timeout())
+}

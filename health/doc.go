@@ -1,0 +1,109 @@
+// Package health serves the health of a Redis client over HTTP, for
+// Kubernetes probes and for people:
+//
+//	mux.Handle("/health/redis", health.Handler(rdb))   // PING, latency, state: for dashboards
+//	mux.Handle("/health/live", health.Liveness(rdb))   // livenessProbe: has the client given up?
+//	mux.Handle("/health/ready", health.Readiness(rdb)) // readinessProbe: can it serve now?
+//
+// Check gives the same answer to programs that are not HTTP servers.
+//
+// It replaces the usual handler that awaits a PING and answers 200 or 503.
+// That handler has no timeout: a paused Redis (SIGSTOP, a frozen VM, a
+// blackholed network) leaves every probe hanging until Kubernetes gives up on
+// it, and every probe adds a PING to a server in trouble. Here:
+//
+//   - The PING is bounded (DefaultTimeout, 1 s, or WithTimeout) and the answer
+//     comes when the bound passes, even from a go-redis client that ignores
+//     contexts: a probe never hangs.
+//   - Concurrent probes of one endpoint share one PING (singleflight): a
+//     hundred probes at once send one.
+//   - With a *redisguard.Client, the client's state and its circuit breaker
+//     are read first: a client that is not ready, closed, or whose breaker is
+//     open gets a 503 at once, without a PING.
+//   - Error messages are short and safe: "connection refused", "timeout after
+//     1s", "client not ready (reconnecting)", "circuit breaker open", "client
+//     closed", or a Redis error reply such as "LOADING Redis is loading the
+//     dataset in memory"; never an address, a host name or a password.
+//
+// # Answers
+//
+// Each endpoint answers GET and HEAD (same status and headers, no body), and
+// 405 with "Allow: GET, HEAD" to other methods. Every answer carries
+// "Cache-Control: no-store" and "Vary: Accept". By default the body is JSON:
+//
+//	200 {"status":"healthy","latency":"0.42ms","latency_ms":0.42,"state":"ready","breaker":"closed"}
+//	503 {"status":"unhealthy","state":"reconnecting","breaker":"closed","error":"client not ready (reconnecting)"}
+//
+// "state" and "breaker" appear for a *redisguard.Client ("breaker" only when
+// its breaker is enabled); a healthy answer with a concern adds "warning".
+//
+// A request whose Accept header asks for application/health+json (the IETF
+// draft "Health Check Response Format for HTTP APIs",
+// draft-inadarei-api-health-check) gets that format:
+//
+//	{"status":"pass","checks":{
+//	  "redis:circuitBreaker":[{"componentType":"component","observedValue":"closed","status":"pass","time":"2025-01-02T15:04:05.000Z"}],
+//	  "redis:connection":[{"componentType":"datastore","observedValue":"ready","status":"pass","time":"2025-01-02T15:04:05.000Z"}],
+//	  "redis:responseTime":[{"componentType":"datastore","observedValue":0.42,"observedUnit":"ms","status":"pass","time":"2025-01-02T15:04:05.000Z"}]}}
+//
+// Its status is the worst of its checks, and "output" says why when it is
+// not "pass":
+//
+//	status  HTTP  when
+//	pass    200   PING answered; the client (if guarded) ready, its breaker closed
+//	warn    200   PING answered, but the breaker is half-open or the PING was slower
+//	              than WithWarnLatency; Liveness: the client is (re)connecting
+//	fail    503   PING failed or timed out; the client not ready, closed, or its
+//	              breaker open; Liveness: the client is closed
+//
+// # Kubernetes
+//
+// Liveness must not follow Redis. A livenessProbe that PINGs Redis turns an
+// outage of Redis into a restart of every pod of the service at once: the
+// restarts do not bring Redis back, they drop the requests in flight, they
+// empty every in-process cache and, when Redis returns, every pod connects
+// at the same moment. A redisguard.Client recovers by itself, so Liveness
+// fails only when the client has given up (state closed). With the default
+// reconnect strategy the client gives up after 10 attempts, about 18 s, and
+// a closed client never comes back: a restart is then the only way back, but
+// a Redis outage longer than that restarts every pod anyway. Under
+// Kubernetes, retry forever instead, and let readiness take the pods out of
+// their Service meanwhile:
+//
+//	rdb, err := redisguard.New(redisguard.Options{
+//		URL:       os.Getenv("REDIS_URL"),
+//		Reconnect: redisguard.ExponentialBackoff{MaxRetries: -1},
+//	})
+//
+// Recommended probes, with the default 1 s PING timeout:
+//
+//	livenessProbe:
+//	  httpGet: {path: /health/live, port: http}
+//	  periodSeconds: 10
+//	  timeoutSeconds: 2
+//	  failureThreshold: 6     # a minute: a slow HTTP server is not a dead client
+//	readinessProbe:
+//	  httpGet: {path: /health/ready, port: http}
+//	  periodSeconds: 5
+//	  timeoutSeconds: 2       # above the 1 s PING timeout: the kubelet reads our 503 and its reason
+//	  failureThreshold: 2     # out of the Service after about 10 s of failures
+//	  successThreshold: 1
+//
+// Keep timeoutSeconds above the PING timeout (raise both together with
+// WithTimeout), or the kubelet records its own timeout instead of the answer.
+// No startupProbe is needed for Redis: Liveness passes while the client
+// makes its first connection, and Readiness keeps the pod out of its Service
+// until it is ready.
+//
+// Readiness takes a pod out of its Service while it cannot reach Redis. When
+// Redis is down for every pod, that is every pod: gate readiness on Redis
+// only if the service cannot answer without it. A service for which Redis is
+// a cache (see package cache, which falls back to the source of truth) keeps
+// Redis out of its readinessProbe and watches /health/redis instead.
+//
+// Readiness PINGs while the breaker is half-open, as one of its probes: a pod
+// out of its Service gets no traffic to probe with, and the readiness PINGs
+// close its breaker and bring it back (see Readiness). The readiness PINGs
+// count for the breaker like any command: against a paused server, timed-out
+// PINGs open it, and the next answers come at once.
+package health

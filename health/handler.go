@@ -1,0 +1,90 @@
+package health
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
+)
+
+// Handler answers /health/redis, the Go form of the usual Express route that
+// PINGs Redis, without its flaw: the PING is bounded by a timeout (DefaultTimeout,
+// or WithTimeout), so a paused or unreachable Redis gets a 503 in time instead
+// of a request that hangs.
+//
+// GET answers 200 with
+//
+//	{"status":"healthy","latency":"0.42ms","latency_ms":0.42,"state":"ready","breaker":"closed"}
+//
+// or 503 with
+//
+//	{"status":"unhealthy","state":"ready","breaker":"closed","error":"timeout after 1s"}
+//
+// where state and breaker appear for a *redisguard.Client (breaker only when
+// its breaker is enabled), and "warning" for a healthy answer with a concern
+// (breaker half-open, PING slower than WithWarnLatency). The error is
+// Result.Message: no address, no password. The check is Check's, under the
+// Handler's timeout instead of a caller's context, including its handling of
+// a *redisguard.Client that is known not to serve.
+//
+// HEAD gets the same status and headers without the body; other methods get
+// 405 with "Allow: GET, HEAD". Every answer has "Cache-Control: no-store". A
+// request whose Accept header asks for application/health+json gets that
+// format (see the package documentation).
+//
+// Concurrent requests share one PING: at most one is in flight per Handler.
+// It runs under its own timeout, not under any request's context, and a
+// request whose context ends stops waiting for it and gets a 503. (A go-redis
+// client without ContextTimeoutEnabled does not stop a timed-out PING, so
+// the next check may send another while it still waits; a *redisguard.Client
+// always honours the timeout.)
+func Handler(rdb redis.UniversalClient, opts ...Option) http.Handler {
+	p := &pinger{rdb: rdb, cfg: newConfig(opts)}
+	return endpoint(p.verdict)
+}
+
+// Readiness answers /health/ready, for Kubernetes' readinessProbe, with the
+// check and the answers of Handler: 503 while a *redisguard.Client is not
+// ready, while its breaker is open, and when the PING fails or times out; 200
+// otherwise.
+//
+// While the breaker is open, Readiness answers from its state without a PING.
+// Once the breaker's open period has passed (it is half-open) Readiness sends
+// its PING, which is one of the breaker's probes: a pod taken out of its
+// Service while the breaker was open receives no traffic to probe with, and
+// the readiness PINGs are what closes its breaker (after
+// breaker.Settings.HalfOpenRequests of them, 3 by default) and bring it back.
+// A half-open answer is 200 with a warning; a PING the breaker refuses
+// because its probes are all in flight is a 503 for that period.
+//
+// Readiness has its own shared PING, apart from a Handler's.
+func Readiness(rdb redis.UniversalClient, opts ...Option) http.Handler {
+	return Handler(rdb, opts...)
+}
+
+// pinger is the state of one Handler: the client, the options and the PING
+// that concurrent requests share.
+type pinger struct {
+	rdb   redis.UniversalClient
+	cfg   config
+	group singleflight.Group
+}
+
+// verdict waits for the shared check, starting one if none is in flight, or
+// for the end of the request's context.
+func (p *pinger) verdict(r *http.Request) verdict {
+	shared := p.group.DoChan("ping", func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), p.cfg.timeout)
+		defer cancel()
+		return check(ctx, p.rdb), nil
+	})
+	var res Result
+	select {
+	case out := <-shared:
+		res = out.Val.(Result)
+	case <-r.Context().Done():
+		res = failed(Result{}, r.Context().Err())
+	}
+	return pingVerdict(res, p.cfg.warnLatency)
+}

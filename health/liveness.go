@@ -1,0 +1,36 @@
+package health
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/redisguard/redisguard"
+)
+
+// Liveness answers /health/live, for Kubernetes' livenessProbe. It sends no
+// PING: it fails (503) only when the client has given up, that is when its
+// state is closed, because the reconnect strategy ran out of retries or Close
+// was called. While the client is connecting or reconnecting it answers 200
+// with a warning, because the client will recover by itself once Redis is
+// back; restarting the pod would not bring Redis back, and during an outage
+// of Redis it would restart every pod of the service at once.
+//
+// Bodies follow Handler's, without latency and breaker:
+//
+//	{"status":"healthy","state":"reconnecting","warning":"client not ready (reconnecting)"}
+//	{"status":"unhealthy","state":"closed","error":"client closed: reconnect retries exhausted"}
+//
+// A nil c answers 503.
+func Liveness(c *redisguard.Client) http.Handler {
+	return endpoint(func(r *http.Request) verdict {
+		if c == nil {
+			return verdict{status: fail, output: describe(errNoClient), time: time.Now()}
+		}
+		st := c.State()
+		var closedErr error
+		if st == redisguard.StateClosed {
+			closedErr = closedReason(r.Context(), c)
+		}
+		return livenessVerdict(st, closedErr, time.Now())
+	})
+}

@@ -1,0 +1,101 @@
+package health
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard"
+	"github.com/redisguard/redisguard/breaker"
+)
+
+// maxReplyLen bounds the Redis error reply quoted in a message.
+const maxReplyLen = 120
+
+// describe turns the error of a check into a few words fit for a response
+// body. The raw text of a network error names the address dialed ("dial tcp
+// 10.1.2.3:6379: connect: connection refused"), so only what an operator
+// needs is kept: the kind of failure, or the text of a Redis error reply.
+// An error nothing here recognises gives "PING failed".
+func describe(err error) string {
+	var (
+		timeout  *timeoutError
+		notReady *notReadyError
+		reply    redis.Error
+		dnsErr   *net.DNSError
+		errno    syscall.Errno
+		opErr    *net.OpError
+	)
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &timeout):
+		return "timeout after " + timeout.after.String()
+	case errors.Is(err, errNoClient):
+		return "no Redis client"
+	case errors.Is(err, redisguard.ErrMaxRetriesReached):
+		return "client closed: reconnect retries exhausted"
+	case errors.Is(err, redisguard.ErrClosed), errors.Is(err, redis.ErrClosed):
+		return "client closed"
+	case errors.As(err, &notReady):
+		return "client not ready (" + notReady.state.String() + ")"
+	case errors.Is(err, redisguard.ErrNotReady):
+		return "client not ready"
+	case errors.Is(err, breaker.ErrOpen):
+		return "circuit breaker open"
+	case errors.Is(err, redisguard.ErrQueueFull):
+		return "command queue full"
+	case errors.Is(err, redis.ErrPoolTimeout):
+		return "connection pool timeout"
+	case errors.Is(err, context.Canceled):
+		return "check canceled"
+	case isTimeout(err):
+		return "timeout"
+	case errors.As(err, &reply):
+		return replyText(reply.Error())
+	case errors.As(err, &dnsErr):
+		return "DNS lookup failed"
+	case isTLSError(err):
+		return "TLS handshake failed"
+	case errors.As(err, &errno):
+		return errno.Error() // "connection refused", "connection reset by peer", …
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed by server"
+	case errors.Is(err, net.ErrClosed):
+		return "connection closed"
+	case errors.As(err, &opErr):
+		return "network error (" + opErr.Op + ")"
+	default:
+		return "PING failed"
+	}
+}
+
+// replyText keeps the first line of a Redis error reply, without the
+// arguments an "unknown command" reply echoes (they could hold a password:
+// an old server echoes HELLO … AUTH user password), at most maxReplyLen bytes.
+func replyText(msg string) string {
+	msg, _, _ = strings.Cut(msg, "\n")
+	msg, _, _ = strings.Cut(msg, ", with args beginning with")
+	msg = strings.TrimSpace(msg)
+	if len(msg) > maxReplyLen {
+		msg = strings.ToValidUTF8(msg[:maxReplyLen], "") + "…"
+	}
+	return msg
+}
+
+// isTLSError reports whether err comes from a TLS handshake: an untrusted or
+// mismatched certificate, an alert from the server, or a server that does not
+// speak TLS. The messages of these errors may name the host.
+func isTLSError(err error) bool {
+	var (
+		verify *tls.CertificateVerificationError
+		header tls.RecordHeaderError
+		alert  tls.AlertError
+	)
+	return errors.As(err, &verify) || errors.As(err, &header) || errors.As(err, &alert)
+}

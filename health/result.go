@@ -1,0 +1,67 @@
+package health
+
+import (
+	"time"
+
+	"github.com/redisguard/redisguard"
+	"github.com/redisguard/redisguard/breaker"
+)
+
+// Status is the verdict of a check.
+type Status string
+
+const (
+	// StatusHealthy: Redis answered the PING, and a *redisguard.Client is
+	// ready with its breaker not open.
+	StatusHealthy Status = "healthy"
+	// StatusUnhealthy: the PING failed or timed out, or the client is known
+	// not to serve (not ready, breaker open, closed). Result.Err says why.
+	StatusUnhealthy Status = "unhealthy"
+)
+
+// Result is the outcome of one check: what Check returns, and what Handler
+// and Readiness encode.
+type Result struct {
+	// Status is StatusHealthy or StatusUnhealthy.
+	Status Status
+
+	// Latency is how long the PING took: its round trip when it succeeded,
+	// the time until it failed otherwise. It is zero when no PING was sent,
+	// because the client was known not to serve.
+	Latency time.Duration
+
+	// Err is why the check failed, nil when healthy. It is the client's own
+	// error, for logs and errors.Is (redisguard.ErrNotReady,
+	// redisguard.ErrClosed, redisguard.ErrMaxRetriesReached, breaker.ErrOpen,
+	// context.DeadlineExceeded, …): it may name the server's address. Show
+	// Message to whoever should not see that.
+	Err error
+
+	// State is the state of a *redisguard.Client after the check. It is
+	// meaningful only when HasState is true: the zero State is
+	// StateConnecting.
+	State redisguard.State
+
+	// HasState reports that the client is a *redisguard.Client, so that State
+	// is known. It is false for a plain go-redis client.
+	HasState bool
+
+	// Breaker is the state of the client's circuit breaker after the check,
+	// meaningful only when HasBreaker is true.
+	Breaker breaker.State
+
+	// HasBreaker reports that the client is a *redisguard.Client with its
+	// breaker enabled, so that Breaker is known.
+	HasBreaker bool
+
+	// Time is when the check finished. Concurrent requests to one Handler
+	// share a check, and with it its Time.
+	Time time.Time
+}
+
+// Message says why the check failed in a few words fit for a response body,
+// such as "connection refused", "timeout after 1s", "client not ready
+// (reconnecting)", "circuit breaker open" or a Redis error reply like
+// "LOADING Redis is loading the dataset in memory". It never contains an
+// address, a host name or a password. It is "" when the check succeeded.
+func (r Result) Message() string { return describe(r.Err) }

@@ -1,0 +1,117 @@
+package health
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redisguard/redisguard"
+	"github.com/redisguard/redisguard/breaker"
+)
+
+// level is the status of an answer or of one of its checks, in the words of
+// application/health+json.
+type level int
+
+const (
+	pass level = iota // healthy
+	warn              // healthy, with a concern: still 200
+	fail              // unhealthy: 503
+)
+
+func (l level) String() string {
+	switch l {
+	case pass:
+		return "pass"
+	case warn:
+		return "warn"
+	default:
+		return "fail"
+	}
+}
+
+// verdict is what an endpoint answers, before it is encoded as JSON or as
+// application/health+json.
+type verdict struct {
+	status level
+	output string // why it warns or fails, in words fit for a body
+	time   time.Time
+
+	probe   *observation // the PING; nil where none is sent (liveness)
+	latency time.Duration
+	timed   bool // a PING succeeded and latency is its round trip
+
+	state   *observation // the client's state; nil for a plain go-redis client
+	breaker *observation // the client's breaker; nil when unknown or disabled
+}
+
+// observation is one check of a verdict.
+type observation struct {
+	value  string // the state observed; "" for the probe, whose value is latency
+	status level
+	output string
+}
+
+// pingVerdict is the answer of Handler and Readiness for the outcome of a
+// check. It fails when the check failed; it warns when the PING was slower
+// than warnLatency (if positive) or the breaker is half-open.
+func pingVerdict(res Result, warnLatency time.Duration) verdict {
+	v := verdict{time: res.Time, probe: &observation{}}
+	if res.HasState {
+		v.state = &observation{value: res.State.String(), status: pass}
+		if res.State != redisguard.StateReady {
+			v.state.status = fail
+		}
+	}
+	if res.HasBreaker {
+		v.breaker = &observation{value: res.Breaker.String(), status: pass}
+		switch res.Breaker {
+		case breaker.StateHalfOpen:
+			v.breaker.status, v.breaker.output = warn, "circuit breaker half-open"
+		case breaker.StateOpen:
+			v.breaker.status = fail
+		}
+	}
+	if res.Status != StatusHealthy {
+		// The PING failed, or was not sent because the client does not serve:
+		// the probe fails, and so does whatever of the client showed why.
+		v.status, v.output = fail, res.Message()
+		v.probe.status = fail
+		for _, o := range []*observation{v.probe, v.state, v.breaker} {
+			if o != nil && o.status != pass {
+				o.status, o.output = fail, v.output
+			}
+		}
+		return v
+	}
+	v.latency, v.timed = res.Latency, true
+	if warnLatency > 0 && res.Latency > warnLatency {
+		v.probe.status = warn
+		v.probe.output = fmt.Sprintf("PING took %v, above %v", res.Latency.Round(time.Microsecond), warnLatency)
+	}
+	var warnings []string
+	for _, o := range []*observation{v.probe, v.state, v.breaker} {
+		if o != nil && o.status == warn {
+			v.status = warn
+			warnings = append(warnings, o.output)
+		}
+	}
+	v.output = strings.Join(warnings, "; ")
+	return v
+}
+
+// livenessVerdict is the answer of Liveness for a client in state st, closed
+// for reason closedErr: it fails only when the client is closed, and warns
+// while it is connecting or reconnecting.
+func livenessVerdict(st redisguard.State, closedErr error, now time.Time) verdict {
+	v := verdict{time: now, state: &observation{value: st.String()}}
+	switch st {
+	case redisguard.StateReady:
+	case redisguard.StateClosed:
+		v.status, v.output = fail, describe(closedErr)
+	default:
+		v.status, v.output = warn, describe(&notReadyError{state: st})
+	}
+	v.state.status, v.state.output = v.status, v.output
+	return v
+}
