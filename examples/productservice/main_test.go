@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redisguard/redisguard/internal/redistest"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// start runs the service on a free loopback port until the test ends and
+// returns its base URL.
+func start(t *testing.T, redisURL string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs := make(chan string, 1)
+	done := make(chan error, 1)
+	cfg := config{addr: "127.0.0.1:0", redisURL: redisURL, products: 300, dbLatency: 2 * time.Millisecond}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	go func() { done <- run(ctx, cfg, log, func(addr string) { addrs <- addr }) }()
+	var base string
+	select {
+	case addr := <-addrs:
+		base = "http://" + addr
+	case err := <-done:
+		t.Fatalf("the service did not start: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	// Wait until the client is ready.
+	deadline := time.Now().Add(5 * time.Second)
+	for status(t, http.MethodGet, base+"/health/ready", "") != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("the service never became ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return base
+}
+
+func call(t *testing.T, method, url, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	data, _ := io.ReadAll(resp.Body)
+	if len(data) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(data, &out); err != nil {
+			t.Fatalf("%s %s: invalid JSON %q: %v", method, url, data, err)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+func status(t *testing.T, method, url, body string) int {
+	code, _ := call(t, method, url, body)
+	return code
+}
+
+func TestProductService(t *testing.T) {
+	srv := redistest.StartServer(t)
+	for _, backend := range []struct{ name, url string }{
+		{"embedded", ""},
+		{"redis-server", "redis://" + srv.Addr() + "/0"},
+	} {
+		t.Run(backend.name, func(t *testing.T) {
+			base := start(t, backend.url)
+
+			code, p := call(t, http.MethodGet, base+"/products/42", "")
+			if code != http.StatusOK || p["id"] != "42" || p["name"] != "Product 42" {
+				t.Fatalf("GET /products/42: %d %v", code, p)
+			}
+			if code, _ := call(t, http.MethodGet, base+"/products/42", ""); code != http.StatusOK {
+				t.Fatalf("second GET: %d", code)
+			}
+			if code, body := call(t, http.MethodGet, base+"/products/100000", ""); code != http.StatusNotFound || body["error"] == nil {
+				t.Fatalf("GET of an unknown product: %d %v", code, body)
+			}
+
+			code, p = call(t, http.MethodPut, base+"/products/42", `{"name":"Teapot","price":19.5,"stock":3}`)
+			if code != http.StatusOK || p["name"] != "Teapot" {
+				t.Fatalf("PUT: %d %v", code, p)
+			}
+			if _, p := call(t, http.MethodGet, base+"/products/42", ""); p["name"] != "Teapot" || p["price"] != 19.5 {
+				t.Fatalf("GET after PUT: %v", p)
+			}
+			for body, want := range map[string]int{
+				`{"name":""}`:             http.StatusBadRequest,
+				`{"name":"x","price":-1}`: http.StatusBadRequest,
+				`{"id":"7","name":"x"}`:   http.StatusBadRequest,
+				`not json`:                http.StatusBadRequest,
+				`{"name":"x","bogus":1}`:  http.StatusBadRequest,
+			} {
+				if code := status(t, http.MethodPut, base+"/products/42", body); code != want {
+					t.Errorf("PUT %s: %d, want %d", body, code, want)
+				}
+			}
+			if code := status(t, http.MethodPut, base+"/products/100000", `{"name":"x"}`); code != http.StatusNotFound {
+				t.Errorf("PUT of an unknown product: %d", code)
+			}
+			if code := status(t, http.MethodDelete, base+"/products/42/cache", ""); code != http.StatusNoContent {
+				t.Fatalf("DELETE /products/42/cache: %d", code)
+			}
+			if _, p := call(t, http.MethodGet, base+"/products/42", ""); p["name"] != "Teapot" {
+				t.Fatalf("GET after invalidation: %v", p)
+			}
+
+			for _, path := range []string{"/health/redis", "/health/live", "/health/ready"} {
+				code, body := call(t, http.MethodGet, base+path, "")
+				if code != http.StatusOK || body["status"] != "healthy" || body["state"] != "ready" {
+					t.Errorf("GET %s: %d %v", path, code, body)
+				}
+			}
+
+			resp, err := http.Get(base + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			text, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, name := range []string{
+				`redis_commands_total{command="get"}`, "redis_command_duration_seconds_bucket",
+				"redis_client_state", "redis_breaker_state", "redis_client_queue_length", "redis_pool_connections",
+				`redis_cache_requests_total{cache="product",result="hit"}`, `redis_cache_hit_rate{cache="product"}`,
+				"redis_server_up", "go_goroutines",
+			} {
+				if !strings.Contains(string(text), name) {
+					t.Errorf("/metrics lacks %s", name)
+				}
+			}
+			if backend.name == "redis-server" {
+				for _, name := range []string{`redis_memory_bytes{type="used"}`, "redis_connected_clients", "redis_keyspace_hits_total"} {
+					if !strings.Contains(string(text), name) {
+						t.Errorf("/metrics lacks %s", name)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestProductServiceAnswersWhileRedisIsDown(t *testing.T) {
+	srv := redistest.StartServer(t)
+	base := start(t, "redis://"+srv.Addr()+"/0")
+	if code := status(t, http.MethodGet, base+"/products/7", ""); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	srv.Kill()
+	for range 20 {
+		if code, p := call(t, http.MethodGet, base+"/products/7", ""); code != http.StatusOK || p["id"] != "7" {
+			t.Fatalf("GET while Redis is down: %d %v", code, p)
+		}
+	}
+	if code := status(t, http.MethodGet, base+"/health/ready", ""); code != http.StatusServiceUnavailable {
+		t.Fatalf("/health/ready while Redis is down: %d", code)
+	}
+	if code := status(t, http.MethodGet, base+"/health/live", ""); code != http.StatusOK {
+		t.Fatalf("/health/live while Redis is down: %d", code)
+	}
+}
