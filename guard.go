@@ -37,7 +37,7 @@ func (h guardHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		}
 		err = next(ctx, cmd)
 		if err != nil {
-			err = c.recover(ctx, unwrapNotRetried(err), readOnly(cmd), func() error {
+			err = c.afterFailure(ctx, unwrapNotRetried(err), readOnly(cmd), func() error {
 				cmd.SetErr(nil)
 				return unwrapNotRetried(next(ctx, cmd))
 			})
@@ -70,7 +70,7 @@ func (h guardHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 		}
 		err = next(ctx, cmds)
 		if err != nil {
-			err = c.recover(ctx, err, allReadOnly(cmds), func() error {
+			err = c.afterFailure(ctx, err, allReadOnly(cmds), func() error {
 				for _, cmd := range cmds {
 					cmd.SetErr(nil)
 				}
@@ -163,16 +163,16 @@ func (c *Client) awaitReady(ctx context.Context) error {
 	}
 }
 
-// recover decides, for a command that failed with err, whether the connection is
-// lost and whether the command runs again (through rerun), and returns the error
-// its caller gets.
+// afterFailure decides, for a command that failed with err, whether the
+// connection is lost and whether the command runs again (through rerun), and
+// returns the error its caller gets.
 //
 // A command that may safely run again (it never left, or it is read-only and its
 // connection broke) does not dial on its own: it waits for the supervisor's next
 // reconnect attempt and runs again if that attempt succeeded (with the offline
 // queue, until the client is ready). Callers thus never add connection attempts
 // to the supervisor's.
-func (c *Client) recover(ctx context.Context, err error, readOnly bool, rerun func() error) error {
+func (c *Client) afterFailure(ctx context.Context, err error, readOnly bool, rerun func() error) error {
 	for attempt := 1; ; attempt++ {
 		retry := attempt <= c.retry.max
 		switch classify(ctx, err) {
