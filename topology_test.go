@@ -169,3 +169,31 @@ func TestClusterWritesAreNeverDoubled(t *testing.T) {
 		t.Fatalf("GET through a dropped connection on the guarded cluster client: %v", err)
 	}
 }
+
+func TestWrapClusterClient(t *testing.T) {
+	t.Parallel()
+	node, proxy := startClusterBehindProxy(t)
+	direct := node.Client(t)
+	c, err := Wrap(redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{proxy.Addr()}, MaxRetries: 3}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := waitReady(c); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for range 5 {
+		if err := waitReady(c); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Set(ctx, "warm", 1, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		proxy.ResetAfterWrite(1)
+		_ = c.Incr(ctx, "n").Err()
+	}
+	if n, _ := direct.Get(ctx, "n").Int(); n > 5 {
+		t.Fatalf("a wrapped cluster client applied 5 INCR calls %d times", n)
+	}
+}

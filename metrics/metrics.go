@@ -9,10 +9,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// DefaultBuckets are the seed's latency buckets (1, 5, 10, 50, 100, 500 ms)
-// with sub-millisecond ones below and 1 s above: a Redis command on a LAN takes
-// a fraction of a millisecond.
-var DefaultBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}
+// DefaultBuckets returns the latency buckets used when Options.Buckets is nil:
+// the seed's (1, 5, 10, 50, 100, 500 ms) with 2.5, 25 and 250 ms between them,
+// sub-millisecond ones below (a Redis command on a LAN takes a fraction of a
+// millisecond) and 1 s above.
+func DefaultBuckets() []float64 {
+	return []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}
+}
 
 // Options configures Metrics.
 type Options struct {
@@ -24,7 +27,7 @@ type Options struct {
 	Namespace string
 
 	// Buckets of redis_command_duration_seconds, in seconds, increasing. Nil
-	// means DefaultBuckets.
+	// means DefaultBuckets().
 	Buckets []float64
 
 	// ConstLabels are added to every metric, e.g. {"client": "sessions"} when
@@ -63,7 +66,7 @@ func New(opts Options) (*Metrics, error) {
 		opts.Namespace = "redis"
 	}
 	if opts.Buckets == nil {
-		opts.Buckets = DefaultBuckets
+		opts.Buckets = DefaultBuckets()
 	}
 	if len(opts.Buckets) == 0 || !slices.IsSorted(opts.Buckets) {
 		return nil, errors.New("metrics: Options.Buckets must be a non-empty, increasing list")
