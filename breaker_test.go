@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,28 +13,6 @@ import (
 	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/internal/redistest"
 )
-
-// load runs GETs from n goroutines until stop is called.
-func load(c *Client, n int) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			for {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				_ = c.Get(ctx, "k").Err()
-				cancel()
-				time.Sleep(5 * time.Millisecond)
-			}
-		})
-	}
-	return func() { close(done); wg.Wait() }
-}
 
 // breakerOpenTimeout leaves the supervisor time to reconnect while the breaker
 // is still open.
@@ -66,7 +43,7 @@ func TestBreakerOpensOnLatencyAndClosesAfterIt(t *testing.T) {
 	// while a reconnect attempt (HELLO and PING) fits in its 1 s.
 	proxy.Latency(60 * time.Millisecond)
 	latencyFrom := time.Now()
-	stop := load(c, 10)
+	stop := hammer(c, 10, 5*time.Millisecond)
 	openedAt := rec.waitFor(t, "breaker", 1, 5*time.Second).at
 	stop()
 	if b.State() != breaker.StateOpen {
@@ -98,7 +75,7 @@ func TestBreakerOpensOnLatencyAndClosesAfterIt(t *testing.T) {
 
 	// After the open period a probe goes through; the latency is still there,
 	// so it fails and the breaker opens again.
-	eventually(t, 2*breakerOpenTimeout, "half-open", func() bool { return b.State() == breaker.StateHalfOpen })
+	redistest.Eventually(t, 2*breakerOpenTimeout, "half-open", func() bool { return b.State() == breaker.StateHalfOpen })
 	t.Logf("half-open %v after opening (OpenTimeout %v)", time.Since(openedAt).Round(time.Millisecond), breakerOpenTimeout)
 	if err := waitReady(c); err != nil {
 		t.Fatal(err)
@@ -117,7 +94,7 @@ func TestBreakerOpensOnLatencyAndClosesAfterIt(t *testing.T) {
 	// The latency goes away: the next probes succeed and the breaker closes.
 	proxy.Heal()
 	healed := time.Now()
-	eventually(t, 3*breakerOpenTimeout, "closed", func() bool {
+	redistest.Eventually(t, 3*breakerOpenTimeout, "closed", func() bool {
 		if waitReady(c) != nil {
 			return false
 		}
@@ -144,7 +121,7 @@ func TestBreakerAndPausedServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Stop()
-	stop := load(c, 10)
+	stop := hammer(c, 10, 5*time.Millisecond)
 	rec.waitFor(t, "breaker", 1, 5*time.Second)
 	stop()
 	if got := c.Breaker().State(); got != breaker.StateOpen {
@@ -152,7 +129,7 @@ func TestBreakerAndPausedServer(t *testing.T) {
 	}
 	srv.Continue()
 	resumed := time.Now()
-	eventually(t, 3*breakerOpenTimeout, "healthy again", func() bool {
+	redistest.Eventually(t, 3*breakerOpenTimeout, "healthy again", func() bool {
 		if waitReady(c) != nil {
 			return false
 		}
@@ -217,7 +194,7 @@ func TestBreakerAndSupervisorCompose(t *testing.T) {
 		Hooks:     rec.hooks(),
 	})
 	ctx := context.Background()
-	stop := load(c, 50)
+	stop := hammer(c, 50, 5*time.Millisecond)
 	time.Sleep(100 * time.Millisecond)
 	srv.Kill()
 	rec.waitFor(t, "reconnecting", 1, 5*time.Second)

@@ -39,7 +39,7 @@ func TestCloseLetsCommandsInFlightFinish(t *testing.T) {
 			errs <- err
 		})
 	}
-	eventually(t, 2*time.Second, "commands in flight", func() bool { return c.QueueLen() == inFlight })
+	redistest.Eventually(t, 2*time.Second, "commands in flight", func() bool { return c.QueueLen() == inFlight })
 
 	if err := c.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -87,13 +87,13 @@ func TestCloseWakesTheOfflineQueue(t *testing.T) {
 	})
 	srv.Kill()
 	triggerDetection(c)
-	eventually(t, 5*time.Second, "reconnecting", func() bool { return c.State() == StateReconnecting })
+	redistest.Eventually(t, 5*time.Second, "reconnecting", func() bool { return c.State() == StateReconnecting })
 
 	errs := make(chan error, 5)
 	for range 5 {
 		go func() { errs <- c.Get(context.Background(), "k").Err() }()
 	}
-	eventually(t, 2*time.Second, "queued", func() bool { return c.QueueLen() == 5 })
+	redistest.Eventually(t, 2*time.Second, "queued", func() bool { return c.QueueLen() == 5 })
 	start := time.Now()
 	c.Close()
 	for range 5 {
@@ -162,7 +162,7 @@ func TestOnRefusedReportsEveryRefusal(t *testing.T) {
 	ctx := context.Background()
 	srv.Kill()
 	triggerDetection(c)
-	eventually(t, 5*time.Second, "reconnecting", func() bool { return c.State() == StateReconnecting })
+	redistest.Eventually(t, 5*time.Second, "reconnecting", func() bool { return c.State() == StateReconnecting })
 	_ = c.Get(ctx, "k").Err() // not ready
 	srv.Restart()
 	if err := waitReady(c); err != nil {

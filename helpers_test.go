@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -160,14 +161,32 @@ func newTestClient(t testing.TB, opts Options) *Client {
 	return c
 }
 
-// eventually polls cond until it holds, failing the test after timeout.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, timeout)
-		}
-		time.Sleep(5 * time.Millisecond)
+// hammer runs GETs from n goroutines, each pausing between calls as a busy
+// service's handlers would, until stop is called, which returns how many
+// completed.
+func hammer(c *Client, n int, pause time.Duration) (stop func() int64) {
+	var wg sync.WaitGroup
+	var calls atomic.Int64
+	done := make(chan struct{})
+	for range n {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				_ = c.Get(ctx, "k").Err()
+				cancel()
+				calls.Add(1)
+				time.Sleep(pause)
+			}
+		})
+	}
+	return func() int64 {
+		close(done)
+		wg.Wait()
+		return calls.Load()
 	}
 }

@@ -29,7 +29,7 @@ func TestQueueLimitWithPausedServer(t *testing.T) {
 	if err := c.Get(ctx, "k").Err(); err == nil {
 		t.Fatal("GET on a paused server succeeded")
 	}
-	eventually(t, 2*time.Second, "reconnecting", func() bool { return c.State() == StateReconnecting })
+	redistest.Eventually(t, 2*time.Second, "reconnecting", func() bool { return c.State() == StateReconnecting })
 
 	var maxSeen atomic.Int64
 	sampling := make(chan struct{})
@@ -52,7 +52,7 @@ func TestQueueLimitWithPausedServer(t *testing.T) {
 	for range limit {
 		go func() { results <- c.Get(ctx, "k").Err() }()
 	}
-	eventually(t, 2*time.Second, "the queue fills", func() bool { return c.QueueLen() == limit })
+	redistest.Eventually(t, 2*time.Second, "the queue fills", func() bool { return c.QueueLen() == limit })
 
 	start := time.Now()
 	cmd := c.Get(ctx, "k")

@@ -219,7 +219,7 @@ func TestOfflineQueueWaitsForTheRestart(t *testing.T) {
 			results <- c.Set(ctx, "k", i, 0).Err()
 		}()
 	}
-	eventually(t, 2*time.Second, "10 commands queued", func() bool { return c.QueueLen() == 10 })
+	redistest.Eventually(t, 2*time.Second, "10 commands queued", func() bool { return c.QueueLen() == 10 })
 	select {
 	case err := <-results:
 		t.Fatalf("a queued command returned before the restart: %v", err)
@@ -250,7 +250,7 @@ func TestOfflineQueueRespectsTheCallersContext(t *testing.T) {
 	})
 	srv.Kill()
 	triggerDetection(c)
-	eventually(t, 5*time.Second, "reconnecting", func() bool { return c.State() == StateReconnecting })
+	redistest.Eventually(t, 5*time.Second, "reconnecting", func() bool { return c.State() == StateReconnecting })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()

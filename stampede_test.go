@@ -1,45 +1,12 @@
 package redisguard
 
 import (
-	"context"
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redisguard/redisguard/internal/redistest"
 )
-
-// hammer runs GETs from n goroutines, each pausing a millisecond between calls
-// as a busy service's handlers would, until stop is called, which returns how
-// many completed.
-func hammer(c *Client, n int) (stop func() int64) {
-	var wg sync.WaitGroup
-	var calls atomic.Int64
-	done := make(chan struct{})
-	for range n {
-		wg.Go(func() {
-			for {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-				_ = c.Get(ctx, "k").Err()
-				cancel()
-				calls.Add(1)
-				time.Sleep(time.Millisecond)
-			}
-		})
-	}
-	return func() int64 {
-		close(done)
-		wg.Wait()
-		return calls.Load()
-	}
-}
 
 func TestOneProberNoStampede(t *testing.T) {
 	const (
@@ -55,7 +22,7 @@ func TestOneProberNoStampede(t *testing.T) {
 			opts := quickOptions(proxy.Addr()) // no jitter: the schedule is exact
 			opts.Hooks = rec.hooks()
 			c := newTestClient(t, opts)
-			stop := hammer(c, callers)
+			stop := hammer(c, callers, time.Millisecond)
 			time.Sleep(300 * time.Millisecond) // the pool fills up
 			before := proxy.Accepted()
 

@@ -17,7 +17,7 @@ func TestSentinelFailover(t *testing.T) {
 	master := redistest.StartServer(t)
 	replica := redistest.StartServer(t, fmt.Sprintf("replicaof 127.0.0.1 %d", master.Port()))
 	sentinel := redistest.StartSentinel(t, "mymaster", master)
-	eventually(t, 10*time.Second, "the sentinel sees the replica", func() bool {
+	redistest.Eventually(t, 10*time.Second, "the sentinel sees the replica", func() bool {
 		sc := redis.NewSentinelClient(&redis.Options{Addr: sentinel.Addr()})
 		defer sc.Close()
 		replicas, err := sc.Replicas(context.Background(), "mymaster").Result()
@@ -37,7 +37,7 @@ func TestSentinelFailover(t *testing.T) {
 	if err := c.Set(ctx, "k", "before", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the replica has the key", func() bool {
+	redistest.Eventually(t, 5*time.Second, "the replica has the key", func() bool {
 		return replica.Client(t).Get(ctx, "k").Val() == "before"
 	})
 
@@ -65,7 +65,7 @@ func TestClusterClientIsGuarded(t *testing.T) {
 	if err := admin.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "cluster state ok", func() bool {
+	redistest.Eventually(t, 10*time.Second, "cluster state ok", func() bool {
 		info, _ := admin.ClusterInfo(ctx).Result()
 		return strings.Contains(info, "cluster_state:ok")
 	})
@@ -89,7 +89,7 @@ func TestClusterClientIsGuarded(t *testing.T) {
 	if err := waitReadyWithin(c, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "commands work again", func() bool {
+	redistest.Eventually(t, 10*time.Second, "commands work again", func() bool {
 		return c.Set(ctx, "k", "again", 0).Err() == nil
 	})
 }
@@ -118,7 +118,7 @@ func startClusterBehindProxy(t *testing.T) (*redistest.Server, *redistest.Proxy)
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 10*time.Second, "cluster state ok", func() bool {
+	redistest.Eventually(t, 10*time.Second, "cluster state ok", func() bool {
 		info, _ := admin.ClusterInfo(ctx).Result()
 		return strings.Contains(info, "cluster_state:ok")
 	})

@@ -241,7 +241,7 @@ func TestUpdateNeverServesAValueItCouldNotInvalidate(t *testing.T) {
 	if err := writer.Set(ctx, "a", old); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return replica.Client(t).Exists(ctx, "s:a").Val() == 1 })
+	redistest.Eventually(t, 5*time.Second, "replication", func() bool { return replica.Client(t).Exists(ctx, "s:a").Val() == 1 })
 
 	c := newCache(t, guarded(t, replica.Addr()), cache.Options{Prefix: "s:"})
 	src := newSource(0)

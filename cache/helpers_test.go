@@ -106,15 +106,3 @@ func newCache(t testing.TB, rdb redis.UniversalClient, opts cache.Options) *cach
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-// waitFor polls cond for up to 5 s.
-func waitFor(t testing.TB, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}

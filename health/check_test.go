@@ -58,7 +58,7 @@ func TestCheck(t *testing.T) {
 		c := guarded(t, srv.Addr())
 		srv.Kill()
 		_ = c.Ping(ctx).Err() // the client notices
-		eventually(t, 2*time.Second, "reconnecting", func() bool { return c.State() == redisguard.StateReconnecting })
+		redistest.Eventually(t, 2*time.Second, "reconnecting", func() bool { return c.State() == redisguard.StateReconnecting })
 		res := health.Check(ctx, c)
 		if res.Status != health.StatusUnhealthy || !errors.Is(res.Err, redisguard.ErrNotReady) || res.Latency != 0 ||
 			res.State != redisguard.StateReconnecting || res.Message() != "client not ready (reconnecting)" {

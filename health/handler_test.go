@@ -103,7 +103,7 @@ func TestKilledServerIsUnhealthy(t *testing.T) {
 			return
 		}
 		// The client noticed: answered from its state, without a PING.
-		eventually(t, 2*time.Second, "answering from the state", func() bool {
+		redistest.Eventually(t, 2*time.Second, "answering from the state", func() bool {
 			a, b := get(t, h)
 			return b.Error == "client not ready (reconnecting)" && b.State == "reconnecting" && a.took < 50*time.Millisecond
 		})

@@ -160,16 +160,3 @@ func pings(t testing.TB, srv *redistest.Server) int {
 	}
 	return n
 }
-
-// eventually polls cond every 10 ms until it holds, failing the test after
-// within.
-func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not %s within %v", what, within)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}

@@ -48,7 +48,7 @@ func TestHeadAndMethods(t *testing.T) {
 			if !healthy {
 				srv.Kill()
 				// Answered from the client's state once it noticed.
-				eventually(t, 2*time.Second, "unready", func() bool {
+				redistest.Eventually(t, 2*time.Second, "unready", func() bool {
 					return request(eps["/health/ready"], http.MethodGet, "").code == http.StatusServiceUnavailable
 				})
 				unhealthy = true
@@ -139,7 +139,7 @@ func TestHealthJSON(t *testing.T) {
 		c := guarded(t, srv.Addr())
 		h, live := health.Handler(c), health.Liveness(c)
 		srv.Kill()
-		eventually(t, 2*time.Second, "reconnecting", func() bool {
+		redistest.Eventually(t, 2*time.Second, "reconnecting", func() bool {
 			_, b := getHealth(t, h)
 			return b.Output == "client not ready (reconnecting)"
 		})

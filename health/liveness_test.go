@@ -109,7 +109,7 @@ func TestLivenessPassesWhileTheClientReconnects(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	srv.Restart()
-	eventually(t, 2*time.Second, "ready", func() bool { return c.State() == redisguard.StateReady })
+	redistest.Eventually(t, 2*time.Second, "ready", func() bool { return c.State() == redisguard.StateReady })
 	if a, b := get(t, h); a.code != http.StatusOK || b.State != "ready" || b.Warning != "" {
 		t.Fatalf("liveness after the restart: %d %s", a.code, a.body)
 	}

@@ -23,7 +23,7 @@ func TestReadinessFollowsTheClientThroughAnOutage(t *testing.T) {
 	}
 
 	srv.Kill()
-	eventually(t, 2*time.Second, "unready from the state", func() bool {
+	redistest.Eventually(t, 2*time.Second, "unready from the state", func() bool {
 		a, b := get(t, ready)
 		if a.code != http.StatusServiceUnavailable {
 			t.Fatalf("readiness after the kill: %d %s", a.code, a.body)
@@ -36,7 +36,7 @@ func TestReadinessFollowsTheClientThroughAnOutage(t *testing.T) {
 
 	srv.Restart()
 	restarted := time.Now()
-	eventually(t, 2*time.Second, "ready again", func() bool {
+	redistest.Eventually(t, 2*time.Second, "ready again", func() bool {
 		a, b := get(t, ready)
 		return a.code == http.StatusOK && b.State == "ready"
 	})
@@ -86,7 +86,7 @@ func TestReadinessAndTheBreaker(t *testing.T) {
 
 	// Half-open: the readiness PINGs are the breaker's probes, and close it
 	// after HalfOpenRequests (3) successes, with no other traffic.
-	eventually(t, 2*time.Second, "half-open", func() bool { return b.State() == breaker.StateHalfOpen })
+	redistest.Eventually(t, 2*time.Second, "half-open", func() bool { return b.State() == breaker.StateHalfOpen })
 	a, body = get(t, ready)
 	if a.code != http.StatusOK || body.Breaker != "half-open" || body.Warning != "circuit breaker half-open" {
 		t.Fatalf("readiness, first half-open probe: %d %s", a.code, a.body)

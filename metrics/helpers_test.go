@@ -89,15 +89,3 @@ func guarded(t testing.TB, addr string, opts redisguard.Options) *redisguard.Cli
 	}
 	return c
 }
-
-// eventually polls cond for up to timeout.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, timeout)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}

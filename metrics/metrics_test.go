@@ -138,7 +138,7 @@ func TestLifecycleMetrics(t *testing.T) {
 
 	srv.Kill()
 	_ = c.Ping(ctx).Err()
-	eventually(t, 5*time.Second, "a reconnect attempt", func() bool {
+	redistest.Eventually(t, 5*time.Second, "a reconnect attempt", func() bool {
 		return gather(t, reg).value("redis_client_reconnect_attempts_total") >= 1
 	})
 	g = gather(t, reg)
@@ -152,7 +152,7 @@ func TestLifecycleMetrics(t *testing.T) {
 		t.Fatal("a refusal was not counted")
 	}
 	srv.Restart()
-	eventually(t, 5*time.Second, "ready again", func() bool {
+	redistest.Eventually(t, 5*time.Second, "ready again", func() bool {
 		return gather(t, reg).value("redis_client_state", "state=ready") == 1
 	})
 

@@ -73,10 +73,10 @@ func expectFireThenResolve(t *testing.T, a *alerts, name string, push, pull func
 		t.Fatalf("%s alerts before the push: %v", name, got)
 	}
 	push()
-	eventually(t, 5*time.Second, name+" fires", func() bool { return len(a.of(name)) >= 1 })
+	redistest.Eventually(t, 5*time.Second, name+" fires", func() bool { return len(a.of(name)) >= 1 })
 	time.Sleep(150 * time.Millisecond) // still crossed: no repeat
 	pull()
-	eventually(t, 5*time.Second, name+" resolves", func() bool { return len(a.of(name)) >= 2 })
+	redistest.Eventually(t, 5*time.Second, name+" resolves", func() bool { return len(a.of(name)) >= 2 })
 	time.Sleep(150 * time.Millisecond) // still resolved: no repeat
 	if got := a.of(name); len(got) != 2 || got[0] != "fire" || got[1] != "resolve" {
 		t.Fatalf("%s alerts: %v, want [fire resolve]", name, got)

@@ -86,7 +86,7 @@ func TestProxyBlackhole(t *testing.T) {
 	fresh := dialRESP(t, p.Addr()) // still accepted...
 	fresh.mustStall(t)             // ...but never answered
 	// Nothing comes back to show that the proxy has accepted it yet.
-	waitFor(t, "the blackholed connection to be accepted", func() bool { return p.Accepted() == 2 })
+	Eventually(t, okTimeout, "the blackholed connection to be accepted", func() bool { return p.Accepted() == 2 })
 	if got := p.Requests(); got != 1 {
 		t.Errorf("Requests = %d, want 1: swallowed chunks are not forwarded", got)
 	}

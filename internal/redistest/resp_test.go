@@ -82,15 +82,3 @@ func (c *respConn) mustStall(t *testing.T) {
 		t.Fatalf("PING = %q, %v; want no answer within %v", reply, err, stallTimeout)
 	}
 }
-
-// waitFor polls cond until it holds, failing the test after okTimeout.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(okTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
