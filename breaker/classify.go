@@ -48,8 +48,7 @@ func IsFailure(err error) bool {
 	if IsExcluded(err) || errors.Is(err, ErrOpen) {
 		return false
 	}
-	var rerr redis.Error
-	if errors.As(err, &rerr) {
+	if rerr, ok := errors.AsType[redis.Error](err); ok {
 		msg := rerr.Error()
 		for _, p := range failurePrefixes {
 			if strings.HasPrefix(msg, p) {
@@ -58,8 +57,8 @@ func IsFailure(err error) bool {
 		}
 		return false
 	}
-	var nerr net.Error
-	return errors.As(err, &nerr) ||
+	_, isNetErr := errors.AsType[net.Error](err)
+	return isNetErr ||
 		errors.Is(err, redis.ErrPoolTimeout) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||

@@ -16,11 +16,24 @@ import (
 // failure run is written only by failures and by the first success after one.
 // Buckets are never swept: each counter carries the number of the bucket it
 // counts, and the first write in a later bucket starts it afresh.
+//
+// Successes and exclusions do not read the clock either (it costs more than
+// the rest of the closed path): they take the bucket number from clock, which
+// a timer advances at each bucket boundary. The timer runs only while calls
+// come: each tick stops it, and the next call restarts it. A success counted
+// in the moments between a boundary and the tick goes in the bucket before,
+// and leaves the window that much early. Failures read the clock, since they
+// judge the window.
 type window struct {
 	start  time.Time // carries a monotonic reading: Since(start) is cheap
 	period time.Duration
 	shards []shard // a power of two of them
+	ticker *time.Timer
 	_      [64]byte
+	// clock is the present bucket number times two, plus one while the
+	// ticker runs (when it is even, the number may be old).
+	clock atomic.Uint64
+	_     [56]byte
 	// run is the failure run going on: the bucket it began in (high 32 bits)
 	// and its length (low 32 bits); zero when the last outcome was a success.
 	run atomic.Uint64
@@ -47,12 +60,36 @@ const maxShards = 64
 func newWindow(now time.Time, length time.Duration) *window {
 	// Four shards a core: two cores writing the same shard at once is rare.
 	n := min(maxShards, 1<<bits.Len(uint(4*runtime.GOMAXPROCS(0)-1)))
-	return &window{start: now, period: length / windowBuckets, shards: make([]shard, n)}
+	w := &window{start: now, period: length / windowBuckets, shards: make([]shard, n)}
+	w.ticker = time.AfterFunc(time.Hour, w.tick)
+	w.ticker.Stop()
+	return w
 }
 
-// bucket is the number of the bucket the present moment falls in.
+// bucket is the number of the bucket the present moment falls in, from the
+// clock.
 func (w *window) bucket() uint32 {
 	return uint32(time.Since(w.start) / w.period)
+}
+
+// recentBucket is bucket without reading the clock while the ticker runs.
+func (w *window) recentBucket() uint32 {
+	c := w.clock.Load()
+	if c&1 == 1 {
+		return uint32(c >> 1)
+	}
+	elapsed := time.Since(w.start)
+	b := uint32(elapsed / w.period)
+	if w.clock.CompareAndSwap(c, uint64(b)<<1|1) {
+		w.ticker.Reset(w.period - elapsed%w.period)
+	}
+	return b
+}
+
+// tick runs at a bucket boundary. It stops the ticker: the next call starts it
+// again, so that an idle breaker costs nothing.
+func (w *window) tick() {
+	w.clock.Store(uint64(w.bucket()) << 1)
 }
 
 func (w *window) cell(bucket uint32) *cell {
@@ -61,7 +98,7 @@ func (w *window) cell(bucket uint32) *cell {
 }
 
 func (w *window) success() {
-	b := w.bucket()
+	b := w.recentBucket()
 	add(&w.cell(b).successes, b)
 	if w.run.Load() != 0 {
 		w.run.Store(0)
@@ -69,7 +106,7 @@ func (w *window) success() {
 }
 
 func (w *window) exclusion() {
-	b := w.bucket()
+	b := w.recentBucket()
 	add(&w.cell(b).exclusions, b)
 }
 
