@@ -95,10 +95,12 @@ func TestASuccessEndsTheRun(t *testing.T) {
 }
 
 func TestARunOlderThanTheWindowIsForgotten(t *testing.T) {
-	b := mustNew(t, Settings{ConsecutiveFailures: 3, MinRequests: 1000, Window: 100 * time.Millisecond})
+	// A window long enough that the three failures below fit in it, however
+	// loaded the machine.
+	b := mustNew(t, Settings{ConsecutiveFailures: 3, MinRequests: 1000, Window: 500 * time.Millisecond})
 	_ = call(t, b, errReset)
 	_ = call(t, b, errReset)
-	time.Sleep(150 * time.Millisecond) // both failures left the window
+	time.Sleep(750 * time.Millisecond) // both failures left the window
 	_ = call(t, b, errReset)
 	if c := b.Counts(); b.State() != StateClosed || c.ConsecutiveFailures != 1 {
 		t.Fatalf("state %v, counts %+v: failures older than the window still count", b.State(), c)

@@ -8,11 +8,11 @@ import (
 )
 
 func TestSuccessesOlderThanTheWindowAreForgotten(t *testing.T) {
-	b := mustNew(t, Settings{ConsecutiveFailures: 100, MinRequests: 4, FailureRatio: 0.5, Window: 100 * time.Millisecond})
+	b := mustNew(t, Settings{ConsecutiveFailures: 100, MinRequests: 4, FailureRatio: 0.5, Window: 500 * time.Millisecond})
 	for range 3 {
 		_ = call(t, b, nil)
 	}
-	time.Sleep(150 * time.Millisecond) // the window moved past them
+	time.Sleep(750 * time.Millisecond) // the window moved past them
 	_ = call(t, b, nil)
 	for range 3 {
 		_ = call(t, b, errReset)
