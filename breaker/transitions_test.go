@@ -166,6 +166,20 @@ func TestOutcomesOfAnEarlierStateAreIgnored(t *testing.T) {
 			t.Fatalf("state %v after %d fresh probes, want closed", b.State(), DefaultHalfOpenRequests)
 		}
 	})
+	t.Run("admitted by gobreaker just after it closed", func(t *testing.T) {
+		// An Allow that saw the half-open state asks gobreaker, which has
+		// closed in the meantime and admits the call itself.
+		b := mustNew(t, Settings{ConsecutiveFailures: 2, OpenTimeout: 10 * time.Millisecond})
+		openThenClose(t, b)
+		done, err := b.cb.Allow()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Done(Ticket{done: done}, errReset)
+		if b.State() != StateClosed {
+			t.Fatalf("state %v: one failure opened the breaker through gobreaker", b.State())
+		}
+	})
 	t.Run("the zero Ticket", func(t *testing.T) {
 		b := mustNew(t, Settings{ConsecutiveFailures: 1})
 		b.Done(Ticket{}, errReset)
