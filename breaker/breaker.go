@@ -2,8 +2,6 @@ package breaker
 
 import (
 	"errors"
-	"fmt"
-	"math"
 	"sync/atomic"
 	"time"
 
@@ -14,77 +12,60 @@ import (
 // half-open with all its probes in flight.
 var ErrOpen = errors.New("breaker: circuit open")
 
-// Defaults of the zero Settings.
-const (
-	DefaultName                = "redis"
-	DefaultConsecutiveFailures = 5
-	DefaultFailureRatio        = 0.5
-	DefaultMinRequests         = 20
-	DefaultWindow              = 10 * time.Second
-	DefaultOpenTimeout         = 5 * time.Second
-	DefaultHalfOpenRequests    = 3
-)
-
-// windowBuckets is how many buckets the rolling window is cut into: the ratio
-// rule forgets old calls a tenth of the window at a time.
-const windowBuckets = 10
-
-// Settings configures a Breaker. The zero Settings has every default.
-type Settings struct {
-	// Name identifies the breaker, e.g. in logs. Zero means "redis".
-	Name string
-
-	// ConsecutiveFailures opens the breaker after this many failures in a row.
-	// Zero means 5.
-	ConsecutiveFailures uint32
-
-	// FailureRatio opens the breaker when at least this fraction of the calls
-	// counted in the last Window failed, once MinRequests were counted. It lies
-	// in (0, 1]; zero means 0.5.
-	FailureRatio float64
-
-	// MinRequests is how many calls the window must hold before FailureRatio
-	// applies. Zero means 20.
-	MinRequests uint32
-
-	// Window is the rolling window of the ratio rule. Zero means 10 s.
-	Window time.Duration
-
-	// OpenTimeout is how long the breaker stays open before letting probes
-	// through. Zero means 5 s.
-	OpenTimeout time.Duration
-
-	// HalfOpenRequests is how many probes go through while half-open; the
-	// breaker closes when that many succeed in a row. Zero means 3.
-	HalfOpenRequests uint32
-
-	// IsFailure classifies an outcome. Nil means IsFailure.
-	IsFailure func(error) bool
-
-	// IsExcluded picks outcomes counted neither as successes nor as failures.
-	// Nil means IsExcluded: the caller's context ended.
-	IsExcluded func(error) bool
-
-	// OnStateChange is called on every change of state, in order. It runs while
-	// the breaker is locked: it may call State, but not Allow, Counts or Do.
-	OnStateChange func(from, to State)
-}
-
-// Counts are the breaker's counters since the last change of state (gobreaker's
-// Counts; in the closed state, over the rolling window).
+// Counts are the breaker's counters since the last change of state. While
+// closed they cover the rolling window, Requests counts the calls reported
+// with Done (not those still running), and ConsecutiveSuccesses is not kept
+// (zero): it would be one word written by every call. While half-open they are
+// gobreaker's counts of the probes.
 type Counts = gobreaker.Counts
 
 // Breaker is a circuit breaker. It is safe for concurrent use.
+//
+// sony/gobreaker's two-step breaker is its state machine: it opens, lets the
+// half-open probes through, closes and reopens. While closed, calls do not go
+// through it: a lock-free path admits them and counts their outcomes (see
+// window), and when a rule trips it asks gobreaker to open by reporting one
+// failure that gobreaker's ReadyToTrip accepts.
 type Breaker struct {
-	cb          *gobreaker.TwoStepCircuitBreaker[struct{}]
-	isFailure   func(error) bool
-	openTimeout time.Duration
+	// phase is the state gobreaker last entered, replaced on every change:
+	// a Ticket remembers the phase that admitted it, and its outcome counts
+	// only while that phase lasts.
+	phase atomic.Pointer[phase]
 
-	// state mirrors the breaker's state, with when it was entered, so that State
-	// needs no lock: OnStateChange may call it.
-	state    atomic.Int32
-	openedAt atomic.Int64 // unix nanoseconds of the last change to open
+	cb                *gobreaker.TwoStepCircuitBreaker[struct{}]
+	rules             tripRules
+	isFailure         func(error) bool
+	isExcluded        func(error) bool
+	window            time.Duration
+	openTimeout       time.Duration
+	slowCallThreshold time.Duration
 }
+
+// phase is one stay in a state.
+type phase struct {
+	state State
+	// window counts the outcomes while closed.
+	window *window
+	// tripping is set, while closed, when a rule tripped and the closed path
+	// is asking gobreaker to open.
+	tripping atomic.Bool
+	// probesAt is when gobreaker lets probes through, while open.
+	probesAt time.Time
+}
+
+// Ticket is one admitted call. It is a small value: Allow and Done allocate
+// nothing while closed. The zero Ticket admits nothing; Done ignores it.
+type Ticket struct {
+	phase *phase      // admitted by the closed path
+	done  func(error) // admitted by gobreaker: half-open
+}
+
+// tripSignal is the outcome the closed path reports to gobreaker to open it,
+// naming the closed phase it ends: if that phase is already over, gobreaker
+// must not count it.
+type tripSignal struct{ closing *phase }
+
+func (tripSignal) Error() string { return "breaker: a rule tripped while closed" }
 
 // New validates s and returns a closed Breaker.
 func New(s Settings) (*Breaker, error) {
@@ -92,27 +73,38 @@ func New(s Settings) (*Breaker, error) {
 		return nil, err
 	}
 	s = s.withDefaults()
-	b := &Breaker{isFailure: s.IsFailure, openTimeout: s.OpenTimeout}
+	b := &Breaker{
+		rules:             tripRules{consecutive: s.ConsecutiveFailures, ratio: s.FailureRatio, minRequests: s.MinRequests},
+		isFailure:         s.IsFailure,
+		isExcluded:        s.IsExcluded,
+		window:            s.Window,
+		openTimeout:       s.OpenTimeout,
+		slowCallThreshold: s.SlowCallThreshold,
+	}
+	b.phase.Store(b.newPhase(StateClosed, time.Now()))
 	b.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
-		Name:         s.Name,
-		MaxRequests:  s.HalfOpenRequests,
-		Interval:     s.Window,
-		BucketPeriod: s.Window / windowBuckets,
-		Timeout:      s.OpenTimeout,
-		ReadyToTrip: func(c gobreaker.Counts) bool {
-			if c.ConsecutiveFailures >= s.ConsecutiveFailures {
-				return true
+		Name:        s.Name,
+		MaxRequests: s.HalfOpenRequests,
+		Timeout:     s.OpenTimeout,
+		// No Interval: gobreaker counts nothing while closed, where only the
+		// closed path's trip signals (and a rare call admitted just as the
+		// probes closed it) reach it.
+		ReadyToTrip: func(gobreaker.Counts) bool { return b.phase.Load().tripping.Load() },
+		IsSuccessful: func(err error) bool {
+			if _, ok := err.(tripSignal); ok {
+				return false
 			}
-			counted := c.TotalSuccesses + c.TotalFailures
-			return counted >= s.MinRequests && float64(c.TotalFailures) >= s.FailureRatio*float64(counted)
+			return !b.countsAsFailure(err)
 		},
-		IsSuccessful: func(err error) bool { return err != errPanicked && !s.IsFailure(err) },
-		IsExcluded:   s.IsExcluded,
-		OnStateChange: func(_ string, from, to gobreaker.State) {
-			if to == gobreaker.StateOpen {
-				b.openedAt.Store(time.Now().UnixNano())
+		IsExcluded: func(err error) bool {
+			if ts, ok := err.(tripSignal); ok {
+				return ts.closing != b.phase.Load()
 			}
-			b.state.Store(int32(fromGobreaker(to)))
+			return b.isExcluded(err)
+		},
+		OnStateChange: func(_ string, from, to gobreaker.State) {
+			// gobreaker holds its lock: phases are replaced in its order.
+			b.phase.Store(b.newPhase(fromGobreaker(to), time.Now()))
 			if s.OnStateChange != nil {
 				s.OnStateChange(fromGobreaker(from), fromGobreaker(to))
 			}
@@ -121,89 +113,119 @@ func New(s Settings) (*Breaker, error) {
 	return b, nil
 }
 
-// Allow asks to make one call. When the breaker refuses, err is ErrOpen and the
-// call must not be made. Otherwise the caller makes it and passes its outcome to
-// done, exactly once.
-func (b *Breaker) Allow() (done func(error), err error) {
-	done, err = b.cb.Allow()
-	if err != nil {
-		return nil, ErrOpen
+func (b *Breaker) newPhase(s State, now time.Time) *phase {
+	p := &phase{state: s}
+	switch s {
+	case StateClosed:
+		p.window = newWindow(now, b.window)
+	case StateOpen:
+		// gobreaker read its clock before calling OnStateChange: by this
+		// time, it lets probes through.
+		p.probesAt = now.Add(b.openTimeout)
 	}
-	return done, nil
+	return p
+}
+
+// Allow asks to make one call. ErrOpen: refused, do not make the call.
+// Otherwise make it and report its outcome with Done exactly once.
+//
+// While closed, and while open before OpenTimeout has passed, Allow takes no
+// lock and allocates nothing.
+func (b *Breaker) Allow() (Ticket, error) {
+	p := b.phase.Load()
+	switch p.state {
+	case StateClosed:
+		return Ticket{phase: p}, nil
+	case StateOpen:
+		if time.Until(p.probesAt) > 0 {
+			return Ticket{}, ErrOpen
+		}
+	}
+	done, err := b.cb.Allow()
+	if err != nil {
+		return Ticket{}, ErrOpen
+	}
+	return Ticket{done: done}, nil
+}
+
+// Done reports the outcome of the call t admitted. err is classified by
+// Settings.IsExcluded (not counted at all), then Settings.IsFailure. An
+// outcome of a call admitted before the breaker last changed state is ignored
+// (gobreaker's generation rule).
+func (b *Breaker) Done(t Ticket, err error) {
+	if t.done != nil {
+		t.done(err)
+		return
+	}
+	p := t.phase
+	if p == nil || b.phase.Load() != p {
+		return
+	}
+	switch {
+	case b.isExcluded(err):
+		p.window.exclusion()
+	case b.countsAsFailure(err):
+		if b.rules.trip(p.window.failure()) {
+			b.trip(p)
+		}
+	default:
+		p.window.success()
+	}
+}
+
+func (b *Breaker) countsAsFailure(err error) bool {
+	return err == errPanicked || b.isFailure(err)
+}
+
+// trip asks gobreaker to open, ending the closed phase p. Of all the failures
+// that trip p at once, one does it.
+func (b *Breaker) trip(p *phase) {
+	if !p.tripping.CompareAndSwap(false, true) {
+		return
+	}
+	done, err := b.cb.Allow()
+	if err != nil {
+		return // open already: p is over
+	}
+	done(tripSignal{closing: p})
 }
 
 // State returns the current state, without locking the breaker.
 func (b *Breaker) State() State {
-	s := State(b.state.Load())
-	if s == StateOpen && time.Since(time.Unix(0, b.openedAt.Load())) >= b.openTimeout {
+	p := b.phase.Load()
+	if p.state == StateOpen && time.Until(p.probesAt) <= 0 {
 		// gobreaker turns open into half-open lazily, on its next call.
 		return StateHalfOpen
 	}
-	return s
+	return p.state
 }
 
 // Counts returns the counters since the last change of state.
-func (b *Breaker) Counts() Counts { return b.cb.Counts() }
+func (b *Breaker) Counts() Counts {
+	if p := b.phase.Load(); p.state == StateClosed {
+		return p.window.counts(p.window.bucket())
+	}
+	return b.cb.Counts()
+}
 
 // IsFailure reports whether the breaker counts err as a failure.
 func (b *Breaker) IsFailure(err error) bool { return b.isFailure(err) }
 
-func (s Settings) withDefaults() Settings {
-	if s.Name == "" {
-		s.Name = DefaultName
-	}
-	if s.ConsecutiveFailures == 0 {
-		s.ConsecutiveFailures = DefaultConsecutiveFailures
-	}
-	if s.FailureRatio == 0 {
-		s.FailureRatio = DefaultFailureRatio
-	}
-	if s.MinRequests == 0 {
-		s.MinRequests = DefaultMinRequests
-	}
-	if s.Window == 0 {
-		s.Window = DefaultWindow
-	}
-	if s.OpenTimeout == 0 {
-		s.OpenTimeout = DefaultOpenTimeout
-	}
-	if s.HalfOpenRequests == 0 {
-		s.HalfOpenRequests = DefaultHalfOpenRequests
-	}
-	if s.IsFailure == nil {
-		s.IsFailure = IsFailure
-	}
-	if s.IsExcluded == nil {
-		s.IsExcluded = IsExcluded
-	}
-	return s
+// SlowCallThreshold is the server time above which a caller reports a call as
+// ErrSlowCall (Settings.SlowCallThreshold, with its default).
+func (b *Breaker) SlowCallThreshold() time.Duration { return b.slowCallThreshold }
+
+// tripRules are the two rules that open a closed breaker.
+type tripRules struct {
+	consecutive uint32
+	ratio       float64
+	minRequests uint32
 }
 
-// SettingsError reports an invalid Settings field.
-type SettingsError struct {
-	Field  string
-	Reason string
-}
-
-func (e *SettingsError) Error() string {
-	return "breaker: invalid Settings." + e.Field + ": " + e.Reason
-}
-
-func (s Settings) validate() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, &SettingsError{Field: field, Reason: fmt.Sprintf(format, args...)})
+func (r tripRules) trip(c Counts) bool {
+	if c.ConsecutiveFailures >= r.consecutive {
+		return true
 	}
-	if r := s.FailureRatio; math.IsNaN(r) || r < 0 || r > 1 {
-		bad("FailureRatio", "is %v: it must lie in (0, 1]", r)
-	}
-	if s.Window < 0 {
-		bad("Window", "is %v: it must not be negative", s.Window)
-	} else if s.Window > 0 && s.Window < windowBuckets*time.Millisecond {
-		bad("Window", "is %v: it must be at least %v", s.Window, windowBuckets*time.Millisecond)
-	}
-	if s.OpenTimeout < 0 {
-		bad("OpenTimeout", "is %v: it must not be negative", s.OpenTimeout)
-	}
-	return errors.Join(errs...)
+	counted := c.TotalSuccesses + c.TotalFailures
+	return counted >= r.minRequests && float64(c.TotalFailures) >= r.ratio*float64(counted)
 }

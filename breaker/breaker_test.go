@@ -35,11 +35,11 @@ func (tr *transitions) String() string {
 
 func call(t *testing.T, b *Breaker, outcome error) error {
 	t.Helper()
-	done, err := b.Allow()
+	tk, err := b.Allow()
 	if err != nil {
 		return err
 	}
-	done(outcome)
+	b.Done(tk, outcome)
 	return nil
 }
 
@@ -71,19 +71,19 @@ func TestBreakerLifecycle(t *testing.T) {
 		t.Fatalf("state %v after the open timeout, want half-open", b.State())
 	}
 	// Three probes go through; a fourth is refused while they are in flight.
-	var probes []func(error)
+	var probes []Ticket
 	for i := range DefaultHalfOpenRequests {
-		done, err := b.Allow()
+		tk, err := b.Allow()
 		if err != nil {
 			t.Fatalf("probe %d refused: %v", i, err)
 		}
-		probes = append(probes, done)
+		probes = append(probes, tk)
 	}
 	if _, err := b.Allow(); !errors.Is(err, ErrOpen) {
 		t.Fatalf("a call beyond the probes: %v, want ErrOpen", err)
 	}
-	for _, done := range probes {
-		done(nil)
+	for _, tk := range probes {
+		b.Done(tk, nil)
 	}
 	if b.State() != StateClosed {
 		t.Fatalf("state %v after the probes succeeded, want closed", b.State())
@@ -197,6 +197,7 @@ func TestNewRejectsInvalidSettings(t *testing.T) {
 		{Settings{Window: -time.Second}, "Window"},
 		{Settings{Window: time.Millisecond}, "Window"},
 		{Settings{OpenTimeout: -time.Second}, "OpenTimeout"},
+		{Settings{SlowCallThreshold: -time.Millisecond}, "SlowCallThreshold"},
 	} {
 		_, err := New(tt.s)
 		var se *SettingsError

@@ -18,16 +18,37 @@ var failurePrefixes = []string{
 	"NOREPLICAS ", "MISCONF ", "ERR max number of clients reached",
 }
 
+// ErrSlowCall is the outcome to report for a call the server took longer than
+// SlowCallThreshold to answer (whether it then answered, or its caller gave
+// up). IsFailure is true for it and for any error wrapping it.
+//
+// The breaker measures nothing itself. The caller measures the server's time
+// from the moment the request was written to the connection, so that waiting
+// for a pooled connection, dialing, and the caller's own scheduling never
+// count; and it reports the call with Done once it ended: ErrSlowCall when
+// that time passed Breaker.SlowCallThreshold, else the call's own outcome. A
+// caller that gave up (its context ended) after the threshold reports an error
+// wrapping both, e.g. fmt.Errorf("%w: %w", ErrSlowCall, ctx.Err()): IsExcluded
+// is false for it, so it counts. One that gave up before the threshold
+// reports its context's error, which is not counted.
+var ErrSlowCall = errors.New("breaker: slow call")
+
 // IsFailure is the default classifier: it reports whether err means that Redis
-// is unreachable or unable to serve, as opposed to a reply showing it works
-// (redis.Nil, WRONGTYPE, a syntax error, NOSCRIPT, OOM) or the caller's own
-// context ending. See the package documentation for the table.
+// is unreachable, unable to serve or too slow (ErrSlowCall), as opposed to a
+// reply showing it works (redis.Nil, WRONGTYPE, a syntax error, NOSCRIPT, OOM)
+// or the caller's own context ending. See the package documentation for the
+// table.
 func IsFailure(err error) bool {
-	if err == nil || err == redis.Nil || IsExcluded(err) || errors.Is(err, ErrOpen) {
+	if err == nil || err == redis.Nil {
 		return false
 	}
-	var rerr redis.Error
-	if errors.As(err, &rerr) {
+	if errors.Is(err, ErrSlowCall) {
+		return true
+	}
+	if IsExcluded(err) || errors.Is(err, ErrOpen) {
+		return false
+	}
+	if rerr, ok := errors.AsType[redis.Error](err); ok {
 		msg := rerr.Error()
 		for _, p := range failurePrefixes {
 			if strings.HasPrefix(msg, p) {
@@ -36,8 +57,8 @@ func IsFailure(err error) bool {
 		}
 		return false
 	}
-	var nerr net.Error
-	return errors.As(err, &nerr) ||
+	_, isNetErr := errors.AsType[net.Error](err)
+	return isNetErr ||
 		errors.Is(err, redis.ErrPoolTimeout) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
@@ -46,8 +67,12 @@ func IsFailure(err error) bool {
 
 // IsExcluded is the default exclusion rule: the caller's context ended, so the
 // call says nothing about Redis and is counted neither as a success nor as a
-// failure.
+// failure; unless the server had already been slower than the threshold
+// (ErrSlowCall), which counts.
 func IsExcluded(err error) bool {
+	if err == nil || errors.Is(err, ErrSlowCall) {
+		return false
+	}
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 

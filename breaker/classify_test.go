@@ -39,11 +39,11 @@ func assertNeverOpens(t *testing.T, outcome error) {
 	}
 	b, _ := New(Settings{})
 	for range 20 {
-		done, err := b.Allow()
+		tk, err := b.Allow()
 		if err != nil {
 			t.Fatalf("refused after %v: %v", outcome, err)
 		}
-		done(outcome)
+		b.Done(tk, outcome)
 	}
 	if b.State() != StateClosed || b.Counts().TotalFailures != 0 {
 		t.Errorf("after 20× %v: state %v, counts %+v", outcome, b.State(), b.Counts())
@@ -163,8 +163,8 @@ func TestFailuresProducedByARealServer(t *testing.T) {
 			}
 			b, _ := New(Settings{})
 			for range DefaultConsecutiveFailures {
-				done, _ := b.Allow()
-				done(err)
+				tk, _ := b.Allow()
+				b.Done(tk, err)
 			}
 			if b.State() != StateOpen {
 				t.Fatalf("%d× %v left the breaker %v", DefaultConsecutiveFailures, err, b.State())

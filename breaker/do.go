@@ -7,21 +7,27 @@ import "context"
 // from the source of truth when Redis cannot give one. Other errors of fn (a
 // redis.Nil, a WRONGTYPE) are returned as they are, and so is every error when
 // fallback is nil. A panic in fn counts as a failure and goes on up.
+//
+// Do does not time fn: fn's duration includes waits that are not the server's
+// (for a pooled connection, a dial, the scheduler, other work fn does), and the
+// breaker judges only the server. An fn that measures its server's time from
+// the write returns an error wrapping ErrSlowCall when it passed
+// b.SlowCallThreshold; Do counts that as a failure and answers from fallback.
 func Do[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error),
 	fallback func(context.Context, error) (T, error)) (T, error) {
-	done, err := b.Allow()
+	t, err := b.Allow()
 	if err != nil {
 		return orFallback[T](ctx, err, fallback)
 	}
 	panicked := true
 	defer func() {
 		if panicked {
-			done(errPanicked)
+			b.Done(t, errPanicked)
 		}
 	}()
 	v, err := fn(ctx)
 	panicked = false
-	done(err)
+	b.Done(t, err)
 	if err != nil && b.IsFailure(err) {
 		return orFallback[T](ctx, err, fallback)
 	}

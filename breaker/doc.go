@@ -10,6 +10,21 @@
 // (default 3) go through as probes; when they all succeed it closes, and any
 // failure opens it again.
 //
+// # Using it
+//
+// Allow asks to make a call and returns a Ticket; Done reports the call's
+// outcome with it, exactly once. An outcome reported after the breaker changed
+// state is ignored, as in gobreaker: a late reply from before an outage cannot
+// open the breaker again or close it.
+//
+// While closed, Allow and Done take no lock and allocate nothing: every
+// command of a busy service passes through them. gobreaker remains the state
+// machine (opening, half-open probes, closing, reopening, OnStateChange), but
+// a closed breaker counts outcomes itself, in counters that callers on
+// different cores do not share, and tells gobreaker to open when a rule
+// trips. A refusal while open takes no lock either. Half-open calls, a
+// handful, go through gobreaker's lock.
+//
 // # What counts as a failure
 //
 // IsFailure, the default classifier, decides. A reply that shows the server
@@ -22,10 +37,23 @@
 //	LOADING, BUSY, MASTERDOWN, CLUSTERDOWN,      NOSCRIPT
 //	TRYAGAIN, READONLY, NOREPLICAS, MISCONF      OOM (maxmemory reached: the server is fine)
 //	ERR max number of clients reached            context.Canceled, context.DeadlineExceeded
+//	ErrSlowCall, even wrapping a context error
+//
+// # Slow calls
+//
+// The breaker judges the server, not its callers. A call is slow when the
+// server took longer than SlowCallThreshold (default 500 ms, see
+// DefaultSlowCallThreshold) to answer, counted from the moment the request was
+// written: time spent waiting for a connection, dialing or being scheduled is
+// not the server's and never counts, and a caller that gave up before the
+// threshold says nothing about the server. The breaker has no clock of its
+// own for this: the caller measures and reports ErrSlowCall (see ErrSlowCall
+// for the contract).
 //
 // Do runs a function under a breaker and answers from a fallback when the
 // breaker is open or the function fails with a counted failure: the seed's
-// "circuit breaker for Redis failures" with "graceful degradation".
+// "circuit breaker for Redis failures" with "graceful degradation". It does
+// not time the function, whose duration is not the server's alone.
 //
 // A redisguard.Client runs every command through its breaker (see
 // redisguard.Options.Breaker); this package is also usable on its own, around

@@ -34,7 +34,7 @@ func ExampleDo() {
 	// product 42 (from the database, because: breaker: circuit open) <nil> open
 }
 
-// The two-step form, around any call.
+// The two-step form, around any call: Allow before it, Done with its outcome.
 func ExampleBreaker_Allow() {
 	b, err := breaker.New(breaker.Settings{
 		OnStateChange: func(from, to breaker.State) { fmt.Println("breaker:", from, "→", to) },
@@ -43,14 +43,45 @@ func ExampleBreaker_Allow() {
 		log.Fatal(err)
 	}
 	for range breaker.DefaultConsecutiveFailures + 1 {
-		done, err := b.Allow()
+		t, err := b.Allow()
 		if errors.Is(err, breaker.ErrOpen) {
 			fmt.Println("refused without a call")
 			continue
 		}
-		done(syscall.ECONNRESET) // the call's outcome
+		b.Done(t, syscall.ECONNRESET) // the call's outcome
 	}
 	// Output:
 	// breaker: closed → open
 	// refused without a call
+}
+
+// A caller that times its server reports a reply later than the threshold as
+// ErrSlowCall, even a successful one. Its clock starts when the request is
+// written, not when the caller began waiting for a connection.
+func ExampleErrSlowCall() {
+	b, err := breaker.New(breaker.Settings{ConsecutiveFailures: 1, SlowCallThreshold: 20 * time.Millisecond})
+	if err != nil {
+		log.Fatal(err)
+	}
+	slowServer := func() error { time.Sleep(30 * time.Millisecond); return nil } // it answers, late
+
+	t, err := b.Allow()
+	if err != nil {
+		log.Fatal(err)
+	}
+	written := time.Now() // the request went out on a connection
+	err = slowServer()
+	if err == nil && time.Since(written) > b.SlowCallThreshold() {
+		err = breaker.ErrSlowCall
+	}
+	b.Done(t, err)
+	fmt.Println(b.State())
+
+	// A caller that gave up after the threshold wraps both errors: it counts.
+	// One that gave up before it reports only its context's error: it does not.
+	gaveUpLate := fmt.Errorf("%w: %w", breaker.ErrSlowCall, context.DeadlineExceeded)
+	fmt.Println(breaker.IsFailure(gaveUpLate), breaker.IsFailure(context.DeadlineExceeded))
+	// Output:
+	// open
+	// true false
 }

@@ -1,0 +1,154 @@
+package breaker
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Defaults of the zero Settings.
+const (
+	DefaultName                = "redis"
+	DefaultConsecutiveFailures = 5
+	DefaultFailureRatio        = 0.5
+	DefaultMinRequests         = 20
+	DefaultWindow              = 10 * time.Second
+	DefaultOpenTimeout         = 5 * time.Second
+	DefaultHalfOpenRequests    = 3
+)
+
+// DefaultSlowCallThreshold is the server time above which a call counts as a
+// failure (ErrSlowCall) when Settings.SlowCallThreshold is zero.
+//
+// 500 ms is far above a healthy Redis (a reply takes well under a millisecond),
+// and above what a loaded host adds to a measurement by scheduling the reader
+// late (tens of milliseconds). It is five times the cache's default 100 ms
+// budget: a caller that gives up at its own deadline has seen at most that much
+// server time, so hurried callers never count as slow, however many they are.
+// It is the top of the seed's latency histogram (0.001…0.5 s): a reply beyond
+// its last bucket is an outage, not a tail. And it is short enough that a
+// stopped server (SIGSTOP, a fork that stalls it, a long script) is judged
+// about half a second after it stopped, once the calls then in flight pass it.
+const DefaultSlowCallThreshold = 500 * time.Millisecond
+
+// windowBuckets is how many buckets the rolling window is cut into: the ratio
+// rule forgets old calls a tenth of the window at a time.
+const windowBuckets = 10
+
+// Settings configures a Breaker. The zero Settings has every default.
+type Settings struct {
+	// Name identifies the breaker, e.g. in logs. Zero means "redis".
+	Name string
+
+	// ConsecutiveFailures opens the breaker after this many failures in a row
+	// within Window. Zero means 5.
+	ConsecutiveFailures uint32
+
+	// FailureRatio opens the breaker when at least this fraction of the calls
+	// counted in the last Window failed, once MinRequests were counted. It lies
+	// in (0, 1]; zero means 0.5.
+	FailureRatio float64
+
+	// MinRequests is how many calls the window must hold before FailureRatio
+	// applies. Zero means 20.
+	MinRequests uint32
+
+	// Window is the rolling window of both rules. Zero means 10 s; otherwise
+	// at least 10 ms.
+	Window time.Duration
+
+	// OpenTimeout is how long the breaker stays open before letting probes
+	// through. Zero means 5 s.
+	OpenTimeout time.Duration
+
+	// HalfOpenRequests is how many probes go through while half-open; the
+	// breaker closes when that many succeed in a row. Zero means 3.
+	HalfOpenRequests uint32
+
+	// SlowCallThreshold is the server's own time above which a call is a
+	// failure: its caller reports ErrSlowCall for it. The breaker measures
+	// nothing itself (see ErrSlowCall for the contract); a caller reads the
+	// threshold with Breaker.SlowCallThreshold. Zero means
+	// DefaultSlowCallThreshold (500 ms); it must not be negative.
+	SlowCallThreshold time.Duration
+
+	// IsFailure classifies an outcome. Nil means IsFailure. A custom
+	// classifier should count ErrSlowCall, e.g. by asking IsFailure first.
+	IsFailure func(error) bool
+
+	// IsExcluded picks outcomes counted neither as successes nor as failures.
+	// Nil means IsExcluded: the caller's context ended.
+	IsExcluded func(error) bool
+
+	// OnStateChange is called on every change of state, once and in order. It
+	// runs while the breaker is locked: it may call State, but not Allow,
+	// Done, Counts or Do.
+	OnStateChange func(from, to State)
+}
+
+func (s Settings) withDefaults() Settings {
+	if s.Name == "" {
+		s.Name = DefaultName
+	}
+	if s.ConsecutiveFailures == 0 {
+		s.ConsecutiveFailures = DefaultConsecutiveFailures
+	}
+	if s.FailureRatio == 0 {
+		s.FailureRatio = DefaultFailureRatio
+	}
+	if s.MinRequests == 0 {
+		s.MinRequests = DefaultMinRequests
+	}
+	if s.Window == 0 {
+		s.Window = DefaultWindow
+	}
+	if s.OpenTimeout == 0 {
+		s.OpenTimeout = DefaultOpenTimeout
+	}
+	if s.HalfOpenRequests == 0 {
+		s.HalfOpenRequests = DefaultHalfOpenRequests
+	}
+	if s.SlowCallThreshold == 0 {
+		s.SlowCallThreshold = DefaultSlowCallThreshold
+	}
+	if s.IsFailure == nil {
+		s.IsFailure = IsFailure
+	}
+	if s.IsExcluded == nil {
+		s.IsExcluded = IsExcluded
+	}
+	return s
+}
+
+// SettingsError reports an invalid Settings field.
+type SettingsError struct {
+	Field  string
+	Reason string
+}
+
+func (e *SettingsError) Error() string {
+	return "breaker: invalid Settings." + e.Field + ": " + e.Reason
+}
+
+func (s Settings) validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &SettingsError{Field: field, Reason: fmt.Sprintf(format, args...)})
+	}
+	if r := s.FailureRatio; math.IsNaN(r) || r < 0 || r > 1 {
+		bad("FailureRatio", "is %v: it must lie in (0, 1]", r)
+	}
+	if s.Window < 0 {
+		bad("Window", "is %v: it must not be negative", s.Window)
+	} else if s.Window > 0 && s.Window < windowBuckets*time.Millisecond {
+		bad("Window", "is %v: it must be at least %v", s.Window, windowBuckets*time.Millisecond)
+	}
+	if s.OpenTimeout < 0 {
+		bad("OpenTimeout", "is %v: it must not be negative", s.OpenTimeout)
+	}
+	if s.SlowCallThreshold < 0 {
+		bad("SlowCallThreshold", "is %v: it must not be negative", s.SlowCallThreshold)
+	}
+	return errors.Join(errs...)
+}
