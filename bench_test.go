@@ -2,7 +2,6 @@ package redisguard
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -99,10 +98,8 @@ func BenchmarkRefusedWhileOpen(b *testing.B) {
 		Breaker: breaker.Settings{OpenTimeout: time.Hour},
 	})
 	for range breaker.DefaultConsecutiveFailures {
-		done, _ := c.Breaker().Allow()
-		done(context.DeadlineExceeded)
-		done, _ = c.Breaker().Allow()
-		done(os.ErrDeadlineExceeded)
+		t, _ := c.Breaker().Allow()
+		c.Breaker().Done(t, breaker.ErrSlowCall)
 	}
 	if c.Breaker().State() != breaker.StateOpen {
 		b.Fatal("the breaker did not open")
@@ -113,7 +110,7 @@ func BenchmarkRefusedWhileOpen(b *testing.B) {
 // benchmarkProcess runs the client's guard around a command that costs nothing,
 // expecting want.
 func benchmarkProcess(b *testing.B, c *Client, want error) {
-	process := guardHook{c}.ProcessHook(func(context.Context, redis.Cmder) error { return nil })
+	process := soloHook{c.solo}.ProcessHook(func(context.Context, redis.Cmder) error { return nil })
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -20,8 +20,9 @@ const (
 	// outcomeOK: success, a reply from the server (redis.Nil, WRONGTYPE, …), the
 	// caller's own context ending, or a refusal by this client.
 	outcomeOK outcome = iota
-	// outcomeNotSent: the command never left this process (the dial failed, or
-	// the client was not ready when the connection was needed). Safe to resend.
+	// outcomeNotSent: the command never left this process (the dial or the
+	// handshake of its connection failed, its node was not ready, or its
+	// connection was closed before the write began). Safe to resend.
 	outcomeNotSent
 	// outcomeDropped: the connection broke after the command may have been
 	// written. Only a read-only command may run again.
@@ -34,13 +35,39 @@ const (
 	outcomeBusy
 )
 
-// notSentError marks the failure of a new connection, in its dial or in its
-// handshake, so that it is recognised however go-redis wraps it on the way back
-// to the command: the command that needed the connection was never written.
+// notSentError marks the failure of a new connection's handshake, so that it
+// is recognised however go-redis wraps it on the way back to the command: the
+// command that needed the connection was never written.
 type notSentError struct{ err error }
 
 func (e *notSentError) Error() string { return e.err.Error() }
 func (e *notSentError) Unwrap() error { return e.err }
+
+// notSentNetError is a notSentError over a net.Error, which it stays: code
+// written for go-redis asserts net.Error on timeouts.
+type notSentNetError struct {
+	notSentError
+	net net.Error
+}
+
+func (e *notSentNetError) Timeout() bool { return e.net.Timeout() }
+
+// Temporary is part of net.Error.
+//
+// Deprecated: as net.Error's.
+func (e *notSentNetError) Temporary() bool {
+	t, ok := e.net.(interface{ Temporary() bool })
+	return ok && t.Temporary()
+}
+
+// markNotSent marks err as the failure of a connection no command was written on.
+func markNotSent(err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return &notSentNetError{notSentError{err}, ne}
+	}
+	return &notSentError{err}
+}
 
 // isTimeout reports whether err is a network timeout (not a context error,
 // which also claims to be one).
@@ -87,7 +114,8 @@ func classifyErr(err error) outcome {
 		return outcomeOK
 	}
 	var nse *notSentError
-	if errors.Is(err, ErrNotReady) || errors.As(err, &nse) {
+	var nsn *notSentNetError
+	if isNotReady(err) || errors.As(err, &nse) || errors.As(err, &nsn) || isWriteOnClosed(err) || isDialError(err) {
 		return outcomeNotSent
 	}
 	var rerr redis.Error
@@ -117,4 +145,37 @@ func classifyErr(err error) outcome {
 		return outcomeDropped
 	}
 	return outcomeOK
+}
+
+// isDialError reports whether err is the failure of a dial: no connection, so
+// nothing was written.
+func isDialError(err error) bool {
+	var operr *net.OpError
+	return errors.As(err, &operr) && operr.Op == "dial"
+}
+
+// hasPrefix reports whether err is a server reply starting with prefix.
+func hasPrefix(err error, prefix string) bool {
+	var rerr redis.Error
+	return errors.As(err, &rerr) && strings.HasPrefix(rerr.Error(), prefix)
+}
+
+// isMaxClients reports whether the server refused a connection because it has
+// as many clients as it accepts: it is busy, not gone.
+func isMaxClients(err error) bool {
+	return hasPrefix(err, "ERR max number of clients reached")
+}
+
+// isAuthFailure reports whether the server refused the connection's
+// credentials (a changed password, a removed user).
+func isAuthFailure(err error) bool {
+	return hasPrefix(err, "WRONGPASS") || hasPrefix(err, "NOAUTH") || hasPrefix(err, "NOPERM") ||
+		hasPrefix(err, "ERR invalid password") || hasPrefix(err, "ERR AUTH")
+}
+
+// isClusterChurn reports whether err is a reply a healthy node sends while the
+// cluster around it changes: it says nothing about that node.
+func isClusterChurn(err error) bool {
+	return hasPrefix(err, "CLUSTERDOWN ") || hasPrefix(err, "TRYAGAIN ") ||
+		hasPrefix(err, "MOVED ") || hasPrefix(err, "ASK ")
 }

@@ -12,87 +12,115 @@ import (
 	"github.com/redisguard/redisguard/breaker"
 )
 
-// Client is a go-redis client guarded against a failing server. Every go-redis
+// Client is a go-redis client guarded against failing servers. Every go-redis
 // command, pipeline and transaction issued through it passes, in this order:
 //
 //  1. closed: ErrClosed (or the error wrapping ErrMaxRetriesReached);
-//  2. Options.QueueLimit: ErrQueueFull at once when the limit is reached;
-//  3. not ready: ErrNotReady at once, or with Options.OfflineQueue a wait for
-//     ready while holding a queue slot;
-//  4. the circuit breaker (Options.Breaker): breaker.ErrOpen at once when open;
+//  2. Options.QueueLimit: ErrQueueFull at once when the limit is reached (every
+//     command of a pipeline counts);
+//  3. the server it is routed to: while that server's first connection is
+//     being made, the command waits for the outcome of that attempt; while the
+//     server is reconnecting, ErrNotReady at once (naming the server), or with
+//     Options.OfflineQueue a wait for it while holding a queue slot;
+//  4. that server's circuit breaker (Options.Breaker): breaker.ErrOpen at once
+//     when open;
 //  5. the command runs; a failure that means the connection is lost moves the
-//     client to StateReconnecting, where one supervisor goroutine reconnects
+//     server to reconnecting, where one supervisor goroutine reconnects it
 //     with backoff while callers fail fast instead of dialing a dead server.
-//     The outcome is counted by the breaker.
+//     The outcome is counted by the server's breaker.
+//
+// Each server is supervised on its own (a node): a standalone client has one, a
+// Sentinel client one whose address follows the master, a cluster client one
+// per node go-redis routes to. On a cluster, a node that fails refuses only the
+// commands routed to it; the client stays ready while any node serves.
 //
 // Safe retries: go-redis's own retries are off, because after a dropped
 // connection they would send a write that may already have been applied a
 // second time. The client instead resends a command only when it cannot be
 // applied twice: any command that never left the process (its connection
-// failed to open), a read-only command whose connection broke, and any command
-// the server refused without executing it (LOADING, READONLY, TRYAGAIN,
-// CLUSTERDOWN, MASTERDOWN, NOREPLICAS, max clients; after a backoff). The first
-// two do not dial on their own: they wait for the supervisor's next reconnect
-// attempt and run again if it succeeded. A write that may have reached the
-// server is never sent again: its caller gets the error. The budget is
-// go-redis's MaxRetries (default 3; -1 turns the retries off).
+// failed to open or was closed before the write), a read-only command whose
+// connection broke, and any command the server refused without executing it
+// (LOADING, READONLY, TRYAGAIN, CLUSTERDOWN, MASTERDOWN, NOREPLICAS, max
+// clients; after a backoff). The first two do not dial on their own: they wait
+// for the supervisor's next reconnect attempt and run again if it succeeded. A
+// write that may have reached the server is never sent again: its caller gets
+// the error. The budget is go-redis's MaxRetries (default 3; -1 turns the
+// retries off). On a cluster, go-redis's own cluster retries run, kept from
+// resending anything that may have been applied.
 //
-// Publish/subscribe connections (Subscribe and friends) bypass the guard.
+// Publish/subscribe connections (Subscribe and friends) bypass the guard, and
+// so does full-duplex auto-pipelining, which the client refuses (ErrFullDuplex).
 type Client struct {
 	redis.UniversalClient
 
-	cfg     config
-	retry   retryPolicy
-	probe   prober
-	events  *events
-	breaker *breaker.Breaker // nil when disabled
+	cfg    config
+	retry  retryPolicy
+	events *events
+	epoch  time.Time // the clock of the node connections' measurements starts here
+
+	solo            *node         // the node of a standalone or Sentinel client
+	cluster         *clusterNodes // the nodes of a cluster client
+	sentinels       *sentinelSet  // New's Sentinel client: the sentinels it asks
+	failoverWrapped bool          // Wrap's Sentinel client: go-redis resolves the master
+	drainer         drainer
+	secrets         []string // passwords from the options, kept out of errors
 
 	state    atomic.Int32 // a State
 	inflight atomic.Int64 // commands admitted and not yet finished
 	closing  atomic.Bool  // Close began: signal drained when inflight reaches 0
 	drained  chan struct{}
 
-	mu      sync.Mutex    // guards changed and endErr; held for every state change
-	changed chan struct{} // closed and replaced at every state change and failed attempt
-	endErr  error         // why the client closed: ErrClosed or the exhaustion error
+	mu        sync.Mutex    // guards changed, endErr, everReady; held for every state change
+	changed   chan struct{} // closed and replaced at every state change
+	endErr    error         // why the client closed: ErrClosed or the exhaustion error
+	everReady bool
 
-	lost       chan error // the cause of a ready → reconnecting change, for the supervisor
 	ctx        context.Context
-	cancel     context.CancelFunc // stops the supervisor, its attempt and the keepalive PING
-	background sync.WaitGroup     // the supervisor and the keepalive PING
+	cancel     context.CancelFunc // stops supervisors, attempts, drains and the keepalive PING
+	background sync.WaitGroup     // supervisors, drains, the keepalive PING, sentinel watchers
+	bgMu       sync.Mutex         // orders goBackground before Close's wait
+	bgStopped  bool
 	closeOnce  sync.Once
 	closeErr   error
 }
 
-// New validates opts, builds the go-redis client they describe and returns at once;
-// the first connection is made in the background. Use WaitReady to wait for it, or
-// Options.OfflineQueue to let early commands wait.
+// New validates opts, builds the go-redis client they describe and returns at
+// once; the first connection is made in the background. Commands sent before
+// it is made wait for its outcome (bounded by their context and
+// ConnectTimeout); WaitReady waits for it explicitly.
 func New(opts Options) (*Client, error) {
 	cfg, errs := opts.config()
-	inner, retry, connErrs := opts.newUniversalClient(cfg)
+	b, connErrs := opts.build(cfg)
 	if errs = append(errs, connErrs...); len(errs) > 0 {
-		if inner != nil {
-			_ = inner.Close()
-		}
+		b.close()
 		return nil, errors.Join(errs...)
 	}
-	c, err := newClient(inner, cfg, retry)
-	if err != nil {
-		_ = inner.Close()
-		return nil, err
+	c := newClient(b.rdb, cfg, b.retry)
+	c.secrets = b.secrets
+	switch {
+	case b.sentinel != nil:
+		c.startSentinel(b.rdb.(*redis.Client), b.sentinel)
+	case b.cluster != nil:
+		c.startCluster(b.rdb.(*redis.ClusterClient), b.cluster.Addrs)
+	default:
+		c.startSolo(b.rdb.(*redis.Client))
 	}
+	c.startKeepalive()
 	return c, nil
 }
 
-// Wrap guards a go-redis client the application already built (a *redis.Client,
-// including a Sentinel failover client, or a *redis.ClusterClient). Options that
-// describe the connection (URL, Redis, PasswordFile, KeepAlive) must be empty; the
-// others apply.
+// Wrap guards a go-redis client the application already built: a *redis.Client
+// (including a Sentinel failover client) or a *redis.ClusterClient. Options that
+// describe the connection (URL, Redis, Cluster, PasswordFile, KeepAlive) must be
+// empty; the others apply.
 //
-// Wrap takes the client over: call it before the client is used, and close the
-// Client instead of it. It turns the client's own command retries off (they
-// would repeat writes) and applies the safe retries of Client with the client's
-// MaxRetries as their budget.
+// Wrap takes the client over, and changes it: it adds the guard's hooks to it
+// (and, on a cluster, to every node client go-redis creates), and turns its own
+// command retries off (MaxRetries; on a cluster, the node clients' retries), as
+// they would repeat writes; the client's MaxRetries becomes the budget of the
+// safe retries of Client. Call Wrap before the client is used, keep using the
+// returned Client (commands sent through the original go through the same
+// hooks), and close the Client instead of the original.
 func Wrap(rdb redis.UniversalClient, opts Options) (*Client, error) {
 	cfg, errs := opts.config()
 	for _, f := range []struct {
@@ -101,6 +129,7 @@ func Wrap(rdb redis.UniversalClient, opts Options) (*Client, error) {
 	}{
 		{"URL", opts.URL != ""},
 		{"Redis", opts.Redis != nil},
+		{"Cluster", opts.Cluster != nil},
 		{"PasswordFile", opts.PasswordFile != ""},
 		{"KeepAlive", opts.KeepAlive != 0},
 	} {
@@ -108,8 +137,10 @@ func Wrap(rdb redis.UniversalClient, opts Options) (*Client, error) {
 			errs = append(errs, optionErrorf(f.field, "is set, but Wrap uses the connection settings of the client it wraps"))
 		}
 	}
-	if rdb == nil {
+	if isNilClient(rdb) {
 		errs = append(errs, fmt.Errorf("redisguard: Wrap: the client is nil"))
+	} else if err := checkFullDuplexConfig(rdb); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -118,51 +149,127 @@ func Wrap(rdb redis.UniversalClient, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newClient(rdb, cfg, retry)
+	c := newClient(rdb, cfg, retry)
+	switch r := rdb.(type) {
+	case *redis.ClusterClient:
+		c.startCluster(r, r.Options().Addrs)
+	case *redis.Client:
+		c.failoverWrapped = isFailoverClient(r)
+		c.startSolo(r)
+	}
+	c.startKeepalive()
+	return c, nil
 }
 
-func newClient(inner redis.UniversalClient, cfg config, retry retryPolicy) (*Client, error) {
+func newClient(inner redis.UniversalClient, cfg config, retry retryPolicy) *Client {
 	c := &Client{
 		UniversalClient: inner,
 		cfg:             cfg,
 		retry:           retry,
 		events:          cfg.events,
-		breaker:         cfg.breaker,
+		epoch:           time.Now(),
 		drained:         make(chan struct{}, 1),
 		changed:         make(chan struct{}),
-		lost:            make(chan error, 1),
 	}
-	probe, err := c.newProber(inner)
-	if err != nil {
-		return nil, err
-	}
-	c.probe = probe
+	c.drainer = drainer{c: c, conns: make(map[*timedConn]struct{})}
 	c.state.Store(int32(StateConnecting))
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	inner.AddHook(guardHook{c})
-	if cc, ok := inner.(*redis.ClusterClient); ok {
-		c.guardNodes(cc)
-	}
-	c.background.Go(c.supervise)
-	return c, nil
+	return c
 }
 
-// State returns the current lifecycle state.
+// startKeepalive starts the keepalive PINGs, once the nodes are in place.
+func (c *Client) startKeepalive() {
+	if c.cfg.pingInterval > 0 {
+		c.goBackground(c.keepalive)
+	}
+}
+
+// startSolo supervises the one server of a standalone client, or the master a
+// Sentinel failover client built by the application resolves.
+func (c *Client) startSolo(rdb *redis.Client) {
+	opt := rdb.Options()
+	n := newNode(c, opt.Addr, dialProber{opt: opt, addr: opt.Addr}, judgeLimit(opt.ReadTimeout), opt.PoolSize)
+	n.master = c.failoverWrapped
+	n.unresolved.Store(c.failoverWrapped)
+	n.client.Store(rdb)
+	c.solo = n
+	rdb.AddHook(soloHook{n})
+	n.mu.Lock()
+	n.running = true
+	n.mu.Unlock()
+	c.goBackground(func() { n.supervise(nil) })
+}
+
+// judgeLimit is how long go-redis may wait for a reply that the breaker
+// judges: its ReadTimeout, or a generous bound when reads have none.
+func judgeLimit(readTimeout time.Duration) time.Duration {
+	if readTimeout <= 0 {
+		return 30 * time.Second
+	}
+	return readTimeout
+}
+
+// State returns the current lifecycle state. On a cluster it is ready while any
+// node serves, reconnecting while none does.
 func (c *Client) State() State { return State(c.state.Load()) }
 
-// QueueLen returns the number of commands in flight plus those waiting for the
+// QueueLen returns the number of commands in flight plus those waiting for a
 // connection. It never exceeds Options.QueueLimit.
 func (c *Client) QueueLen() int { return int(c.inflight.Load()) }
 
 // AddHooks adds lifecycle listeners, e.g. for metrics, after construction.
 func (c *Client) AddHooks(h Hooks) { c.events.add(h) }
 
-// Breaker returns the circuit breaker commands pass, or nil when
-// Options.DisableBreaker turned it off.
-func (c *Client) Breaker() *breaker.Breaker { return c.breaker }
+// Breaker returns the circuit breaker of the server a standalone or Sentinel
+// client sends its commands to (a new master has a new breaker), or nil when
+// Options.DisableBreaker turned it off. A cluster has one breaker per node:
+// Breaker returns nil, and Nodes returns each.
+func (c *Client) Breaker() *breaker.Breaker {
+	if c.solo == nil {
+		return nil
+	}
+	return c.solo.breaker.Load()
+}
 
-// WaitReady blocks until the client is ready (nil), closed (ErrClosed or the error
-// wrapping ErrMaxRetriesReached) or ctx ends (ctx.Err()).
+// NodeStatus describes one server of the client.
+type NodeStatus struct {
+	Addr      string
+	State     State
+	Breaker   *breaker.Breaker // nil when Options.DisableBreaker turned breakers off
+	LastError error            // the last connection error while it is not ready, without secrets
+}
+
+// Nodes returns the servers the client knows, in address order: the one of a
+// standalone or Sentinel client, every node of a cluster's slot map.
+func (c *Client) Nodes() []NodeStatus {
+	var nodes []*node
+	if c.solo != nil {
+		nodes = []*node{c.solo}
+	} else {
+		nodes = c.cluster.list()
+	}
+	out := make([]NodeStatus, 0, len(nodes))
+	for _, n := range nodes {
+		st, _, last := n.snapshot()
+		out = append(out, NodeStatus{Addr: n.address(), State: st, Breaker: n.breaker.Load(), LastError: last})
+	}
+	return out
+}
+
+// LastError returns the last connection error of the client's servers while
+// one is not ready (on a cluster, of a node that is down), or nil. It holds no
+// password.
+func (c *Client) LastError() error {
+	if c.solo != nil {
+		return c.solo.lastError()
+	}
+	return c.cluster.lastError()
+}
+
+// WaitReady blocks until the client is ready (nil), closed (ErrClosed or the
+// error wrapping ErrMaxRetriesReached) or ctx ends. In the last case the error
+// wraps ctx.Err() together with the last connection error, which says why the
+// client could not connect (a refused password, an unknown TLS certificate).
 func (c *Client) WaitReady(ctx context.Context) error {
 	for {
 		st, changed, endErr := c.snapshot()
@@ -175,14 +282,27 @@ func (c *Client) WaitReady(ctx context.Context) error {
 		select {
 		case <-changed:
 		case <-ctx.Done():
+			if last := c.LastError(); last != nil {
+				return &waitError{ctx: ctx.Err(), last: last}
+			}
 			return ctx.Err()
 		}
 	}
 }
 
+// waitError is WaitReady's error when its context ended before the client
+// was ready: the context's error, and the last connection error.
+type waitError struct{ ctx, last error }
+
+func (e *waitError) Error() string {
+	return e.ctx.Error() + " waiting for redis: last connection error: " + e.last.Error()
+}
+
+func (e *waitError) Unwrap() []error { return []error{e.ctx, e.last} }
+
 // Close stops the client gracefully: new commands get ErrClosed, commands waiting
-// for the connection get ErrClosed, commands in flight finish (for at most
-// Options.CloseTimeout), the supervisor stops, the go-redis client is closed and
+// for a connection get ErrClosed, commands in flight finish (for at most
+// Options.CloseTimeout), the supervisors stop, the go-redis client is closed and
 // Hooks.OnEnd(nil) fires, unless OnEnd already reported that the reconnect
 // strategy gave up. Close returns the go-redis client's Close error; calling it
 // again does nothing and returns the same.
@@ -191,11 +311,19 @@ func (c *Client) Close() error {
 		c.closing.Store(true)
 		c.mu.Lock()
 		ended := c.State() == StateClosed
-		c.endErr = ErrClosed
+		if !ended {
+			c.endErr = ErrClosed
+		}
 		c.setStateLocked(StateClosed)
 		c.mu.Unlock()
 
+		c.closeNodes()
 		c.cancel()
+		c.drainer.stop()
+		c.sentinels.close()
+		c.bgMu.Lock()
+		c.bgStopped = true
+		c.bgMu.Unlock()
 		c.background.Wait()
 		c.awaitDrained()
 		c.closeErr = c.UniversalClient.Close()
@@ -204,6 +332,17 @@ func (c *Client) Close() error {
 		}
 	})
 	return c.closeErr
+}
+
+// closeNodes closes every node, waking the commands that wait for one.
+func (c *Client) closeNodes() {
+	if c.solo != nil {
+		c.solo.close()
+		return
+	}
+	for _, n := range c.cluster.list() {
+		n.close()
+	}
 }
 
 // awaitDrained waits until no command is in flight, or CloseTimeout.
@@ -235,33 +374,112 @@ func (c *Client) setStateLocked(s State) {
 		return
 	}
 	c.state.Store(int32(s))
-	c.notifyLocked()
-}
-
-// notifyLocked wakes everyone waiting on changed. c.mu must be held.
-func (c *Client) notifyLocked() {
 	close(c.changed)
 	c.changed = make(chan struct{})
 }
 
-// connectionLost moves a ready client to reconnecting and hands the cause to the
-// supervisor. In any other state the supervisor is already at work, or done.
-func (c *Client) connectionLost(cause error) {
+// nodeChanged derives the client's state from its nodes' after n changed: a
+// standalone or Sentinel client is its node; a cluster is ready while any node
+// is, connecting until one first is.
+func (c *Client) nodeChanged(n *node) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.State() != StateReady {
+	if c.State() == StateClosed {
+		c.mu.Unlock()
 		return
 	}
-	c.setStateLocked(StateReconnecting)
-	select {
-	case c.lost <- cause:
-	default:
+	var st State
+	if c.solo != nil {
+		st = c.solo.State()
+	} else {
+		st = c.cluster.derive(c.everReady)
 	}
+	if st == StateClosed {
+		c.mu.Unlock()
+		return
+	}
+	becameReady := st == StateReady && c.State() != StateReady
+	if st == StateReady {
+		c.everReady = true
+	}
+	c.setStateLocked(st)
+	c.mu.Unlock()
+	if becameReady {
+		c.events.ready()
+	}
+}
+
+// nodeExhausted handles a node whose reconnect strategy gave up. A standalone
+// or Sentinel client gives up with it; a cluster gives up only when every
+// node it knows has, and otherwise the node goes on being probed. It reports
+// whether the node's supervisor goes on.
+func (c *Client) nodeExhausted(n *node, strategyErr error, attempts int, cause error) bool {
+	n.exhausted.Store(true)
+	if c.cluster != nil && !c.cluster.allExhausted() {
+		return c.ctx.Err() == nil
+	}
+	c.giveUp(newGiveUpError(strategyErr, attempts, c.redactErr(cause)))
+	return false
+}
+
+// giveUp closes the client for good after the strategy refused another attempt.
+func (c *Client) giveUp(err error) {
+	c.mu.Lock()
+	if c.State() == StateClosed {
+		c.mu.Unlock()
+		return
+	}
+	c.endErr = err
+	c.setStateLocked(StateClosed)
+	c.mu.Unlock()
+	c.closeNodes()
+	c.events.error(err)
+	c.events.end(err)
 }
 
 // closedErr is what a command gets once the client is closed.
 func (c *Client) closedErr() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.endErr == nil {
+		return ErrClosed
+	}
 	return c.endErr
 }
+
+// goBackground runs fn on a goroutine Close waits for, unless Close is
+// already waiting.
+func (c *Client) goBackground(fn func()) bool {
+	c.bgMu.Lock()
+	defer c.bgMu.Unlock()
+	if c.bgStopped {
+		return false
+	}
+	c.background.Go(fn)
+	return true
+}
+
+// clock reads the monotonic clock of the node connections' measurements; it
+// is never 0, which they take for "no measurement".
+func (c *Client) clock() int64 { return int64(time.Since(c.epoch)) + 1 }
+
+// redactErr returns err, or an error with its message cleaned of the client's
+// passwords when it holds one.
+func (c *Client) redactErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if clean := redact(msg, c.secrets...); clean != msg {
+		return &redactedError{msg: clean, err: err}
+	}
+	return err
+}
+
+// redactedError is an error whose message had a password in it.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }

@@ -169,8 +169,8 @@ func TestOnRefusedReportsEveryRefusal(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range breaker.DefaultConsecutiveFailures {
-		done, _ := c.Breaker().Allow()
-		done(redis.ErrPoolTimeout)
+		t, _ := c.Breaker().Allow()
+		c.Breaker().Done(t, breaker.ErrSlowCall)
 	}
 	_ = c.Get(ctx, "k").Err() // breaker open
 	canceled, cancel := context.WithCancel(ctx)

@@ -2,67 +2,233 @@ package redisguard
 
 import (
 	"context"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// A cluster client runs each command on a node client of its own and retries a
-// failed command itself (up to MaxRedirects), which the client's guard, wrapped
-// around the whole cluster call, cannot see. nodeHook, added to every node client,
-// gives each node the guard's dialing rules and hides from the cluster's retry
-// loop the failures after which a write may already have been applied.
-//
-// The cluster's pipeline and transaction paths decide their retries inside
-// go-redis, beyond any hook: a cluster pipeline whose connection breaks may be
-// sent again by go-redis.
-type nodeHook struct{ c *Client }
+// clusterNodes are the nodes of a cluster client, one per server address:
+// the seed addresses from the start, then every node go-redis creates for
+// its slot map (ClusterClient.OnNewNode). A node keeps its state, schedule
+// and breaker when go-redis replaces its client.
+type clusterNodes struct {
+	c        *Client
+	cc       *redis.ClusterClient
+	opt      *redis.ClusterOptions
+	mapKnown atomic.Bool // the slot map was loaded once: the seeds did their job
+	learning atomic.Bool // a goroutine is loading the first slot map
+	mu       sync.Mutex
+	byAd     map[string]*node
+}
 
-func (h nodeHook) DialHook(next redis.DialHook) redis.DialHook { return h.c.dial(next) }
-
-func (h nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if IsConnectionSetup(cmd) {
-			return h.c.handshakeFailed(ctx, next(ctx, cmd))
+// startCluster supervises the nodes of a cluster client: the seeds make their
+// first connection attempts at once, in parallel; nodes go-redis discovers
+// later start ready, and are supervised from their first failure.
+func (c *Client) startCluster(cc *redis.ClusterClient, seeds []string) {
+	r := &clusterNodes{c: c, cc: cc, opt: cc.Options(), byAd: make(map[string]*node)}
+	c.cluster = r
+	c.events.cluster.Store(true)
+	cc.AddHook(clusterHook{c})
+	var first []*node
+	for _, addr := range seeds {
+		if _, ok := r.byAd[addr]; ok {
+			continue
 		}
-		err := next(ctx, cmd)
-		if err != nil && !readOnly(cmd) {
-			switch classify(ctx, err) {
-			case outcomeDropped, outcomeTimeout:
-				return &notRetriedError{err}
+		n := r.newNode(addr, seedOptions(r.opt, addr))
+		n.running = true
+		r.byAd[addr] = n
+		first = append(first, n)
+	}
+	cc.OnNewNode(r.onNewNode)
+	for _, n := range first {
+		c.goBackground(func() { n.supervise(nil) })
+	}
+}
+
+func (r *clusterNodes) newNode(addr string, opt *redis.Options) *node {
+	return newNode(r.c, addr, dialProber{opt: opt, addr: addr}, judgeLimit(r.opt.ReadTimeout), r.opt.PoolSize)
+}
+
+// seedOptions are the options of a seed's probes before go-redis made a client
+// for it: the cluster's dialer and credentials.
+func seedOptions(o *redis.ClusterOptions, addr string) *redis.Options {
+	dial := o.Dialer
+	if dial == nil {
+		dial = redis.NewDialer(&redis.Options{DialTimeout: o.DialTimeout, TLSConfig: o.TLSConfig})
+	}
+	return &redis.Options{
+		Network:                      "tcp",
+		Addr:                         addr,
+		Dialer:                       dial,
+		Username:                     o.Username,
+		Password:                     o.Password,
+		CredentialsProvider:          o.CredentialsProvider,
+		CredentialsProviderContext:   o.CredentialsProviderContext,
+		StreamingCredentialsProvider: o.StreamingCredentialsProvider,
+		Protocol:                     o.Protocol,
+		ClientName:                   o.ClientName,
+		DisableIdentity:              o.DisableIdentity,
+	}
+}
+
+// onNewNode binds a node client go-redis created to the node of its address,
+// and guards it. It runs under go-redis's lock of its node table: it must not
+// block.
+func (r *clusterNodes) onNewNode(rdb *redis.Client) {
+	opt := rdb.Options()
+	r.mu.Lock()
+	n, ok := r.byAd[opt.Addr]
+	if !ok {
+		n = r.newNode(opt.Addr, opt)
+		n.state.Store(int32(StateReady)) // discovered through a node that answers
+		r.byAd[opt.Addr] = n
+	}
+	r.mu.Unlock()
+	n.client.Store(rdb)
+	rdb.AddHook(nodeHook{n})
+}
+
+// list returns the nodes in address order.
+func (r *clusterNodes) list() []*node {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	nodes := make([]*node, 0, len(r.byAd))
+	for _, n := range r.byAd {
+		nodes = append(nodes, n)
+	}
+	slices.SortFunc(nodes, func(a, b *node) int { return strings.Compare(a.address(), b.address()) })
+	return nodes
+}
+
+// derive is the cluster client's state: ready while a node of the slot map
+// is; before the map is known, connecting while a seed is (or answered, and
+// the map is being loaded); reconnecting otherwise.
+func (r *clusterNodes) derive(everReady bool) State {
+	connecting := false
+	for _, n := range r.list() {
+		if n.retired.Load() {
+			continue
+		}
+		switch n.State() {
+		case StateReady:
+			if r.mapKnown.Load() {
+				return StateReady
+			}
+			connecting = true
+			r.learnMap()
+		case StateConnecting:
+			connecting = true
+		}
+	}
+	if connecting && !everReady {
+		return StateConnecting
+	}
+	return StateReconnecting
+}
+
+// learnMap loads the first slot map in the background, once a seed answered,
+// retrying until it succeeds or the client closes.
+func (r *clusterNodes) learnMap() {
+	if !r.learning.CompareAndSwap(false, true) {
+		return
+	}
+	r.c.goBackground(func() {
+		for delay := 50 * time.Millisecond; !r.prune(nil); delay = min(2*delay, time.Second) {
+			if r.mapKnown.Load() || sleep(r.c.ctx, delay) != nil {
+				return
 			}
 		}
-		return err
-	}
-}
-
-func (h nodeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if allConnectionSetup(cmds) {
-			return h.c.handshakeFailed(ctx, next(ctx, cmds))
-		}
-		return next(ctx, cmds)
-	}
-}
-
-// notRetriedError carries a node's error up to the guard without letting the
-// cluster's retry loop recognise it as retryable: it deliberately has no Unwrap.
-// The guard replaces it with the error it carries.
-type notRetriedError struct{ err error }
-
-func (e *notRetriedError) Error() string { return e.err.Error() }
-
-// unwrapNotRetried returns the error a node reported, if err carries one.
-func unwrapNotRetried(err error) error {
-	if e, ok := err.(*notRetriedError); ok {
-		return e.err
-	}
-	return err
-}
-
-// guardNodes installs nodeHook on every node of a cluster client. Nodes are
-// created lazily, so a client wrapped before its first command gets it on all.
-func (c *Client) guardNodes(rdb *redis.ClusterClient) {
-	rdb.OnNewNode(func(node *redis.Client) {
-		node.AddHook(nodeHook{c})
 	})
+}
+
+// allExhausted reports whether the reconnect strategy gave up on every node
+// the cluster still names.
+func (r *clusterNodes) allExhausted() bool {
+	for _, n := range r.list() {
+		if !n.retired.Load() && !n.exhausted.Load() {
+			return false
+		}
+	}
+	return true
+}
+
+// lastError returns the last connection error of a node that is down.
+func (r *clusterNodes) lastError() error {
+	for _, n := range r.list() {
+		if err := n.lastError(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reload asks go-redis to load the slot map again, in the background: a node
+// was lost, and its slots may be served by a promoted replica already.
+func (r *clusterNodes) reload() {
+	r.cc.ReloadState(context.Background())
+}
+
+// retireIfForgotten reloads a cluster's slot map, after a failed attempt on n,
+// and retires every node the map no longer names (a master whose replica was
+// promoted, a replica that failed, a seed known by another name): its
+// supervisor stops, OnNodeRemoved fires, and it no longer counts towards the
+// client's state. go-redis routes to a retired node only once the map names it
+// again, and then its first command tries it. It reports whether n was retired.
+func (c *Client) retireIfForgotten(n *node) bool {
+	if c.cluster == nil {
+		return false
+	}
+	return c.cluster.prune(n)
+}
+
+// prune retires the nodes the slot map does not name, after reloading it, and
+// reports whether n is one of them (with n nil: whether the map was loaded). A
+// map that cannot be loaded retires none.
+func (r *clusterNodes) prune(n *node) bool {
+	ctx, cancel := context.WithTimeout(r.c.ctx, r.c.cfg.connectTimeout)
+	defer cancel()
+	var mu sync.Mutex
+	named := make(map[string]bool)
+	err := r.cc.ForEachShard(ctx, func(_ context.Context, rdb *redis.Client) error {
+		mu.Lock()
+		named[rdb.Options().Addr] = true
+		mu.Unlock()
+		return nil
+	})
+	if err != nil || len(named) == 0 {
+		return false
+	}
+	defer func() {
+		if !r.mapKnown.Swap(true) {
+			r.c.nodeChanged(nil)
+		}
+	}()
+	retiredN := false
+	for _, m := range r.list() {
+		if named[m.address()] {
+			if m.retired.CompareAndSwap(true, false) {
+				r.c.nodeChanged(m) // back in the map
+			}
+			continue
+		}
+		if m.retired.Load() {
+			continue
+		}
+		m.mu.Lock()
+		if m != n && m.running {
+			m.mu.Unlock()
+			continue // its own supervisor decides, after its own attempt
+		}
+		m.running = false
+		m.retired.Store(true)
+		m.mu.Unlock()
+		r.c.events.nodeRemoved(m.address())
+		r.c.nodeChanged(m)
+		retiredN = retiredN || m == n
+	}
+	return retiredN || n == nil
 }

@@ -3,7 +3,6 @@ package redisguard
 import (
 	"context"
 	"crypto/tls"
-	"math/rand/v2"
 	"net"
 	"time"
 
@@ -17,41 +16,135 @@ const (
 	keepAliveCount    = 3
 )
 
-// retryPolicy is the budget of the client's safe retries, read from go-redis's
-// MaxRetries, MinRetryBackoff and MaxRetryBackoff with go-redis's defaults.
-type retryPolicy struct {
-	max        int
-	minBackoff time.Duration
-	maxBackoff time.Duration
-	// busy: replies refusing a command without executing it (LOADING, …) are
-	// retried here. A cluster client retries those itself.
-	busy bool
+// sentinelQueryTimeout bounds one question to one sentinel: a sentinel answers
+// at once, and a frozen one must not hold a reconnect attempt.
+const sentinelQueryTimeout = 500 * time.Millisecond
+
+// built is the go-redis client New builds from the options, with what the
+// guard needs to know about it.
+type built struct {
+	rdb      redis.UniversalClient
+	retry    retryPolicy
+	secrets  []string
+	sentinel *sentinelConfig       // a Sentinel client: the sentinels to ask
+	cluster  *redis.ClusterOptions // a cluster client: its options
 }
 
-// clusterRetries is the policy of a cluster client, read from its normalized
-// options: the cluster retries on its own, up to MaxRedirects, made safe by
-// nodeHook, so the guard only waits for the supervisor on the cluster's behalf.
-func clusterRetries(cc *redis.ClusterClient) retryPolicy {
-	o := cc.Options()
-	return retryPolicy{max: o.MaxRedirects, minBackoff: o.MinRetryBackoff, maxBackoff: o.MaxRetryBackoff}
+func (b built) close() {
+	if b.rdb != nil {
+		_ = b.rdb.Close()
+	}
 }
 
-// backoff returns the wait before retry n (1 for the first), as go-redis computes
-// it: a random point between minBackoff and minBackoff·2^n, capped at maxBackoff.
-func (p retryPolicy) backoff(n int) time.Duration {
-	if p.minBackoff <= 0 {
-		return 0
+// build builds the go-redis client that New guards.
+func (o *Options) build(cfg config) (built, []error) {
+	sources := 0
+	for _, set := range []bool{o.URL != "", o.Redis != nil, o.Cluster != nil} {
+		if set {
+			sources++
+		}
 	}
-	d := p.minBackoff << uint(min(n, 30))
-	if d <= p.minBackoff {
-		return p.maxBackoff
+	if sources > 1 {
+		return built{}, []error{optionErrorf("URL", "Redis and Cluster are mutually exclusive: set one of them")}
 	}
-	d = p.minBackoff + rand.N(d-p.minBackoff)
-	return min(d, p.maxBackoff)
+	switch {
+	case o.URL != "":
+		u, err := parseURL(o.URL)
+		if err != nil {
+			return built{}, []error{err}
+		}
+		opt, err := redis.ParseURL(o.URL)
+		if err != nil {
+			pw, _ := u.User.Password()
+			return built{}, []error{optionErrorf("URL", "%q: %s", u.Redacted(), redact(err.Error(), pw))}
+		}
+		return o.buildSimple(cfg, opt, "URL")
+	case o.Cluster != nil:
+		co := *o.Cluster
+		return o.buildCluster(cfg, &co, "Cluster")
+	}
+	var uo redis.UniversalOptions
+	if o.Redis != nil {
+		uo = *o.Redis
+	}
+	switch {
+	case uo.MasterName != "":
+		return o.buildSentinel(cfg, &uo)
+	case len(uo.Addrs) > 1 || uo.IsClusterMode:
+		return o.buildCluster(cfg, uo.Cluster(), "Redis")
+	}
+	return o.buildSimple(cfg, uo.Simple(), "Redis")
+}
+
+func (o *Options) buildSimple(cfg config, opt *redis.Options, source string) (built, []error) {
+	retry, errs := o.adjust(cfg, simpleFields(opt), source)
+	if apo := opt.AutoPipelineOptions; apo != nil && apo.FullDuplex {
+		errs = append(errs, optionErrorf(source+".AutoPipelineOptions.FullDuplex", "is set: %v", ErrFullDuplex))
+	}
+	if len(errs) > 0 {
+		return built{}, errs
+	}
+	retry.busy = true
+	return built{rdb: redis.NewClient(opt), retry: retry, secrets: []string{opt.Password}}, nil
+}
+
+func (o *Options) buildCluster(cfg config, co *redis.ClusterOptions, source string) (built, []error) {
+	_, errs := o.adjust(cfg, clusterFields(co), source)
+	if len(co.Addrs) == 0 {
+		errs = append(errs, optionErrorf(source+".Addrs", "is empty: a cluster client needs at least one seed address"))
+	}
+	if apo := co.AutoPipelineOptions; apo != nil && apo.FullDuplex {
+		errs = append(errs, optionErrorf(source+".AutoPipelineOptions.FullDuplex", "is set: %v", ErrFullDuplex))
+	}
+	if len(errs) > 0 {
+		return built{}, errs
+	}
+	cc := redis.NewClusterClient(co)
+	return built{rdb: cc, retry: clusterRetries(cc), secrets: []string{co.Password}, cluster: co}, nil
+}
+
+// buildSentinel builds a Sentinel client: a go-redis client whose dials go to
+// the master the client's sentinelSet found (see Client.startSentinel).
+func (o *Options) buildSentinel(cfg config, uo *redis.UniversalOptions) (built, []error) {
+	var errs []error
+	if uo.RouteByLatency || uo.RouteRandomly || uo.IsClusterMode {
+		errs = append(errs, optionErrorf("Redis.MasterName", "is set with RouteByLatency, RouteRandomly or IsClusterMode, which the client does not support with Sentinel"))
+	}
+	if len(uo.Addrs) == 0 {
+		errs = append(errs, optionErrorf("Redis.Addrs", "is empty: with MasterName it lists the sentinels"))
+	}
+	sentinels := uo.Addrs
+	opt := uo.Simple()
+	opt.Addr = "sentinel:" + uo.MasterName
+	b, adjustErrs := o.buildSimple(cfg, opt, "Redis")
+	if errs = append(errs, adjustErrs...); len(errs) > 0 {
+		b.close()
+		return built{}, errs
+	}
+	b.sentinel = &sentinelConfig{
+		masterName: uo.MasterName,
+		addrs:      sentinels,
+		base: &redis.Options{
+			Dialer:                opt.Dialer,
+			Username:              uo.SentinelUsername,
+			Password:              uo.SentinelPassword,
+			TLSConfig:             uo.TLSConfig,
+			DialTimeout:           min(cfg.connectTimeout, time.Second),
+			ReadTimeout:           sentinelQueryTimeout,
+			WriteTimeout:          sentinelQueryTimeout,
+			ContextTimeoutEnabled: true,
+			MaxRetries:            -1,
+			DialerRetries:         1,
+			DisableIdentity:       uo.DisableIdentity,
+			PoolSize:              2,
+		},
+	}
+	b.secrets = append(b.secrets, uo.SentinelPassword)
+	return b, nil
 }
 
 // connFields points at the fields shared by redis.Options and
-// redis.UniversalOptions that New adjusts, so both are handled by one function.
+// redis.ClusterOptions that New adjusts, so both are handled by one function.
 type connFields struct {
 	username            string
 	password            *string
@@ -59,6 +152,7 @@ type connFields struct {
 	credentials         *func(context.Context) (string, string, error)
 	dialer              *func(ctx context.Context, network, addr string) (net.Conn, error)
 	dialTimeout         *time.Duration
+	dialerRetries       *int
 	tlsConfig           *tls.Config
 	maxRetries          *int
 	minRetryBackoff     *time.Duration
@@ -66,71 +160,45 @@ type connFields struct {
 	contextTimeout      *bool
 }
 
-// newUniversalClient builds the go-redis client that New guards.
-func (o *Options) newUniversalClient(cfg config) (redis.UniversalClient, retryPolicy, []error) {
-	if o.URL != "" && o.Redis != nil {
-		return nil, retryPolicy{}, []error{optionErrorf("URL", "and Options.Redis are both set: use one of them")}
+func simpleFields(o *redis.Options) connFields {
+	return connFields{
+		username:            o.Username,
+		password:            &o.Password,
+		credentialsProvider: o.CredentialsProvider != nil || o.CredentialsProviderContext != nil || o.StreamingCredentialsProvider != nil,
+		credentials:         &o.CredentialsProviderContext,
+		dialer:              &o.Dialer,
+		dialTimeout:         &o.DialTimeout,
+		dialerRetries:       &o.DialerRetries,
+		tlsConfig:           o.TLSConfig,
+		maxRetries:          &o.MaxRetries,
+		minRetryBackoff:     &o.MinRetryBackoff,
+		maxRetryBackoff:     &o.MaxRetryBackoff,
+		contextTimeout:      &o.ContextTimeoutEnabled,
 	}
-	if o.URL != "" {
-		u, err := parseURL(o.URL)
-		if err != nil {
-			return nil, retryPolicy{}, []error{err}
-		}
-		opt, err := redis.ParseURL(o.URL)
-		if err != nil {
-			pw, _ := u.User.Password()
-			return nil, retryPolicy{}, []error{optionErrorf("URL", "%q: %s", u.Redacted(), redact(err.Error(), pw))}
-		}
-		retry, errs := o.adjust(cfg, connFields{
-			username:            opt.Username,
-			password:            &opt.Password,
-			credentialsProvider: opt.CredentialsProvider != nil || opt.CredentialsProviderContext != nil || opt.StreamingCredentialsProvider != nil,
-			credentials:         &opt.CredentialsProviderContext,
-			dialer:              &opt.Dialer,
-			dialTimeout:         &opt.DialTimeout,
-			tlsConfig:           opt.TLSConfig,
-			maxRetries:          &opt.MaxRetries,
-			minRetryBackoff:     &opt.MinRetryBackoff,
-			maxRetryBackoff:     &opt.MaxRetryBackoff,
-			contextTimeout:      &opt.ContextTimeoutEnabled,
-		}, "URL")
-		if errs != nil {
-			return nil, retryPolicy{}, errs
-		}
-		return redis.NewClient(opt), retry, nil
-	}
+}
 
-	var uo redis.UniversalOptions
-	if o.Redis != nil {
-		uo = *o.Redis
+func clusterFields(o *redis.ClusterOptions) connFields {
+	return connFields{
+		username:            o.Username,
+		password:            &o.Password,
+		credentialsProvider: o.CredentialsProvider != nil || o.CredentialsProviderContext != nil || o.StreamingCredentialsProvider != nil,
+		credentials:         &o.CredentialsProviderContext,
+		dialer:              &o.Dialer,
+		dialTimeout:         &o.DialTimeout,
+		dialerRetries:       &o.DialerRetries,
+		tlsConfig:           o.TLSConfig,
+		maxRetries:          &o.MaxRetries,
+		minRetryBackoff:     &o.MinRetryBackoff,
+		maxRetryBackoff:     &o.MaxRetryBackoff,
+		contextTimeout:      &o.ContextTimeoutEnabled,
 	}
-	retry, errs := o.adjust(cfg, connFields{
-		username:            uo.Username,
-		password:            &uo.Password,
-		credentialsProvider: uo.CredentialsProvider != nil || uo.CredentialsProviderContext != nil || uo.StreamingCredentialsProvider != nil,
-		credentials:         &uo.CredentialsProviderContext,
-		dialer:              &uo.Dialer,
-		dialTimeout:         &uo.DialTimeout,
-		tlsConfig:           uo.TLSConfig,
-		maxRetries:          &uo.MaxRetries,
-		minRetryBackoff:     &uo.MinRetryBackoff,
-		maxRetryBackoff:     &uo.MaxRetryBackoff,
-		contextTimeout:      &uo.ContextTimeoutEnabled,
-	}, "Redis")
-	if errs != nil {
-		return nil, retryPolicy{}, errs
-	}
-	rdb := redis.NewUniversalClient(&uo)
-	if cc, ok := rdb.(*redis.ClusterClient); ok {
-		retry = clusterRetries(cc)
-	}
-	return rdb, retry, nil
 }
 
 // adjust applies PasswordFile, the keep-alive dialer and the connect timeout,
-// turns go-redis's retries off, keeping their budget for the safe retries, and
-// makes a command's context deadline bound its wait on the socket, so that a
-// caller's time budget (the cache's, say) holds against a slow server.
+// turns go-redis's retries off, keeping their budget for the safe retries,
+// leaves dial retries to the supervisor, and makes a command's context deadline
+// bound its wait on the socket, so that a caller's time budget (the cache's,
+// say) holds against a slow server.
 func (o *Options) adjust(cfg config, f connFields, source string) (retryPolicy, []error) {
 	var errs []error
 	if o.PasswordFile != "" {
@@ -155,8 +223,11 @@ func (o *Options) adjust(cfg config, f connFields, source string) (retryPolicy, 
 	if *f.dialer == nil {
 		*f.dialer = newDialer(*f.dialTimeout, o.KeepAlive, f.tlsConfig)
 	}
+	if *f.dialerRetries == 0 {
+		*f.dialerRetries = 1
+	}
 
-	retry := retryPolicy{max: *f.maxRetries, minBackoff: *f.minRetryBackoff, maxBackoff: *f.maxRetryBackoff, busy: true}
+	retry := retryPolicy{max: *f.maxRetries, minBackoff: *f.minRetryBackoff, maxBackoff: *f.maxRetryBackoff}
 	switch {
 	case retry.max < -1:
 		errs = append(errs, optionErrorf(source+".MaxRetries", "is %d: use -1 for no retries", retry.max))
@@ -183,6 +254,15 @@ func (o *Options) adjust(cfg config, f connFields, source string) (retryPolicy, 
 	*f.maxRetries = -1
 	*f.contextTimeout = true
 	return retry, errs
+}
+
+// clusterRetries is the policy of a cluster client, read from its normalized
+// options: the cluster retries on its own, up to MaxRedirects, made safe by
+// nodeHook; a node retries only what never left, and reads whose connection
+// broke, after its supervisor's next attempt.
+func clusterRetries(cc *redis.ClusterClient) retryPolicy {
+	o := cc.Options()
+	return retryPolicy{max: o.MaxRedirects, minBackoff: o.MinRetryBackoff, maxBackoff: o.MaxRetryBackoff}
 }
 
 // newDialer dials TCP (and TLS when configured) with the configured keep-alive.

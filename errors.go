@@ -1,27 +1,49 @@
 package redisguard
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/redis/go-redis/v9"
+)
 
 // Errors returned by the client's admission step. Each is set on the command as well
 // (cmd.Err()), and errors.Is holds on both the returned error and cmd.Err().
 var (
-	// ErrClosed is returned for every command issued after Close.
-	ErrClosed = errors.New("redisguard: client closed")
+	// ErrClosed is returned for every command issued after Close. It is also
+	// redis.ErrClosed: errors.Is(err, redis.ErrClosed) holds, as it does for a
+	// closed go-redis client.
+	ErrClosed error = closedError{}
 
 	// ErrQueueFull is returned at once, without waiting, when Options.QueueLimit
 	// commands are already in flight or waiting.
 	ErrQueueFull = errors.New("redisguard: command queue full")
 
-	// ErrNotReady is returned at once when the client has no usable connection
-	// (connecting or reconnecting) and Options.OfflineQueue is off.
+	// ErrNotReady is returned at once when the server a command is routed to has
+	// no usable connection (it is reconnecting) and Options.OfflineQueue is off.
+	// The error wrapping it names the server's address and its last connection
+	// error: on a cluster, only the commands routed to a node that is down get it.
 	ErrNotReady = errors.New("redisguard: client not ready")
 
 	// ErrMaxRetriesReached means the reconnect strategy gave up. The client is then
 	// closed for good: the error returned by every later command, and passed to
-	// Hooks.OnError and Hooks.OnEnd, wraps it together with the last connection error.
+	// Hooks.OnError and Hooks.OnEnd, wraps it together with ErrClosed and the last
+	// connection error.
 	ErrMaxRetriesReached = errors.New("redisguard: max reconnect retries reached")
 
 	// ErrUnsupportedClient is returned by Wrap for a go-redis client type it cannot
 	// supervise (a Ring, for example).
 	ErrUnsupportedClient = errors.New("redisguard: unsupported client type")
+
+	// ErrFullDuplex is returned for full-duplex auto-pipelining, which the client
+	// cannot guard: go-redis queues a full-duplex write before the hooks run, so a
+	// command the guard refuses would still reach the server.
+	ErrFullDuplex = errors.New("redisguard: full-duplex auto-pipelining cannot be guarded; use half-duplex auto-pipelining")
 )
+
+// closedError is ErrClosed: its own message, and go-redis's closed error for
+// code written against go-redis.
+type closedError struct{}
+
+func (closedError) Error() string { return "redisguard: client closed" }
+
+func (closedError) Is(target error) bool { return target == redis.ErrClosed }

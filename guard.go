@@ -5,265 +5,301 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/breaker"
 )
 
-// guardHook is the go-redis hook through which every command of the client passes.
-type guardHook struct{ c *Client }
+// soloHook guards the one go-redis client of a standalone or Sentinel client:
+// the client's admission (closed, queue limit) and its node's (state, breaker,
+// safe retries) in one hook.
+type soloHook struct{ n *node }
 
-func (h guardHook) DialHook(next redis.DialHook) redis.DialHook {
-	return h.c.dial(next)
-}
+func (h soloHook) DialHook(next redis.DialHook) redis.DialHook { return h.n.dial(next) }
 
-func (h guardHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	c := h.c
+func (h soloHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	n := h.n
+	c := n.c
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		if IsConnectionSetup(cmd) {
-			return c.handshakeFailed(ctx, next(ctx, cmd))
+			return n.handshakeFailed(ctx, next(ctx, cmd))
 		}
-		if err := c.admit(ctx); err != nil {
-			c.refused(err)
-			cmd.SetErr(err)
-			return err
+		if err := c.admit(1); err != nil {
+			return c.refuse(cmd, err)
 		}
-		done, err := c.allow(ctx)
-		if err != nil {
-			c.release()
-			c.refused(err)
-			cmd.SetErr(err)
-			return err
-		}
-		err = next(ctx, cmd)
-		if err != nil {
-			err = c.afterFailure(ctx, unwrapNotRetried(err), readOnly(cmd), func() error {
-				cmd.SetErr(nil)
-				return unwrapNotRetried(next(ctx, cmd))
-			})
-		}
-		c.count(ctx, done, err)
-		c.release()
+		err := n.process(ctx, cmd, next)
+		c.release(1)
 		return err
 	}
 }
 
-func (h guardHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	c := h.c
+func (h soloHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	n := h.n
+	c := n.c
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		if allConnectionSetup(cmds) {
-			return c.handshakeFailed(ctx, next(ctx, cmds))
+			return n.handshakeFailed(ctx, next(ctx, cmds))
 		}
-		err := c.admit(ctx)
-		var done func(error)
-		if err == nil {
-			if done, err = c.allow(ctx); err != nil {
-				c.release()
-			}
-		}
+		admitted, slots, err := c.admitBatch(cmds)
 		if err != nil {
-			c.refused(err)
-			for _, cmd := range cmds {
-				cmd.SetErr(err)
-			}
-			return err
+			return c.refuseAll(cmds, err)
 		}
-		err = next(ctx, cmds)
-		if err != nil {
-			err = c.afterFailure(ctx, err, allReadOnly(cmds), func() error {
-				for _, cmd := range cmds {
-					cmd.SetErr(nil)
-				}
-				return next(ctx, cmds)
-			})
+		err = n.processBatch(ctx, cmds[:admitted], next, true)
+		c.release(slots)
+		return firstErr(err, cmds)
+	}
+}
+
+// clusterHook guards a cluster client as a whole: closed and the queue limit.
+// The nodes' hooks do the rest.
+type clusterHook struct{ c *Client }
+
+func (clusterHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h clusterHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	c := h.c
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if err := c.admit(1); err != nil {
+			return c.refuse(cmd, err)
 		}
-		c.count(ctx, done, err)
-		c.release()
+		err := next(ctx, cmd)
+		if e, ok := err.(*notRetriedError); ok {
+			err = e.err
+			cmd.SetErr(err)
+		}
+		c.release(1)
 		return err
 	}
 }
 
-// handshakeFailed marks a network failure of a handshake command as
-// notSentError, and reports the connection lost: a new connection that breaks or
-// times out while it is set up shows the server unreachable or too slow. A reply
-// from the server (an unknown CLIENT subcommand, say) is left alone: go-redis
-// reads those to choose how to set the connection up. The mark is wrapped once
-// more because go-redis unwraps one level of a handshake error before handing it
-// to the command.
-func (c *Client) handshakeFailed(ctx context.Context, err error) error {
+func (h clusterHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	c := h.c
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		admitted, slots, err := c.admitBatch(cmds)
+		if err != nil {
+			return c.refuseAll(cmds, err)
+		}
+		err = next(ctx, cmds[:admitted])
+		c.release(slots)
+		return firstErr(err, cmds)
+	}
+}
+
+// nodeHook guards one node client of a cluster. The cluster's own retry loop
+// runs around it: the hook hides from that loop the failures after which a
+// write may already have been applied, and refuses to send again a batch the
+// loop re-queued after its connection broke.
+type nodeHook struct{ n *node }
+
+func (h nodeHook) DialHook(next redis.DialHook) redis.DialHook { return h.n.dial(next) }
+
+func (h nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	n := h.n
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if IsConnectionSetup(cmd) {
+			return n.handshakeFailed(ctx, next(ctx, cmd))
+		}
+		err := n.process(ctx, cmd, next)
+		if err != nil && !readOnly(cmd) {
+			switch classify(ctx, err) {
+			case outcomeDropped, outcomeTimeout:
+				return &notRetriedError{err}
+			}
+		}
+		return err
+	}
+}
+
+func (h nodeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	n := h.n
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if allConnectionSetup(cmds) {
+			return n.handshakeFailed(ctx, next(ctx, cmds))
+		}
+		if err := resentAfterBreak(ctx, cmds); err != nil {
+			return err
+		}
+		return n.processBatch(ctx, cmds, next, false)
+	}
+}
+
+// resentAfterBreak returns the error of a batch's earlier attempt when the
+// cluster re-queued a batch that may have been applied (its connection broke
+// after the write) and that holds a write: sending it again could apply the
+// write twice. The commands still carry their errors from that attempt.
+func resentAfterBreak(ctx context.Context, cmds []redis.Cmder) error {
+	if allReadOnly(cmds) {
+		return nil
+	}
+	for _, cmd := range cmds {
+		switch err := cmd.Err(); classify(ctx, err) {
+		case outcomeDropped, outcomeTimeout:
+			return err
+		}
+	}
+	return nil
+}
+
+// notRetriedError carries a node's error up to the client's hook without
+// letting the cluster's retry loop recognise it as retryable: it deliberately
+// has no Unwrap. The client's hook replaces it with the error it carries.
+type notRetriedError struct{ err error }
+
+func (e *notRetriedError) Error() string { return e.err.Error() }
+
+// process runs one command on the node: the node's admission and breaker, the
+// command, the safe retries, and the count of its outcome. Refusals are
+// reported and set on the command.
+func (n *node) process(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
+	if err := n.admit(ctx); err != nil {
+		return n.c.refuse(cmd, err)
+	}
+	b, ticket, err := n.allow(ctx)
+	if err != nil {
+		return n.c.refuse(cmd, err)
+	}
+	err = next(ctx, cmd)
+	if err != nil {
+		err = n.afterFailure(ctx, err, readOnly(cmd), func() error {
+			cmd.SetErr(nil)
+			return next(ctx, cmd)
+		})
+	}
+	if b != nil {
+		b.Done(ticket, n.verdict(err))
+	}
+	return err
+}
+
+// processBatch runs a pipeline or transaction on the node, as process does;
+// only the solo client retries it here (a cluster retries batches itself).
+func (n *node) processBatch(ctx context.Context, cmds []redis.Cmder, next redis.ProcessPipelineHook, retry bool) error {
+	if len(cmds) == 0 {
+		return nil
+	}
+	if err := n.admit(ctx); err != nil {
+		return n.c.refuseAll(cmds, err)
+	}
+	b, ticket, err := n.allow(ctx)
+	if err != nil {
+		return n.c.refuseAll(cmds, err)
+	}
+	err = next(ctx, cmds)
+	if err != nil && retry {
+		err = n.afterFailure(ctx, err, allReadOnly(cmds), func() error {
+			for _, cmd := range cmds {
+				cmd.SetErr(nil)
+			}
+			return next(ctx, cmds)
+		})
+	}
+	if b != nil {
+		b.Done(ticket, n.verdict(err))
+	}
+	return err
+}
+
+// allow is admission step 4, the node's breaker. A caller whose context has
+// already ended is turned away first: its command could only fail.
+func (n *node) allow(ctx context.Context) (*breaker.Breaker, breaker.Ticket, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, breaker.Ticket{}, err
+	}
+	b := n.breaker.Load()
+	if b == nil {
+		return nil, breaker.Ticket{}, nil
+	}
+	t, err := b.Allow()
+	return b, t, err
+}
+
+// handshakeFailed deals with a failure of a command go-redis sends while it
+// sets up a new connection. A network failure or timeout is marked as never
+// sent (the command that needed the connection was not written) and reports
+// the node lost; a refusal for max clients pauses the node's new dials and is
+// marked never sent too (the connections the pool has go on serving); refused
+// credentials report the node lost, so that the supervisor takes over on its
+// schedule instead of every command dialing into the same refusal. Other
+// replies (an unknown CLIENT subcommand, say) are left alone: go-redis reads
+// them to choose how to set the connection up. The mark is wrapped once more
+// because go-redis unwraps one level of a handshake error before handing it to
+// the command.
+func (n *node) handshakeFailed(ctx context.Context, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case isMaxClients(err):
+		n.dials.busy()
+		return fmt.Errorf("new connection: %w", markNotSent(err))
+	case isAuthFailure(err):
+		n.lost(fmt.Errorf("authentication failed: %w", err))
+		return err
+	}
 	switch classifyErr(err) {
-	case outcomeNotSent: // a failed dial, delivered by failedConn
+	case outcomeNotSent:
 		return fmt.Errorf("new connection: %w", err)
 	case outcomeDropped, outcomeTimeout:
-		err = &notSentError{err}
+		if n.takeSlowReply() {
+			n.chargeSlow() // the server took too long to answer the handshake
+		}
+		err = markNotSent(err)
 		if !callerGaveUp(ctx) {
-			c.connectionLost(err)
+			n.lost(err)
 		}
 		return fmt.Errorf("new connection: %w", err)
 	}
 	return err
 }
 
-// admit applies steps 1 to 3 of the admission order. On success the caller holds a
-// queue slot and must release it.
-func (c *Client) admit(ctx context.Context) error {
-	st := c.State()
-	if st == StateClosed {
-		return c.closedErr()
-	}
-	if c.inflight.Add(1) > c.cfg.queueLimit {
-		c.release()
-		return ErrQueueFull
-	}
-	if st != StateReady {
-		if err := c.awaitReady(ctx); err != nil {
-			c.release()
-			return err
+// dial guards every new connection of the node's pools. While the node is not
+// ready it dials nothing: it waits (bounded by the dial's context) for the
+// outcome of the supervisor's next attempt, so that callers never stampede a
+// dead server and no connection that failed reaches the pool. While ready it
+// paces new dials through the node's gate. A dial that fails reports the node
+// lost.
+func (n *node) dial(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if err := n.awaitDialable(ctx); err != nil {
+			return nil, err
 		}
-	}
-	return nil
-}
-
-// refused reports a refusal by the guard; the caller's own ended context is not
-// one.
-func (c *Client) refused(err error) {
-	if !isContextErr(err) {
-		c.events.refused(err)
-	}
-}
-
-// release gives back a queue slot.
-func (c *Client) release() {
-	if c.inflight.Add(-1) == 0 && c.closing.Load() {
-		select {
-		case c.drained <- struct{}{}:
-		default:
+		if err := n.dials.take(ctx); err != nil {
+			return nil, err
 		}
+		gen := n.gen.Load()
+		conn, err := next(ctx, network, n.dialAddr(addr))
+		if err != nil {
+			n.dials.refund()
+			if !errors.Is(err, context.Canceled) { // the pool closing
+				n.lost(err)
+			}
+			return nil, err
+		}
+		n.c.events.connect(conn.RemoteAddr().String())
+		return n.wrapConn(conn, gen), nil
 	}
 }
 
-// awaitReady returns nil once the client is ready: at once with ErrNotReady when
-// the offline queue is off, otherwise after waiting.
-func (c *Client) awaitReady(ctx context.Context) error {
+// awaitDialable returns nil when the node is ready, waiting for it at most as
+// long as the dial's context allows (go-redis bounds it by DialTimeout). A
+// dial that fails is counted by go-redis's pool, which after PoolSize of them
+// refuses every dial until a probe of its own succeeds: a dial asked while
+// the node is down waits for it to come back rather than fail.
+func (n *node) awaitDialable(ctx context.Context) error {
 	for {
-		st, changed, endErr := c.snapshot()
-		switch {
-		case st == StateReady:
+		st, changed, _ := n.snapshot()
+		switch st {
+		case StateReady:
 			return nil
-		case st == StateClosed:
-			return endErr
-		case !c.cfg.offlineQueue:
-			return ErrNotReady
+		case StateClosed:
+			return n.c.closedErr()
+		}
+		if n.retired.Load() {
+			return nil
 		}
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return ctx.Err()
+			return n.refused()
 		}
-	}
-}
-
-// afterFailure decides, for a command that failed with err, whether the
-// connection is lost and whether the command runs again (through rerun), and
-// returns the error its caller gets.
-//
-// A command that may safely run again (it never left, or it is read-only and its
-// connection broke) does not dial on its own: it waits for the supervisor's next
-// reconnect attempt and runs again if that attempt succeeded (with the offline
-// queue, until the client is ready). Callers thus never add connection attempts
-// to the supervisor's.
-func (c *Client) afterFailure(ctx context.Context, err error, readOnly bool, rerun func() error) error {
-	for attempt := 1; ; attempt++ {
-		retry := attempt <= c.retry.max
-		switch classify(ctx, err) {
-		case outcomeOK:
-			return err
-		case outcomeBusy:
-			if !retry || !c.retry.busy || sleep(ctx, c.retry.backoff(attempt)) != nil {
-				return err
-			}
-		case outcomeNotSent:
-			if !retry || c.awaitReconnect(ctx) != nil {
-				return err
-			}
-		case outcomeDropped:
-			c.connectionLost(err)
-			if !retry || !readOnly || c.awaitReconnect(ctx) != nil {
-				return err
-			}
-		case outcomeTimeout:
-			c.connectionLost(err)
-			return err
-		}
-		if err = rerun(); err == nil {
-			return nil
-		}
-	}
-}
-
-// awaitReconnect returns nil when the client is ready: at once, or after the
-// supervisor's next reconnect attempt succeeded. With the offline queue it waits
-// for ready however many attempts it takes.
-func (c *Client) awaitReconnect(ctx context.Context) error {
-	if c.cfg.offlineQueue {
-		return c.awaitReady(ctx)
-	}
-	st, changed, endErr := c.snapshot()
-	switch st {
-	case StateReady:
-		return nil
-	case StateClosed:
-		return endErr
-	}
-	select {
-	case <-changed:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if c.State() != StateReady {
-		return ErrNotReady
-	}
-	return nil
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// dial guards every new connection of the go-redis pools. While the client is not
-// ready it dials nothing, so that callers never stampede a dead server. A failed
-// dial reports the connection lost.
-//
-// Both cases return a connection that fails on first use instead of an error:
-// go-redis counts dial errors over the pool's whole life and, after PoolSize of
-// them, stops dialing and starts a goroutine of its own that dials once a second;
-// the supervisor already does that job, with the configured backoff.
-func (c *Client) dial(next redis.DialHook) redis.DialHook {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		switch c.State() {
-		case StateConnecting, StateReconnecting:
-			return failedConn{ErrNotReady}, nil
-		}
-		conn, err := next(ctx, network, addr)
-		if err != nil {
-			err = &notSentError{err}
-			if !errors.Is(err, context.Canceled) {
-				c.connectionLost(err)
-			}
-			return failedConn{err}, nil
-		}
-		c.events.connect(conn.RemoteAddr().String())
-		return conn, nil
 	}
 }

@@ -12,36 +12,61 @@ import (
 // Hooks receive the client's lifecycle events, the Go form of node-redis's connect,
 // ready, error, reconnecting and end events. Any field may be nil.
 //
-// OnConnect, OnRefused and OnBreakerStateChange (the latter in the order of the
-// breaker's changes) may run on any goroutine, at the same time as other hooks. The other
-// hooks run one at a time, in the order of the events, on the client's supervisor
-// goroutine (OnEnd(nil) on the goroutine calling Close). Hooks run synchronously:
-// they must be quick, must not panic and must not call Close.
+// The client-wide hooks (OnReady, OnError, OnReconnecting, OnEnd) describe the
+// client: on a standalone or Sentinel client, its one server; on a cluster,
+// OnReady fires when the client becomes ready (a node serves), and OnError and
+// OnReconnecting fire for every node, the error naming the node. The OnNode
+// hooks say which server each event is about, on every kind of client.
+//
+// OnConnect, OnRefused and the breaker hooks (the latter in the order of each
+// breaker's changes) may run on any goroutine, at the same time as other hooks.
+// The other hooks of one server run one at a time, in the order of its events,
+// on its supervisor goroutine (OnEnd(nil) on the goroutine calling Close);
+// those of different servers may run at the same time. Hooks run
+// synchronously: they must be quick, must not panic and must not call Close.
 type Hooks struct {
-	// OnConnect: a new connection to addr was dialed (by the pool, or by a
+	// OnConnect: a new connection to addr was dialed (by a pool, or by a
 	// reconnect attempt, before its handshake).
 	OnConnect func(addr string)
 	// OnReady: the client became ready; commands run.
 	OnReady func()
-	// OnError: the connection was lost (err is why), a reconnect attempt failed, or
-	// the reconnect strategy gave up (err wraps ErrMaxRetriesReached). Errors of
-	// single commands are returned to their callers, not reported here.
+	// OnError: a server's connection was lost (err is why), a reconnect attempt
+	// failed, or the reconnect strategy gave up (err wraps ErrMaxRetriesReached).
+	// Errors of single commands are returned to their callers, not reported here.
 	OnError func(err error)
-	// OnReconnecting: reconnect attempt number attempt (from 1) is scheduled to run
-	// after delay.
+	// OnReconnecting: reconnect attempt number attempt (from 1) of a server is
+	// scheduled to run after delay.
 	OnReconnecting func(attempt int, delay time.Duration)
 	// OnEnd: no more reconnects. err is nil after Close, or the error wrapping
 	// ErrMaxRetriesReached when the strategy gave up. It fires once.
 	OnEnd func(err error)
-	// OnBreakerStateChange: the circuit breaker changed state. It runs on the
-	// goroutine of the command that caused the change, while the breaker is
-	// locked: it may read Client.Breaker().State() but must not send commands.
+	// OnBreakerStateChange: a circuit breaker changed state (on a cluster, any
+	// node's: OnNodeBreakerStateChange says which). It runs on the goroutine of
+	// the command that caused the change, while the breaker is locked: it may
+	// read the breaker's State but must not send commands.
 	OnBreakerStateChange func(from, to breaker.State)
 	// OnRefused: a command (or pipeline) was refused before reaching Redis. err
-	// is ErrQueueFull, ErrNotReady, ErrClosed (or the error wrapping
-	// ErrMaxRetriesReached) or breaker.ErrOpen. It runs on the command's
-	// goroutine, for every refusal: it must be quick. Not logged.
+	// is ErrQueueFull, ErrNotReady (wrapped, naming the server), ErrClosed (or
+	// the error wrapping ErrMaxRetriesReached) or breaker.ErrOpen. It runs on the
+	// command's goroutine, for every refusal: it must be quick. Not logged.
 	OnRefused func(err error)
+
+	// OnNodeReady: the server at addr became ready (its first connection, or a
+	// successful reconnect attempt).
+	OnNodeReady func(addr string)
+	// OnNodeError: the server at addr lost its connection, or a reconnect
+	// attempt on it failed.
+	OnNodeError func(addr string, err error)
+	// OnNodeReconnecting: reconnect attempt number attempt on the server at addr
+	// is scheduled to run after delay.
+	OnNodeReconnecting func(addr string, attempt int, delay time.Duration)
+	// OnNodeBreakerStateChange: the breaker of the server at addr changed
+	// state, under the same rules as OnBreakerStateChange.
+	OnNodeBreakerStateChange func(addr string, from, to breaker.State)
+	// OnNodeRemoved: the client no longer uses the server at addr: a cluster's
+	// slot map no longer names it, or a Sentinel master moved away from it.
+	// Metrics labelled by server can drop it.
+	OnNodeRemoved func(addr string)
 }
 
 // events fans lifecycle events out to the hooks and the logger.
@@ -49,6 +74,8 @@ type events struct {
 	mu    sync.Mutex // serializes add
 	hooks atomic.Pointer[[]Hooks]
 	log   *slog.Logger
+	// cluster: the client has many servers, and client-wide errors name theirs.
+	cluster atomic.Bool
 }
 
 func newEvents(h Hooks, log *slog.Logger) *events {
@@ -86,6 +113,7 @@ func (e *events) ready() {
 	}
 }
 
+// error reports a client-wide error: the strategy gave up.
 func (e *events) error(err error) {
 	e.log.Warn("redis error", "err", err)
 	for _, h := range *e.hooks.Load() {
@@ -95,20 +123,60 @@ func (e *events) error(err error) {
 	}
 }
 
-func (e *events) reconnecting(attempt int, delay time.Duration) {
-	e.log.Warn("redis reconnecting", "attempt", attempt, "delay", delay)
+func (e *events) nodeReady(addr string) {
+	e.log.Debug("redis server ready", "addr", addr)
 	for _, h := range *e.hooks.Load() {
+		if h.OnNodeReady != nil {
+			h.OnNodeReady(addr)
+		}
+	}
+}
+
+func (e *events) nodeError(addr string, err error) {
+	e.log.Warn("redis error", "addr", addr, "err", err)
+	clientErr := err
+	if e.cluster.Load() {
+		clientErr = &nodeError{addr: addr, err: err}
+	}
+	for _, h := range *e.hooks.Load() {
+		if h.OnNodeError != nil {
+			h.OnNodeError(addr, err)
+		}
+		if h.OnError != nil {
+			h.OnError(clientErr)
+		}
+	}
+}
+
+func (e *events) nodeReconnecting(addr string, attempt int, delay time.Duration) {
+	e.log.Warn("redis reconnecting", "addr", addr, "attempt", attempt, "delay", delay)
+	for _, h := range *e.hooks.Load() {
+		if h.OnNodeReconnecting != nil {
+			h.OnNodeReconnecting(addr, attempt, delay)
+		}
 		if h.OnReconnecting != nil {
 			h.OnReconnecting(attempt, delay)
 		}
 	}
 }
 
-func (e *events) breakerStateChange(from, to breaker.State) {
-	e.log.Warn("redis circuit breaker", "from", from.String(), "to", to.String())
+func (e *events) breakerStateChange(addr string, from, to breaker.State) {
+	e.log.Warn("redis circuit breaker", "addr", addr, "from", from.String(), "to", to.String())
 	for _, h := range *e.hooks.Load() {
+		if h.OnNodeBreakerStateChange != nil {
+			h.OnNodeBreakerStateChange(addr, from, to)
+		}
 		if h.OnBreakerStateChange != nil {
 			h.OnBreakerStateChange(from, to)
+		}
+	}
+}
+
+func (e *events) nodeRemoved(addr string) {
+	e.log.Info("redis server removed", "addr", addr)
+	for _, h := range *e.hooks.Load() {
+		if h.OnNodeRemoved != nil {
+			h.OnNodeRemoved(addr)
 		}
 	}
 }
@@ -123,7 +191,9 @@ func (e *events) refused(err error) {
 
 func (e *events) end(err error) {
 	if err != nil {
-		e.log.Error("redis connection ended", "err", err)
+		e.log.Error("redis connection ended: the reconnect strategy gave up and the client is closed for good; "+
+			"every command now fails. Set Options.Reconnect (e.g. ExponentialBackoff{MaxRetries: -1}) to never give up, "+
+			"or restart the process once Redis is back", "err", err)
 	} else {
 		e.log.Info("redis connection closed")
 	}
@@ -133,3 +203,13 @@ func (e *events) end(err error) {
 		}
 	}
 }
+
+// nodeError is a cluster node's error as the client-wide OnError sees it: it
+// names the node.
+type nodeError struct {
+	addr string
+	err  error
+}
+
+func (e *nodeError) Error() string { return e.addr + ": " + e.err.Error() }
+func (e *nodeError) Unwrap() error { return e.err }

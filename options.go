@@ -32,7 +32,20 @@ type Options struct {
 	// set the budget of the client's safe retries (see Client); go-redis's own
 	// retries are turned off because they would repeat writes. ContextTimeoutEnabled
 	// is turned on: a command's context deadline bounds its wait for the server.
+	// DialerRetries defaults to 1: the supervisor, not the pool, retries dials.
+	//
+	// With MasterName, the client finds the master itself (see Client): it asks
+	// every sentinel in Addrs at once and follows +switch-master; RouteByLatency,
+	// RouteRandomly and IsClusterMode are not supported with it.
 	Redis *redis.UniversalOptions
+
+	// Cluster holds go-redis cluster options, for the settings UniversalOptions
+	// lacks (ClusterStateReloadInterval, ClusterSlots, ShardPicker, …). It is
+	// copied, never modified, adjusted as Redis is (and MaxRedirects is the
+	// budget of the cluster's own retries, made safe per node). URL, Redis and
+	// Cluster are mutually exclusive. With Wrap, build the cluster client with
+	// these options yourself.
+	Cluster *redis.ClusterOptions
 
 	// PasswordFile names a file holding the password, as Kubernetes mounts a
 	// Secret. It is read when New runs (a missing or empty file is an error) and
@@ -73,14 +86,31 @@ type Options struct {
 	// finish. Zero means 5 s.
 	CloseTimeout time.Duration
 
-	// Breaker configures the circuit breaker that every command passes after
-	// admission. The zero value has package breaker's defaults: open after 5
-	// failures in a row, or when half of at least 20 calls in 10 s failed; stay
-	// open 5 s; then let 3 probes through. While open, commands fail at once with
-	// breaker.ErrOpen. Failures the supervisor handles (a refused or broken
-	// connection) and commands whose caller gave up are not counted; timeouts and
-	// replies such as LOADING or BUSY are. Its OnStateChange is called as well as
-	// Hooks.OnBreakerStateChange.
+	// DialRate bounds, per server, the new connections per second beyond the
+	// pool's size while connections are being thrown away with a reply pending
+	// (timeouts, resets): a slow server never sees one new connection per
+	// command. A connection closed cleanly gives its dial back. Zero means
+	// DefaultDialRate (5).
+	DialRate int
+
+	// Breaker configures the circuit breaker of each server, which every command
+	// passes after admission. The zero value has package breaker's defaults: open
+	// after 5 failures in a row, or when half of at least 20 calls in 10 s failed;
+	// stay open 5 s; then let 3 probes through. While open, commands fail at once
+	// with breaker.ErrOpen.
+	//
+	// The breaker judges the server, never the caller: failures the supervisor
+	// handles (a refused or broken connection), commands that never left
+	// (waiting for a connection, a dial) and commands whose caller gave up before
+	// the write are not counted; replies such as LOADING or BUSY are; time counts
+	// only as the server's own, measured from the write, past
+	// Breaker.SlowCallThreshold (zero means the smaller of
+	// breaker.DefaultSlowCallThreshold and the client's ReadTimeout). A command
+	// whose caller's deadline passed after the write counts only if the server
+	// did not answer within that threshold: its connection is drained in the
+	// background to find out. On a cluster, CLUSTERDOWN, TRYAGAIN, MOVED and ASK
+	// replies are about the cluster, not the node, and are not counted. Its
+	// OnStateChange is called as well as Hooks.OnBreakerStateChange.
 	Breaker breaker.Settings
 
 	// DisableBreaker turns the circuit breaker off: Client.Breaker returns nil.
@@ -117,9 +147,10 @@ type config struct {
 	closeTimeout   time.Duration
 	queueLimit     int64
 	offlineQueue   bool
+	dialRate       float64
 	logger         *slog.Logger
 	events         *events
-	breaker        *breaker.Breaker // nil when disabled
+	breaker        *breaker.Settings // every node's breaker is built from it; nil when disabled
 }
 
 // config validates the fields that do not describe the connection.
@@ -132,6 +163,7 @@ func (o *Options) config() (config, []error) {
 		closeTimeout:   o.CloseTimeout,
 		queueLimit:     int64(o.QueueLimit),
 		offlineQueue:   o.OfflineQueue,
+		dialRate:       float64(o.DialRate),
 		logger:         o.Logger,
 	}
 	switch b := c.reconnect.(type) {
@@ -172,16 +204,20 @@ func (o *Options) config() (config, []error) {
 	case c.queueLimit == 0:
 		c.queueLimit = DefaultQueueLimit
 	}
+	switch {
+	case o.DialRate < 0:
+		errs = append(errs, optionErrorf("DialRate", "is %d: it must be positive (0 means %d)", o.DialRate, DefaultDialRate))
+	case o.DialRate == 0:
+		c.dialRate = DefaultDialRate
+	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
 	c.events = newEvents(o.Hooks, c.logger)
 	if !o.DisableBreaker {
-		b, err := newBreaker(o.Breaker, c.events)
-		if err != nil {
-			errs = append(errs, err...)
-		}
-		c.breaker = b
+		s, err := breakerSettings(o.Breaker)
+		errs = append(errs, err...)
+		c.breaker = s
 	}
 	return c, errs
 }

@@ -7,151 +7,134 @@ import (
 	"time"
 )
 
-// supervise is the one goroutine that connects and reconnects: callers never dial
-// a server the client considers down, so however many goroutines call, the server
-// sees the attempts of the backoff schedule and no more. It also delivers the
-// lifecycle events, in order.
-func (c *Client) supervise() {
-	cause := c.attempt()
-	if cause != nil && c.ctx.Err() == nil {
-		c.events.error(cause)
+// supervise is the one goroutine that reconnects a node: callers never dial a
+// server the node considers down, so however many goroutines call, the server
+// sees the attempts of the backoff schedule and no more. It runs from the
+// node's loss (or, with first, its first connection) until the node is ready
+// again, the cluster's slot map forgets it, or the client closes; it delivers
+// the node's lifecycle events in order.
+func (n *node) supervise(cause error) {
+	c := n.c
+	if cause == nil { // the first connection: at once, no delay
+		if cause = n.attempt(); cause == nil {
+			n.becomeReady()
+			return
+		}
+		if c.ctx.Err() != nil {
+			return
+		}
+		n.attemptFailed(cause)
+	} else {
+		c.events.nodeError(n.address(), cause)
 	}
-	attempt := 0
-	for {
-		if cause == nil {
-			attempt = 0
-			if !c.becomeReady() {
-				return
-			}
-			var ok bool
-			if cause, ok = c.whileReady(); !ok {
-				return
-			}
-			c.events.error(cause)
-		} else if c.ctx.Err() != nil {
-			return
-		}
-
-		attempt++
-		delay, err := c.cfg.reconnect.NextDelay(attempt, cause)
+	var delay time.Duration
+	for attempt := 1; ; attempt++ {
+		next, err := c.cfg.reconnect.NextDelay(attempt, cause)
 		if err != nil {
-			c.giveUp(err, attempt-1, cause)
+			if !c.nodeExhausted(n, err, attempt-1, cause) {
+				return
+			}
+			// A cluster node whose schedule ran out while other nodes serve
+			// keeps being probed at the schedule's last delay: the cluster
+			// is alive, and the node may come back.
+		} else {
+			delay = max(next, 0)
+		}
+		if !n.setReconnecting() {
 			return
 		}
-		delay = max(delay, 0)
-		if !c.becomeReconnecting() {
+		c.events.nodeReconnecting(n.address(), attempt, delay)
+		if !n.wait(delay) {
 			return
 		}
-		c.events.reconnecting(attempt, delay)
-		if sleep(c.ctx, delay) != nil {
+		if cause = n.attempt(); cause == nil {
+			n.becomeReady()
 			return
 		}
-		if cause = c.attempt(); cause != nil && c.ctx.Err() == nil {
-			c.attemptFailed()
-			c.events.error(cause)
+		if c.ctx.Err() != nil {
+			return
 		}
+		if c.retireIfForgotten(n) {
+			return
+		}
+		n.attemptFailed(cause)
 	}
 }
 
 // attempt makes one connection attempt within the connect timeout.
-func (c *Client) attempt() error {
-	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.connectTimeout)
+func (n *node) attempt() error {
+	ctx, cancel := context.WithTimeout(n.c.ctx, n.c.cfg.connectTimeout)
 	defer cancel()
-	return c.probe.probe(ctx, c.events.connect)
+	return n.prober.probe(ctx, n)
 }
 
-// whileReady waits for the connection to be lost, sending the keepalive PINGs
-// meanwhile. It returns false when the client is closing.
-func (c *Client) whileReady() (cause error, ok bool) {
-	var tick <-chan time.Time
-	if c.cfg.pingInterval > 0 {
-		t := time.NewTicker(c.cfg.pingInterval)
-		defer t.Stop()
-		tick = t.C
-	}
-	pinged := make(chan struct{}, 1)
-	pinging := false
-	for {
-		select {
-		case cause := <-c.lost:
-			return cause, true
-		case <-c.ctx.Done():
-			return nil, false
-		case <-pinged:
-			pinging = false
-		case <-tick:
-			// The PING runs beside the supervisor: when it fails it waits, as
-			// any read would, for the supervisor's next attempt.
-			if !pinging {
-				pinging = true
-				c.background.Go(func() {
-					c.keepalive()
-					pinged <- struct{}{}
-				})
-			}
-		}
-	}
-}
-
-// keepalive sends one PING through the guarded client. A failure that means the
-// connection is lost is reported by the guard; a PING that outlives the connect
-// timeout is reported here, since the guard takes an ended context for the
-// caller's own doing.
-func (c *Client) keepalive() {
-	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.connectTimeout)
-	defer cancel()
-	err := c.UniversalClient.Ping(ctx).Err()
-	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		c.connectionLost(fmt.Errorf("keepalive PING: %w", err))
-	}
-}
-
-func (c *Client) becomeReady() bool {
-	c.mu.Lock()
-	if c.State() == StateClosed {
-		c.mu.Unlock()
+// wait sleeps d, or less when a new master is announced. It returns false when
+// the client is closing.
+func (n *node) wait(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-n.wake:
+		return true
+	case <-n.c.ctx.Done():
 		return false
 	}
-	c.setStateLocked(StateReady)
-	c.mu.Unlock()
-	c.events.ready()
+}
+
+func (n *node) setReconnecting() bool {
+	n.mu.Lock()
+	st := n.State()
+	if st == StateClosed {
+		n.mu.Unlock()
+		return false
+	}
+	if st != StateReconnecting {
+		n.setStateLocked(StateReconnecting)
+	}
+	n.mu.Unlock()
+	if st != StateReconnecting {
+		n.c.nodeChanged(n)
+	}
 	return true
 }
 
-// attemptFailed wakes the commands waiting for the outcome of an attempt.
-func (c *Client) attemptFailed() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.notifyLocked()
+// giveUpError is what every command gets once the reconnect strategy gave up:
+// ErrMaxRetriesReached, ErrClosed (the client is closed for good) and the last
+// connection error, for errors.Is.
+type giveUpError struct {
+	attempts    int
+	strategyErr error // the strategy's own error when it is not ErrMaxRetriesReached
+	cause       error
 }
 
-func (c *Client) becomeReconnecting() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.State() == StateClosed {
-		return false
+func (e *giveUpError) Error() string {
+	msg := fmt.Sprintf("%v after %d attempts", ErrMaxRetriesReached, e.attempts)
+	if e.strategyErr != nil {
+		msg = fmt.Sprintf("%v: the reconnect strategy gave up after %d attempts (%v)", ErrMaxRetriesReached, e.attempts, e.strategyErr)
 	}
-	c.setStateLocked(StateReconnecting)
-	return true
+	if e.cause != nil {
+		msg += ": " + e.cause.Error()
+	}
+	return msg
 }
 
-// giveUp closes the client for good after the strategy refused another attempt.
-func (c *Client) giveUp(strategyErr error, attempts int, cause error) {
-	var err error
-	if errors.Is(strategyErr, ErrMaxRetriesReached) {
-		err = fmt.Errorf("%w after %d attempts: %w", strategyErr, attempts, cause)
-	} else {
-		err = fmt.Errorf("%w: the reconnect strategy gave up after %d attempts (%w): %w",
-			ErrMaxRetriesReached, attempts, strategyErr, cause)
+func (e *giveUpError) Unwrap() []error {
+	errs := []error{ErrMaxRetriesReached, ErrClosed}
+	if e.strategyErr != nil {
+		errs = append(errs, e.strategyErr)
 	}
-	c.mu.Lock()
-	if c.State() == StateClosed {
-		c.mu.Unlock()
-		return
+	if e.cause != nil {
+		errs = append(errs, e.cause)
 	}
-	c.endErr = err
-	c.setStateLocked(StateClosed)
-	c.mu.Unlock()
-	c.events.error(err)
-	c.events.end(err)
+	return errs
+}
+
+func newGiveUpError(strategyErr error, attempts int, cause error) *giveUpError {
+	e := &giveUpError{attempts: attempts, cause: cause}
+	if !errors.Is(strategyErr, ErrMaxRetriesReached) {
+		e.strategyErr = strategyErr
+	}
+	return e
 }

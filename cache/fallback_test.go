@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard"
 	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/cache"
@@ -61,11 +60,11 @@ func TestRedisFailingFallsBackToTheLoader(t *testing.T) {
 		}, nil},
 		{"breaker open", func(t *testing.T, _ *redistest.Server, rdb *redisguard.Client) {
 			for range breaker.DefaultConsecutiveFailures {
-				done, err := rdb.Breaker().Allow()
+				ticket, err := rdb.Breaker().Allow()
 				if err != nil {
 					t.Fatal(err)
 				}
-				done(redis.ErrPoolTimeout)
+				rdb.Breaker().Done(ticket, breaker.ErrSlowCall)
 			}
 		}, func(err error) bool { return errors.Is(err, breaker.ErrOpen) }},
 		{"client not ready", func(t *testing.T, srv *redistest.Server, rdb *redisguard.Client) {

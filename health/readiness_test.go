@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard"
 	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/health"
@@ -57,11 +56,11 @@ func TestReadinessAndTheBreaker(t *testing.T) {
 	}
 	b := c.Breaker()
 	for range breaker.DefaultConsecutiveFailures {
-		done, err := b.Allow()
+		ticket, err := b.Allow()
 		if err != nil {
 			t.Fatal(err)
 		}
-		done(redis.ErrPoolTimeout)
+		b.Done(ticket, breaker.ErrSlowCall)
 	}
 	opened := time.Now()
 	if b.State() != breaker.StateOpen {

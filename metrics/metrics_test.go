@@ -157,8 +157,8 @@ func TestLifecycleMetrics(t *testing.T) {
 	})
 
 	for range breaker.DefaultConsecutiveFailures {
-		done, _ := c.Breaker().Allow()
-		done(redis.ErrPoolTimeout)
+		ticket, _ := c.Breaker().Allow()
+		c.Breaker().Done(ticket, breaker.ErrSlowCall)
 	}
 	_ = c.Get(ctx, "k").Err()
 	g = gather(t, reg)

@@ -1,0 +1,156 @@
+package redisguard
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/redisguard/redisguard/breaker"
+)
+
+// errWriteOnClosed is the error of a write on a connection that was closed
+// before the write began (a Sentinel switch or a pool filter closed it from
+// another goroutine): the request never left, so it may run again, whatever it
+// is. It is net.ErrClosed as well, so that go-redis discards the connection.
+var errWriteOnClosed = fmt.Errorf("%w before the request was written", net.ErrClosed)
+
+// timedConn is a connection of a node's pool. It measures the server's own time
+// for each reply, from the moment the request was written to the moment its
+// first byte came back, so that the breaker judges the server and not the time
+// a command spent waiting for a connection, a dial or the scheduler. It also
+// knows when a reply is still pending, which tells the dial gate whether the
+// connection closed cleanly and lets a connection thrown away by a hurried
+// caller be drained to learn whether the server would have answered in time.
+type timedConn struct {
+	net.Conn
+	n   *node
+	gen uint64 // the node's address generation when dialed
+
+	writeAt atomic.Int64 // clock reading of the first write awaiting a reply; 0 when none
+	judged  atomic.Bool  // the awaited reply is expected within the node's ReadTimeout
+	closed  atomic.Bool
+}
+
+// sysConn is a timedConn over a connection with a file descriptor, which
+// go-redis peeks at to find dead idle connections. A TLS connection has none
+// of its own: go-redis must not peek under its record layer.
+type sysConn struct{ *timedConn }
+
+func (c sysConn) SyscallConn() (syscall.RawConn, error) {
+	return c.Conn.(syscall.Conn).SyscallConn()
+}
+
+func (n *node) wrapConn(conn net.Conn, gen uint64) net.Conn {
+	tc := &timedConn{Conn: conn, n: n, gen: gen}
+	if _, ok := conn.(syscall.Conn); ok {
+		return sysConn{tc}
+	}
+	return tc
+}
+
+// NetConn returns the connection underneath, as crypto/tls.Conn does.
+func (c *timedConn) NetConn() net.Conn { return c.Conn }
+
+func (c *timedConn) Write(p []byte) (int, error) {
+	if c.closed.Load() || c.gen != c.n.gen.Load() {
+		return 0, &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: errWriteOnClosed}
+	}
+	if c.writeAt.Load() == 0 {
+		c.writeAt.Store(c.n.c.clock())
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *timedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if at := c.writeAt.Load(); at != 0 {
+		took := time.Duration(c.n.c.clock() - at)
+		switch {
+		case n > 0:
+			c.writeAt.Store(0)
+			c.judge(took)
+		case err != nil && isTimeout(err) && c.slow(took):
+			c.writeAt.Store(0)
+			c.judge(took)
+		}
+	}
+	return n, err
+}
+
+// SetReadDeadline tells how long go-redis will wait for the reply: replies it
+// waits for longer than its ReadTimeout (blocking commands, subscriptions) are
+// not judged.
+func (c *timedConn) SetReadDeadline(t time.Time) error {
+	c.judged.Store(!t.IsZero() && time.Until(t) <= c.n.judgeLimit)
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *timedConn) SetDeadline(t time.Time) error {
+	c.judged.Store(!t.IsZero() && time.Until(t) <= c.n.judgeLimit)
+	return c.Conn.SetDeadline(t)
+}
+
+// slow reports whether took is past the breaker's slow-call threshold.
+func (c *timedConn) slow(took time.Duration) bool {
+	b := c.n.breaker.Load()
+	return b != nil && took >= b.SlowCallThreshold()
+}
+
+// judge charges the node with a slow reply when took was too long.
+func (c *timedConn) judge(took time.Duration) {
+	if c.judged.Load() && c.slow(took) {
+		c.n.slowReplies.Add(1)
+	}
+}
+
+// Close closes the connection. One closed cleanly gives its dial back to the
+// node's gate. One closed with a judged reply still pending that is not yet
+// late is drained in the background until the slow-call threshold: a reply by
+// then means the server is fine and it was the caller who was in a hurry; no
+// reply counts one slow call on the node's breaker.
+func (c *timedConn) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
+	at := c.writeAt.Load()
+	if at == 0 {
+		c.n.dials.refund()
+		return c.Conn.Close()
+	}
+	if c.judged.Load() && c.n.c.drainer.start(c, at) {
+		return nil
+	}
+	return c.Conn.Close()
+}
+
+// chargeSlow counts one slow call on the node's breaker, outside any command.
+func (n *node) chargeSlow() {
+	b := n.breaker.Load()
+	if b == nil {
+		return
+	}
+	if t, err := b.Allow(); err == nil {
+		b.Done(t, breaker.ErrSlowCall)
+	}
+}
+
+// takeSlowReply charges the calling command with one of the node's slow
+// replies, if there is one.
+func (n *node) takeSlowReply() bool {
+	for {
+		v := n.slowReplies.Load()
+		if v <= 0 {
+			return false
+		}
+		if n.slowReplies.CompareAndSwap(v, v-1) {
+			return true
+		}
+	}
+}
+
+// isWriteOnClosed reports whether err is a write that never began because its
+// connection was closed first.
+func isWriteOnClosed(err error) bool { return errors.Is(err, errWriteOnClosed) }

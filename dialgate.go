@@ -1,0 +1,112 @@
+package redisguard
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// DefaultDialRate is how many new connections per second a node may open
+// beyond its pool's size while connections are being thrown away with a
+// reply still pending (timeouts, resets).
+const DefaultDialRate = 5
+
+// busyBackoff bounds the pause in new dials after the server refused one for
+// max clients: doubling from the first to the last.
+const (
+	busyBackoffMin = 100 * time.Millisecond
+	busyBackoffMax = 3 * time.Second
+)
+
+// dialGate paces the new connections of a node that is ready. The pool may
+// fill at once (a burst of PoolSize); after that a connection closed cleanly
+// (idle, expired) gives its dial back, while one thrown away with its reply
+// still pending does not, and dials beyond the burst come at the dial rate. A
+// server that is slow but alive thus never sees one new connection per
+// command. A server that refused a connection for max clients gets a pause in
+// new dials, doubling while it keeps refusing, and the connections the pool
+// already has go on serving.
+type dialGate struct {
+	mu         sync.Mutex
+	tokens     float64
+	burst      float64
+	rate       float64 // tokens per second
+	refilled   time.Time
+	busyUntil  time.Time
+	busyStreak int
+}
+
+func (g *dialGate) init(poolSize int, rate float64) {
+	g.burst = float64(max(poolSize, 1))
+	g.tokens = g.burst
+	g.rate = rate
+	g.refilled = time.Now()
+}
+
+// take waits for the right to dial, bounded by ctx.
+func (g *dialGate) take(ctx context.Context) error {
+	for {
+		wait := g.reserve()
+		if wait <= 0 {
+			return nil
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// reserve takes a dial and returns 0, or returns how long to wait for one.
+func (g *dialGate) reserve() time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := time.Now()
+	if now.Before(g.busyUntil) {
+		return g.busyUntil.Sub(now)
+	}
+	g.tokens = min(g.burst, g.tokens+now.Sub(g.refilled).Seconds()*g.rate)
+	g.refilled = now
+	if g.tokens >= 1 {
+		g.tokens--
+		return 0
+	}
+	return time.Duration((1 - g.tokens) / g.rate * float64(time.Second))
+}
+
+// refund gives a dial back: the dial failed, or its connection closed cleanly.
+func (g *dialGate) refund() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.tokens = min(g.burst, g.tokens+1)
+}
+
+// busy pauses new dials after a refusal for max clients.
+func (g *dialGate) busy() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	d := busyBackoffMin << min(g.busyStreak, 8)
+	g.busyStreak++
+	g.busyUntil = time.Now().Add(min(d, busyBackoffMax))
+}
+
+// accepted ends a pause: the server took a new connection.
+func (g *dialGate) accepted() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.busyStreak = 0
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,76 @@
+package redisguard
+
+import (
+	"sync"
+	"time"
+)
+
+// drainer drains the connections go-redis threw away with a reply pending
+// because the caller's deadline passed (or a timeout shorter than the
+// breaker's slow-call threshold): each is read until its first reply byte or
+// the threshold, counted from the write, whichever comes first. A caller in a
+// hurry thus never opens the breaker on a healthy server, while a server that
+// does not answer within the threshold, a paused one say, is counted however
+// short the callers' deadlines are.
+type drainer struct {
+	c      *Client
+	mu     sync.Mutex
+	conns  map[*timedConn]struct{}
+	closed bool
+}
+
+// start drains tc in the background and reports true, or reports false when
+// tc must simply be closed: the client is closing, or its node already drains
+// as many connections as its pool holds.
+func (d *drainer) start(tc *timedConn, writeAt int64) bool {
+	b := tc.n.breaker.Load()
+	if b == nil {
+		return false
+	}
+	deadline := d.c.epoch.Add(time.Duration(writeAt) + b.SlowCallThreshold())
+	if !time.Now().Before(deadline) {
+		tc.n.chargeSlow() // already late, and abandoned before a read noticed
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed || tc.n.draining.Load() >= int32(tc.n.dials.burst) {
+		return false
+	}
+	tc.n.draining.Add(1)
+	d.conns[tc] = struct{}{}
+	if !d.c.goBackground(func() { d.drain(tc, deadline) }) {
+		tc.n.draining.Add(-1)
+		delete(d.conns, tc)
+		return false
+	}
+	return true
+}
+
+func (d *drainer) drain(tc *timedConn, deadline time.Time) {
+	defer func() {
+		_ = tc.Conn.Close()
+		tc.n.draining.Add(-1)
+		d.mu.Lock()
+		delete(d.conns, tc)
+		d.mu.Unlock()
+	}()
+	if err := tc.Conn.SetReadDeadline(deadline); err != nil {
+		return
+	}
+	var b [1]byte
+	n, err := tc.Conn.Read(b[:])
+	if n == 0 && isTimeout(err) && d.c.ctx.Err() == nil {
+		tc.n.chargeSlow()
+	}
+}
+
+// stop ends every drain at once, uncounted: the client is closing.
+func (d *drainer) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed = true
+	for tc := range d.conns {
+		_ = tc.Conn.SetReadDeadline(time.Now())
+	}
+}

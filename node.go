@@ -1,0 +1,335 @@
+package redisguard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/breaker"
+)
+
+// node supervises one server: its state, its reconnect schedule, its single
+// prober and its circuit breaker. A standalone client has one node, a Sentinel
+// client one node whose address moves with the master, a cluster client one
+// node per server go-redis routes to. Whatever one node does, the others are
+// untouched: a command routed to a node that is down fails fast, and only that
+// node's supervisor dials it.
+type node struct {
+	c      *Client
+	prober prober
+	// master: the node is a Sentinel master, whose address moves; a READONLY
+	// reply means it was demoted, and the supervisor finds the new one.
+	master bool
+	// unresolved: the node's address is a placeholder until a Sentinel
+	// master is first found.
+	unresolved atomic.Bool
+
+	addr    atomic.Pointer[string]
+	client  atomic.Pointer[redis.Client] // the go-redis client of the node (go-redis may replace a cluster's)
+	breaker atomic.Pointer[breaker.Breaker] // nil when Options.DisableBreaker
+	dials   dialGate
+	// slowReplies counts replies the connections of this node measured slower
+	// than the breaker's threshold that no command has been charged with yet.
+	// Commands finishing on the node take them one each, so the breaker counts
+	// as many slow calls as there were, whichever command it charges.
+	slowReplies atomic.Int64
+	// judgeLimit: a reply is judged for slowness only when go-redis waits for it
+	// no longer than this (its ReadTimeout), which leaves out blocking commands.
+	judgeLimit time.Duration
+
+	state atomic.Int32 // a State
+
+	// gen counts the moves of a Sentinel master to another server: a
+	// connection dialed before the last move refuses to write.
+	gen       atomic.Uint64
+	draining  atomic.Int32 // connections of this node being drained
+	exhausted atomic.Bool  // the strategy gave up on this node (a cluster node keeps probing)
+	retired   atomic.Bool  // the cluster's slot map no longer names this node
+
+	mu       sync.Mutex
+	changed  chan struct{} // closed and replaced at every change of state and failed attempt
+	lastErr  error         // the last connection error, redacted
+	refusal  error         // what commands get while the node is not ready
+	wake     chan struct{} // makes the supervisor attempt at once (a new master was announced)
+	running  bool          // a supervisor goroutine is at work
+	attempts int           // failed attempts since the node was last ready
+}
+
+func newNode(c *Client, addr string, p prober, judgeLimit time.Duration, poolSize int) *node {
+	n := &node{
+		c:          c,
+		prober:     p,
+		judgeLimit: judgeLimit,
+		changed:    make(chan struct{}),
+		wake:       make(chan struct{}, 1),
+	}
+	n.addr.Store(&addr)
+	n.dials.init(poolSize, c.cfg.dialRate)
+	n.newBreaker()
+	return n
+}
+
+// newBreaker gives the node a fresh, closed breaker: at creation, and when a
+// Sentinel master moves to another server, which is a new server to judge.
+func (n *node) newBreaker() {
+	if n.c.cfg.breaker == nil {
+		return
+	}
+	s := *n.c.cfg.breaker
+	s.SlowCallThreshold = slowCallThreshold(s.SlowCallThreshold, n.judgeLimit)
+	onChange := s.OnStateChange
+	s.OnStateChange = func(from, to breaker.State) {
+		n.slowReplies.Store(0) // measured before the change: judged already
+		if onChange != nil {
+			onChange(from, to)
+		}
+		n.c.events.breakerStateChange(n.address(), from, to)
+	}
+	b, err := breaker.New(s) // validated by Options.config already
+	if err != nil {
+		panic(fmt.Sprintf("redisguard: breaker settings validated but rejected: %v", err))
+	}
+	n.breaker.Store(b)
+}
+
+func (n *node) address() string { return *n.addr.Load() }
+
+func (n *node) State() State { return State(n.state.Load()) }
+
+// snapshot returns the node's state, the channel closed at its next change, and
+// its last connection error, consistently.
+func (n *node) snapshot() (State, <-chan struct{}, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.State(), n.changed, n.lastErr
+}
+
+// setStateLocked changes the state, rebuilds the refusal commands get and wakes
+// every waiter. n.mu must be held.
+func (n *node) setStateLocked(s State) {
+	n.state.Store(int32(s))
+	n.refusal = &notReadyError{addr: n.address(), state: s, cause: n.lastErr}
+	n.notifyLocked()
+}
+
+func (n *node) notifyLocked() {
+	close(n.changed)
+	n.changed = make(chan struct{})
+}
+
+// refused returns the error a command routed to this node gets while it is not
+// ready. It is built at each change of state, so refusing allocates nothing.
+func (n *node) refused() error {
+	if n.State() == StateClosed {
+		return n.c.closedErr()
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.refusal
+}
+
+// admit lets a command through to the node: at once when it is ready; after
+// the outcome of the first connection attempt while it connects (bounded by
+// ctx and ConnectTimeout), so that code written for go-redis can send its first
+// command right after New; after it is ready again with the offline queue on;
+// otherwise it refuses at once.
+func (n *node) admit(ctx context.Context) error {
+	if n.State() == StateReady {
+		return nil
+	}
+	var timeout <-chan time.Time
+	for {
+		st, changed, _ := n.snapshot()
+		switch st {
+		case StateReady:
+			return nil
+		case StateClosed:
+			return n.c.closedErr()
+		case StateReconnecting:
+			if n.retired.Load() {
+				// go-redis routed here again: the node is back in the slot
+				// map. Try it; a failure restarts its supervision.
+				return nil
+			}
+			if !n.c.cfg.offlineQueue {
+				return n.refused()
+			}
+		case StateConnecting:
+			if timeout == nil && !n.c.cfg.offlineQueue {
+				t := time.NewTimer(n.c.cfg.connectTimeout)
+				defer t.Stop()
+				timeout = t.C
+			}
+		}
+		select {
+		case <-changed:
+			if st == StateConnecting && !n.c.cfg.offlineQueue && n.State() == StateConnecting {
+				return n.refused() // the first attempt failed
+			}
+		case <-timeout:
+			return n.refused()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// awaitAttempt returns nil when the node is ready: at once, or after its
+// supervisor's next attempt succeeded. With the offline queue it waits for
+// ready however many attempts it takes. Commands that may run again wait here
+// instead of dialing, so that they never add connections to the supervisor's.
+func (n *node) awaitAttempt(ctx context.Context) error {
+	if n.c.cfg.offlineQueue {
+		return n.admit(ctx)
+	}
+	st, changed, _ := n.snapshot()
+	switch st {
+	case StateReady:
+		return nil
+	case StateClosed:
+		return n.c.closedErr()
+	}
+	select {
+	case <-changed:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if n.State() != StateReady {
+		return n.refused()
+	}
+	return nil
+}
+
+// lost moves a ready node to reconnecting and starts its supervisor. In any
+// other state the supervisor is already at work, or done.
+func (n *node) lost(cause error) {
+	cause = n.c.redactErr(cause)
+	n.mu.Lock()
+	if st := n.State(); st != StateReady && (st != StateReconnecting || !n.retired.Load()) {
+		n.mu.Unlock()
+		return
+	}
+	n.lastErr = cause
+	n.retired.Store(false)
+	n.setStateLocked(StateReconnecting)
+	start := !n.running
+	n.running = true
+	n.mu.Unlock()
+	n.c.nodeChanged(n)
+	if n.c.cluster != nil {
+		n.c.cluster.reload()
+	}
+	if start {
+		n.c.goBackground(func() { n.supervise(cause) })
+	}
+}
+
+// hurry makes the supervisor attempt at once instead of waiting out its delay:
+// a new master was announced.
+func (n *node) hurry() {
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+// becomeReady is the outcome of a successful attempt.
+func (n *node) becomeReady() bool {
+	n.mu.Lock()
+	if n.State() == StateClosed {
+		n.mu.Unlock()
+		return false
+	}
+	n.attempts = 0
+	n.exhausted.Store(false)
+	n.retired.Store(false)
+	n.lastErr = nil
+	n.running = false
+	n.setStateLocked(StateReady)
+	n.mu.Unlock()
+	n.c.events.nodeReady(n.address())
+	n.c.nodeChanged(n)
+	return true
+}
+
+// attemptFailed records a failed attempt and wakes the commands waiting for
+// its outcome.
+func (n *node) attemptFailed(cause error) {
+	cause = n.c.redactErr(cause)
+	n.mu.Lock()
+	n.attempts++
+	n.lastErr = cause
+	n.refusal = &notReadyError{addr: n.address(), state: n.State(), cause: cause}
+	n.notifyLocked()
+	n.mu.Unlock()
+	n.c.nodeChanged(n)
+	n.c.events.nodeError(n.address(), cause)
+}
+
+// close ends the node with the client.
+func (n *node) close() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.running = false
+	n.setStateLocked(StateClosed)
+}
+
+// lastError returns the node's last connection error, or nil.
+func (n *node) lastError() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.lastErr
+}
+
+// notReadyError is what a command routed to a node that is down gets. It names
+// the node and its last connection error, and is ErrNotReady for errors.Is. It
+// deliberately does not unwrap to the connection error: the command itself was
+// never sent.
+type notReadyError struct {
+	addr  string
+	state State
+	cause error
+}
+
+func (e *notReadyError) Error() string {
+	msg := fmt.Sprintf("%v: %s is %v", ErrNotReady, e.addr, e.state)
+	if e.cause != nil {
+		msg += " (last error: " + e.cause.Error() + ")"
+	}
+	return msg
+}
+
+func (e *notReadyError) Is(target error) bool { return target == ErrNotReady }
+
+// isNotReady reports whether err is a refusal for a node that is down.
+func isNotReady(err error) bool { return errors.Is(err, ErrNotReady) }
+
+// moveTo points a Sentinel master's node at the server now at addr: a new
+// server with a fresh breaker, whose connections to the old address refuse to
+// write (what was never sent goes to the new master).
+func (n *node) moveTo(addr string) {
+	old := n.address()
+	if addr == old {
+		return
+	}
+	n.addr.Store(&addr)
+	n.gen.Add(1)
+	n.slowReplies.Store(0)
+	n.newBreaker()
+	if !n.unresolved.Swap(false) {
+		n.c.events.nodeRemoved(old)
+	}
+}
+
+// dialAddr is the address a pool dial of the node goes to: a Sentinel
+// master's current address for the client New built, or what go-redis asks.
+func (n *node) dialAddr(addr string) string {
+	if n.c.sentinels != nil {
+		return n.address()
+	}
+	return addr
+}

@@ -1,0 +1,115 @@
+package redisguard
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/breaker"
+)
+
+// retryPolicy is the budget of the client's safe retries, read from go-redis's
+// MaxRetries, MinRetryBackoff and MaxRetryBackoff with go-redis's defaults.
+type retryPolicy struct {
+	max        int
+	minBackoff time.Duration
+	maxBackoff time.Duration
+	// busy: replies refusing a command without executing it (LOADING, …) are
+	// retried here. A cluster retries those itself.
+	busy bool
+}
+
+// backoff returns the wait before retry n (1 for the first), as go-redis computes
+// it: a random point between minBackoff and minBackoff·2^n, capped at maxBackoff.
+func (p retryPolicy) backoff(n int) time.Duration {
+	if p.minBackoff <= 0 {
+		return 0
+	}
+	d := p.minBackoff << uint(min(n, 30))
+	if d <= p.minBackoff {
+		return p.maxBackoff
+	}
+	d = p.minBackoff + rand.N(d-p.minBackoff)
+	return min(d, p.maxBackoff)
+}
+
+// afterFailure decides, for a command that failed with err on the node,
+// whether the node is lost and whether the command runs again (through
+// rerun), and returns the error its caller gets.
+//
+// A command that may safely run again (it never left, or it is read-only and
+// its connection broke) does not dial on its own: it waits for the node's
+// next reconnect attempt and runs again if that attempt succeeded (with the
+// offline queue, until the node is ready). Callers thus never add connection
+// attempts to the supervisor's.
+func (n *node) afterFailure(ctx context.Context, err error, readOnly bool, rerun func() error) error {
+	for attempt := 1; ; attempt++ {
+		retry := attempt <= n.c.retry.max
+		switch classify(ctx, err) {
+		case outcomeOK:
+			return err
+		case outcomeBusy:
+			if n.master && hasPrefix(err, "READONLY ") {
+				// The master was demoted: find the new one at once.
+				n.lost(err)
+				if !retry || n.awaitAttempt(ctx) != nil {
+					return err
+				}
+				break
+			}
+			if !retry || !n.c.retry.busy || sleep(ctx, n.c.retry.backoff(attempt)) != nil {
+				return err
+			}
+		case outcomeNotSent:
+			if !retry || n.awaitAttempt(ctx) != nil {
+				return err
+			}
+		case outcomeDropped:
+			n.lost(err)
+			if !retry || !readOnly || n.awaitAttempt(ctx) != nil {
+				return err
+			}
+		case outcomeTimeout:
+			n.lost(err)
+			return err
+		}
+		if err = rerun(); err == nil {
+			return nil
+		}
+	}
+}
+
+// errNotCounted is the outcome the client reports to a breaker for a command
+// that says nothing about the server's health, so that it is counted neither as
+// a success nor as a failure: its caller gave up before it was written, it
+// never left (the supervisor handles dials and handshakes that fail), its
+// connection broke (the supervisor's as well), or the reply was about the
+// cluster around the node (CLUSTERDOWN, TRYAGAIN, MOVED, ASK) or the
+// credentials, not about the node.
+var errNotCounted = errors.New("redisguard: not counted by the breaker")
+
+// verdict is what the breaker counts for a command that ended with err. Time
+// is judged only as the server's own, measured by the node's connections from
+// the write (see timedConn): a reply, a timeout or a handshake that took the
+// server longer than the slow-call threshold left a slow reply on the node,
+// which the next command to finish is charged with, whatever its own outcome
+// (so the breaker counts as many slow calls as there were). A timeout sooner
+// than that is left to the drain of its connection, which counts it only if
+// the server does not answer within the threshold.
+func (n *node) verdict(err error) error {
+	if n.slowReplies.Load() > 0 && n.takeSlowReply() {
+		return breaker.ErrSlowCall
+	}
+	switch out := classifyErr(err); {
+	case err == nil:
+		return nil
+	case out == outcomeTimeout || out == outcomeNotSent || out == outcomeDropped,
+		isContextErr(err), isAuthFailure(err), isClusterChurn(err), hasPrefix(err, "READONLY "),
+		errors.Is(err, ErrClosed), errors.Is(err, redis.ErrClosed), errors.Is(err, ErrQueueFull),
+		errors.Is(err, redis.ErrPoolTimeout):
+		return errNotCounted
+	}
+	return err
+}
