@@ -29,7 +29,7 @@ type node struct {
 	unresolved atomic.Bool
 
 	addr    atomic.Pointer[string]
-	client  atomic.Pointer[redis.Client] // the go-redis client of the node (go-redis may replace a cluster's)
+	client  atomic.Pointer[redis.Client]    // the go-redis client of the node (go-redis may replace a cluster's)
 	breaker atomic.Pointer[breaker.Breaker] // nil when Options.DisableBreaker
 	dials   dialGate
 	// slowReplies counts replies the connections of this node measured slower
