@@ -196,8 +196,8 @@ func checkDangerousCommands(f *facts) Check {
 		}
 	}
 	if len(safe) == 0 && len(open) == 0 {
-		return skip(IDDangerousCommands, fmt.Sprintf("cannot tell whether this user may run %s: %s; %s",
-			strings.Join(names(dangerousCommands), ", "), reason("ACL DRYRUN", f.dryrunErr), reason("COMMAND INFO", f.presentErr)))
+		return skip(IDDangerousCommands, fmt.Sprintf("cannot tell whether this user may run %s (%s)",
+			strings.Join(names(dangerousCommands), ", "), reasons(reason("ACL DRYRUN", f.dryrunErr), reason("COMMAND INFO", f.presentErr))))
 	}
 	var parts []string
 	if len(open) > 0 {

@@ -54,9 +54,7 @@ type facts struct {
 	latency    []latencyEvent
 	latencyErr error
 
-	// clientTLS and clientAddr describe the client's connection, from its
-	// options; known is false when the client does not expose them.
-	options    *redis.Options
+	options    *redis.Options  // the client's, nil when it does not expose them
 	withoutPwd unauthenticated // the second connection, without credentials
 }
 
@@ -134,7 +132,7 @@ func (f *facts) whyNeither() string {
 	if c == i {
 		return c
 	}
-	return c + "; " + i
+	return reasons(c, i)
 }
 
 // version returns the server's product and version: ("redis", "7.0.15"),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -273,18 +272,6 @@ func parseInfo(text string) map[string]string {
 		}
 	}
 	return fields
-}
-
-// infoSubfield returns one field of a composite INFO value such as
-// "keys=10,expires=2,avg_ttl=0".
-func infoSubfield(value, name string) (int64, bool) {
-	for part := range strings.SplitSeq(value, ",") {
-		if k, v, ok := strings.Cut(part, "="); ok && k == name {
-			n, err := strconv.ParseInt(v, 10, 64)
-			return n, err == nil
-		}
-	}
-	return 0, false
 }
 
 // untilDeadline is the time left before ctx's deadline, or a long time when

@@ -63,15 +63,6 @@ func (s *session) process(ctx context.Context, cmd redis.Cmder) error {
 	return err
 }
 
-// do runs a command given as arguments and returns its reply.
-func (s *session) do(ctx context.Context, args ...any) (any, error) {
-	cmd := redis.NewCmd(ctx, args...)
-	if err := s.process(ctx, cmd); err != nil {
-		return nil, err
-	}
-	return cmd.Val(), nil
-}
-
 // isTimeout reports whether err means that no answer came in time.
 func isTimeout(err error) bool {
 	var nerr net.Error
@@ -101,8 +92,11 @@ func hasSubcommands(name string) bool {
 
 // reason says in a few words why a command gave err: "CONFIG not
 // permitted", "CONFIG renamed or disabled", "no answer to INFO within 1s".
-// The words are the server's or the package's own, never an address.
+// The words are the server's or the package's own. It is "" for a nil err.
 func reason(command string, err error) string {
+	if err == nil {
+		return ""
+	}
 	var stalled *noAnswerError
 	if errors.As(err, &stalled) {
 		return stalled.Error()
@@ -121,4 +115,15 @@ func reason(command string, err error) string {
 		return command + " not supported by this server"
 	}
 	return command + ": " + msg
+}
+
+// reasons joins the non-empty reasons with "; ".
+func reasons(rs ...string) string {
+	var out []string
+	for _, r := range rs {
+		if r != "" {
+			out = append(out, r)
+		}
+	}
+	return strings.Join(out, "; ")
 }

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -19,7 +20,8 @@ func (r Report) WriteTable(w io.Writer) error {
 			break
 		}
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var table bytes.Buffer
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 	if len(r.Checks) > 0 {
 		if multiNode {
 			fmt.Fprintln(tw, "STATUS\tNODE\tCHECK\tFOUND\tTO DO")
@@ -37,6 +39,12 @@ func (r Report) WriteTable(w io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	// A check with nothing to do leaves its line padded: trim it.
+	for line := range strings.Lines(table.String()) {
+		if _, err := io.WriteString(w, strings.TrimRight(line, " \n")+"\n"); err != nil {
+			return err
+		}
 	}
 	if len(r.Checks) > 0 {
 		if _, err := fmt.Fprintf(w, "\n%d checks, role %s: %d pass, %d warn, %d fail, %d skip\n",
