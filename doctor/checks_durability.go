@@ -95,8 +95,11 @@ func checkReplication(f *facts) Check {
 		if manager != "" {
 			return warn(IDReplication, fmt.Sprintf("a master with no replica: %s has nothing to promote when it fails", manager), "add a replica")
 		}
-		return warn(IDReplication, "a master with no replica, no Sentinel watching it and no cluster: when it fails, Redis is down until it is back",
-			"add a replica and Sentinel, or run a cluster; a cache may accept the outage if its loader can carry the load")
+		advice := "add a replica and Sentinel, or run a cluster"
+		if f.role == RoleCache {
+			advice += "; a cache may accept the outage if its loader can carry the load"
+		}
+		return warn(IDReplication, "a master with no replica, no Sentinel watching it and no cluster: when it fails, Redis is down until it is back", advice)
 	}
 	detail := fmt.Sprintf("a master with %.0f replica(s)", replicas)
 	switch {

@@ -100,8 +100,13 @@ func gather(ctx context.Context, s *session, t target, cfg settings) (*facts, er
 // pingError turns the failure of the first PING into Report.Err's error.
 func pingError(err error) error {
 	var stalled *noAnswerError
-	if errors.As(err, &stalled) {
+	switch {
+	case errors.As(err, &stalled):
 		return fmt.Errorf("%w: %v (is it paused or overloaded?)", ErrUnreachable, stalled)
+	case errors.Is(err, errOutOfTime):
+		return fmt.Errorf("%w: %v", ErrUnreachable, err)
+	case errors.Is(err, context.Canceled):
+		return errCutShort(err)
 	}
 	msg := err.Error()
 	var rerr redis.Error

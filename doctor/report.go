@@ -44,7 +44,8 @@ type Report struct {
 	Checks []Check
 	// Err is why the audit could not run, or not to its end: it wraps
 	// ErrInvalidOptions, ErrUnreachable or ErrAuthentication. Checks then
-	// holds what could be learned before, if anything.
+	// holds what could be learned before, if anything. A context that
+	// ended first gives its error (context.Canceled) instead.
 	Err error
 }
 

@@ -65,8 +65,17 @@ func Run(ctx context.Context, rdb redis.UniversalClient, opts Options) Report {
 			report.Checks = append(report.Checks, check)
 		}
 	}
+	if err := ctx.Err(); err != nil && len(errs) == 0 {
+		// The caller's context ended: what could not be learned is skipped.
+		errs = append(errs, errCutShort(err))
+	}
 	if len(errs) > 0 {
 		report.Err = errors.Join(errs...)
 	}
 	return redactReport(report, secrets)
+}
+
+// errCutShort is an audit whose context ended before it did.
+func errCutShort(cause error) error {
+	return fmt.Errorf("doctor: the audit was cut short: %w", cause)
 }

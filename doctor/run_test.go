@@ -142,7 +142,9 @@ func TestUnreachableServer(t *testing.T) {
 	srv.Kill()
 	start := time.Now()
 	report := doctor.Run(context.Background(), rdb, doctor.Options{})
-	within(t, "the audit of a dead server", time.Since(start), 10*time.Second)
+	took := time.Since(start)
+	t.Logf("a dead server: %v after %v", report.Err, took.Round(time.Millisecond))
+	within(t, "the audit of a dead server", took, 10*time.Second)
 	if !errors.Is(report.Err, doctor.ErrUnreachable) {
 		t.Fatalf("Err %v, want ErrUnreachable", report.Err)
 	}
@@ -166,6 +168,7 @@ func TestPausedServerEndsWithinTheBound(t *testing.T) {
 	report := doctor.Run(context.Background(), rdb, doctor.Options{CommandTimeout: commandTimeout, Timeout: 2 * time.Second})
 	took := time.Since(start)
 	srv.Kill() // ends the PING the audit left behind
+	t.Logf("a paused server: %v after %v", report.Err, took.Round(time.Millisecond))
 	within(t, "the audit of a paused server", took, commandTimeout+time.Second)
 	if !errors.Is(report.Err, doctor.ErrUnreachable) {
 		t.Fatalf("Err %v, want ErrUnreachable", report.Err)
@@ -186,6 +189,7 @@ func TestServerPausedDuringTheAudit(t *testing.T) {
 	report := doctor.Run(context.Background(), rdb, doctor.Options{CommandTimeout: commandTimeout})
 	took := time.Since(start)
 	srv.Continue()
+	t.Logf("paused before SLOWLOG: %d checks, %d skipped, %v after %v", len(report.Checks), report.Count(doctor.Skip), report.Err, took.Round(time.Millisecond))
 	// One command waits its timeout; the ones after it are skipped at once.
 	within(t, "the audit", took, 2*commandTimeout+time.Second)
 	if !errors.Is(report.Err, doctor.ErrUnreachable) {
@@ -280,6 +284,17 @@ func TestAuditIsReadOnly(t *testing.T) {
 		if after[k] != v {
 			t.Errorf("config %s changed from %q to %q", k, v, after[k])
 		}
+	}
+}
+
+func TestCancelledContext(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	report := doctor.Run(ctx, client(t, srv.Addr(), "", ""), doctor.Options{})
+	if !errors.Is(report.Err, context.Canceled) || errors.Is(report.Err, doctor.ErrUnreachable) {
+		t.Errorf("Err %v, want context.Canceled and not ErrUnreachable", report.Err)
 	}
 }
 

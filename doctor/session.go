@@ -24,6 +24,9 @@ type session struct {
 	stalled error
 }
 
+// errOutOfTime is every command after the audit's deadline passed.
+var errOutOfTime = errors.New("the audit's deadline passed")
+
 // noAnswerError is a command that got no answer within its bound.
 type noAnswerError struct {
 	command string
@@ -42,9 +45,10 @@ func (s *session) process(ctx context.Context, cmd redis.Cmder) error {
 	if s.stalled != nil {
 		return s.stalled
 	}
-	bound := s.timeout
-	if deadline, ok := ctx.Deadline(); ok {
-		bound = min(bound, time.Until(deadline))
+	bound := min(s.timeout, untilDeadline(ctx))
+	if bound <= 0 {
+		s.stalled = errOutOfTime
+		return s.stalled
 	}
 	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
@@ -98,8 +102,8 @@ func reason(command string, err error) string {
 		return ""
 	}
 	var stalled *noAnswerError
-	if errors.As(err, &stalled) {
-		return stalled.Error()
+	if errors.As(err, &stalled) || errors.Is(err, errOutOfTime) {
+		return err.Error()
 	}
 	var rerr redis.Error
 	if !errors.As(err, &rerr) {

@@ -64,6 +64,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitCannotRun
 	}
 	opts.Role = r
+	switch {
+	case opts.Timeout <= 0, opts.CommandTimeout <= 0:
+		fmt.Fprintf(stderr, "%s: -timeout and -command-timeout must be positive\n", name)
+		return exitCannotRun
+	case opts.CommandTimeout > opts.Timeout:
+		fmt.Fprintf(stderr, "%s: -command-timeout %v exceeds -timeout %v\n", name, opts.CommandTimeout, opts.Timeout)
+		return exitCannotRun
+	}
 	conn.commandTimeout = opts.CommandTimeout
 
 	rdb, display, secrets, err := newClient(conn)
@@ -92,11 +100,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitCannotRun
 	}
 	if report.Err != nil {
-		verb := "cannot audit"
-		if len(report.Checks) > 0 {
-			verb = "audit of"
-		}
-		msg := fmt.Sprintf("%s: %s %s: %v", name, verb, display, report.Err)
+		msg := fmt.Sprintf("%s: cannot audit %s: %v", name, display, report.Err)
 		if len(report.Checks) > 0 {
 			msg = fmt.Sprintf("%s: the audit of %s is incomplete: %v", name, display, report.Err)
 		}
