@@ -61,6 +61,9 @@ func gather(ctx context.Context, s *session, t target, cfg settings) (*facts, er
 	} else {
 		f.hello = hello(ctx, s)
 	}
+	if f.info["redis_mode"] == "sentinel" || f.hello["mode"] == "sentinel" {
+		return nil, errSentinel
+	}
 	if f.info["cluster_enabled"] == "1" || f.hello["mode"] == "cluster" {
 		f.topology = cluster
 	}
@@ -96,6 +99,9 @@ func gather(ctx context.Context, s *session, t target, cfg settings) (*facts, er
 	}
 	return f, nil
 }
+
+// errSentinel is a client pointed at a Sentinel instead of a data server.
+var errSentinel = errors.New("doctor: the server is a Sentinel, which holds no data: audit the master through a failover client (redisguard-doctor -master NAME)")
 
 // pingError turns the failure of the first PING into Report.Err's error.
 func pingError(err error) error {

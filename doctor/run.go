@@ -30,6 +30,7 @@ func Run(ctx context.Context, rdb redis.UniversalClient, opts Options) Report {
 		report.Err = fmt.Errorf("%w: the client is nil", ErrInvalidOptions)
 		return report
 	}
+	caller := ctx
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
 
@@ -65,7 +66,7 @@ func Run(ctx context.Context, rdb redis.UniversalClient, opts Options) Report {
 			report.Checks = append(report.Checks, check)
 		}
 	}
-	if err := ctx.Err(); err != nil && len(errs) == 0 {
+	if err := caller.Err(); err != nil && len(errs) == 0 {
 		// The caller's context ended: what could not be learned is skipped.
 		errs = append(errs, errCutShort(err))
 	}

@@ -220,6 +220,10 @@ func TestSentinelAndCluster(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, "Sentinel has nothing to promote") {
 		t.Errorf("-master: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
+	r = runCommand("redis://" + sentinel.Addr())
+	if r.code != 2 || !strings.Contains(r.stderr, "-master NAME") {
+		t.Errorf("a Sentinel without -master: exit %d, stderr %q; want 2 and a hint", r.code, r.stderr)
+	}
 
 	node := redistest.StartServer(t, "cluster-enabled yes")
 	admin := node.Client(t)
