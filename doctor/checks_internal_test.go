@@ -116,6 +116,7 @@ func TestCheckVerdicts(t *testing.T) {
 
 		// slowlog
 		{"slowlog off", IDSlowlog, facts{config: map[string]string{"slowlog-log-slower-than": "-1", "slowlog-max-len": "128"}}, Warn, "off"},
+		{"slowlog logs everything", IDSlowlog, facts{config: map[string]string{"slowlog-log-slower-than": "0", "slowlog-max-len": "128"}}, Pass, "every command"},
 		{"slowlog lax", IDSlowlog, facts{config: map[string]string{"slowlog-log-slower-than": "50000", "slowlog-max-len": "128"}}, Warn, "50ms"},
 		{"slow entry", IDSlowlog, facts{config: map[string]string{"slowlog-log-slower-than": "10000"}, slowlog: []redis.SlowLog{
 			{Args: []string{"get", "k"}, Duration: 12 * time.Millisecond},

@@ -98,6 +98,8 @@ func checkSlowlog(f *facts) Check {
 		parts = append(parts, "the slow log is off")
 		advice = append(advice, "slowlog-log-slower-than 10000 (10 ms)")
 		worse(Warn)
+	case threshold == 0:
+		parts = append(parts, "every command is logged (slowlog-log-slower-than 0)")
 	case after > slowThreshold:
 		parts = append(parts, fmt.Sprintf("only commands slower than %v are logged", after))
 		advice = append(advice, "slowlog-log-slower-than 10000 (10 ms)")
@@ -134,8 +136,10 @@ func describeSlow(e redis.SlowLog) string {
 		name = strings.ToUpper(e.Args[0])
 	}
 	s := fmt.Sprintf("%s %v", name, roundDuration(e.Duration))
-	if !e.Time.IsZero() {
-		s += fmt.Sprintf(", %v ago", time.Since(e.Time).Round(time.Second))
+	// The age is on this machine's clock against the server's: shown only
+	// when the two agree well enough to make it positive.
+	if age := time.Since(e.Time).Round(time.Second); !e.Time.IsZero() && age >= 0 {
+		s += fmt.Sprintf(", %v ago", age)
 	}
 	return s
 }
