@@ -2,6 +2,7 @@ package redisguard
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -65,7 +66,7 @@ func BenchmarkRefusedWhileReconnecting(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if err := c.Get(ctx, "k").Err(); err != ErrNotReady {
+			if err := c.Get(ctx, "k").Err(); !errors.Is(err, ErrNotReady) {
 				b.Errorf("GET: %v, want ErrNotReady", err)
 				return
 			}

@@ -1,0 +1,113 @@
+package redisguard
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/redistest"
+)
+
+// spin keeps every core busy until the test ends, as a loaded host does.
+func spin(t *testing.T) {
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for i := 0; i < 1e5; i++ {
+					_ = i * i
+				}
+			}
+		})
+	}
+	t.Cleanup(func() {
+		close(stop)
+		wg.Wait()
+	})
+}
+
+// A caller's deadline that ends before the command is written (here, while
+// the connection is dialed) says nothing about the server.
+func TestHurriedCallersDoNotOpenTheBreaker(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	rec := newRecorder()
+	c := newTestClient(t, Options{
+		Redis: &redis.UniversalOptions{Addrs: []string{srv.Addr()}},
+		Hooks: rec.hooks(),
+	})
+	ctx := context.Background()
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	failed := 0
+	for range 20 {
+		short, cancel := context.WithTimeout(ctx, 10*time.Microsecond)
+		if c.Get(short, "k").Err() != nil {
+			failed++
+		}
+		cancel()
+	}
+	// The drains of connections abandoned after the write end within the
+	// threshold; give them that long to count what they find.
+	time.Sleep(c.Breaker().SlowCallThreshold() + 100*time.Millisecond)
+	if v, err := c.Get(ctx, "k").Result(); err != nil || v != "v" {
+		t.Fatalf("GET after 20 hurried GETs (%d failed): %q, %v", failed, v, err)
+	}
+	if st := c.Breaker().State(); st != breaker.StateClosed || len(rec.breakerChanges()) != 0 {
+		t.Fatalf("breaker %v, changes %v after %d GETs past 10 µs deadlines: want closed throughout", st, rec.breakerChanges(), failed)
+	}
+	t.Logf("%d of 20 GETs with 10 µs deadlines failed; breaker closed", failed)
+}
+
+// Callers whose deadline passes while they wait for one of two pooled
+// connections, on a host whose cores are all busy, never open the breaker of
+// a healthy server.
+func TestPoolWaitsAndABusyHostDoNotOpenTheBreaker(t *testing.T) {
+	srv := redistest.StartServer(t)
+	rec := newRecorder()
+	c := newTestClient(t, Options{
+		Redis: &redis.UniversalOptions{Addrs: []string{srv.Addr()}, PoolSize: 2},
+		Hooks: rec.hooks(),
+	})
+	spin(t)
+	var ok, timedOut, other atomic.Int64
+	var wg sync.WaitGroup
+	stop := time.Now().Add(3 * time.Second)
+	for range 256 {
+		wg.Go(func() {
+			for time.Now().Before(stop) {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+				err := c.Get(ctx, "k").Err()
+				cancel()
+				switch {
+				case err == nil || errors.Is(err, redis.Nil):
+					ok.Add(1)
+				case errors.Is(err, breaker.ErrOpen):
+					other.Add(1)
+				default:
+					timedOut.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	time.Sleep(c.Breaker().SlowCallThreshold() + 100*time.Millisecond)
+	t.Logf("256 goroutines, 5 ms deadlines, PoolSize 2, cores busy, 3 s: %d answered, %d past their deadline, %d refused by the breaker",
+		ok.Load(), timedOut.Load(), other.Load())
+	if changes := rec.breakerChanges(); len(changes) != 0 || other.Load() != 0 {
+		t.Fatalf("breaker changes %v, %d refusals: want none", changes, other.Load())
+	}
+}
