@@ -30,14 +30,17 @@ func describe(err error) string {
 		dnsErr   *net.DNSError
 		errno    syscall.Errno
 		opErr    *net.OpError
+		panicked *pingPanicError
 	)
 	switch {
 	case err == nil:
 		return ""
 	case errors.As(err, &timeout):
 		return "timeout after " + timeout.after.String()
-	case errors.Is(err, errNoClient):
-		return "no Redis client"
+	case errors.As(err, &panicked):
+		return "PING panicked"
+	case errors.Is(err, ErrNoClient):
+		return strings.TrimPrefix(err.Error(), "health: ") // "no Redis client: Readiness got a nil *redis.Client"
 	case errors.Is(err, redisguard.ErrMaxRetriesReached):
 		return "client closed: reconnect retries exhausted"
 	case errors.Is(err, redisguard.ErrClosed), errors.Is(err, redis.ErrClosed):
