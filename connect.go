@@ -79,7 +79,7 @@ func (o *Options) newUniversalClient(cfg config) (redis.UniversalClient, retryPo
 		opt, err := redis.ParseURL(o.URL)
 		if err != nil {
 			pw, _ := u.User.Password()
-			return nil, retryPolicy{}, []error{optionErrorf("URL", "%q: %s", u.Redacted(), redact(err.Error(), pw))}
+			return nil, retryPolicy{}, []error{optionErrorf("URL", "%q: %s", displayURL(o.URL), redact(err.Error(), pw, rawURLPassword(o.URL)))}
 		}
 		retry, errs := o.adjust(cfg, connFields{
 			username:            opt.Username,

@@ -23,7 +23,11 @@ const (
 type Options struct {
 	// URL is a redis://, rediss:// (TLS) or unix:// URL in go-redis's ParseURL form,
 	// e.g. redis://user:secret@host:6379/0?dial_timeout=3s. For Sentinel or Cluster
-	// use Redis instead. URL and Redis are mutually exclusive.
+	// use Redis instead. URL and Redis are mutually exclusive. A password holding
+	// '#', '/', '?', '@' or '%' must be percent-encoded (url.PathEscape), or the
+	// URL built with url.UserPassword: New rejects a URL whose user info would be
+	// cut short, a URL with no host, and a port outside 1…65535, with an error
+	// that shows no part of the user info.
 	URL string
 
 	// Redis holds go-redis options: Addrs with one address for a standalone server,
