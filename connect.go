@@ -94,6 +94,7 @@ func (o *Options) newUniversalClient(cfg config) (redis.UniversalClient, retryPo
 			maxRetryBackoff:     &opt.MaxRetryBackoff,
 			contextTimeout:      &opt.ContextTimeoutEnabled,
 		}, "URL")
+		errs = append(errs, checkRedisLimits("URL", urlLimits(opt))...)
 		if errs != nil {
 			return nil, retryPolicy{}, errs
 		}
@@ -117,6 +118,7 @@ func (o *Options) newUniversalClient(cfg config) (redis.UniversalClient, retryPo
 		maxRetryBackoff:     &uo.MaxRetryBackoff,
 		contextTimeout:      &uo.ContextTimeoutEnabled,
 	}, "Redis")
+	errs = append(errs, checkRedisLimits("Redis", universalLimits(&uo))...)
 	if errs != nil {
 		return nil, retryPolicy{}, errs
 	}

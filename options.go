@@ -36,6 +36,9 @@ type Options struct {
 	// set the budget of the client's safe retries (see Client); go-redis's own
 	// retries are turned off because they would repeat writes. ContextTimeoutEnabled
 	// is turned on: a command's context deadline bounds its wait for the server.
+	// Negative values that go-redis would panic on (PoolSize) or silently misread
+	// (pool sizes, PoolTimeout, ReadTimeout and WriteTimeout below -2, DB, buffer
+	// sizes, MaxRedirects below -1, …) are an *OptionError, here and in the URL.
 	Redis *redis.UniversalOptions
 
 	// PasswordFile names a file holding the password, as Kubernetes mounts a
