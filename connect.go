@@ -187,7 +187,8 @@ func (o *Options) adjust(cfg config, f connFields, source string) (retryPolicy, 
 	return retry, errs
 }
 
-// newDialer dials TCP (and TLS when configured) with the configured keep-alive.
+// newDialer dials TCP (and TLS when configured, telling a plaintext port
+// apart: see tlsDialer) with the configured keep-alive.
 func newDialer(timeout, keepAlive time.Duration, tlsConfig *tls.Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	nd := &net.Dialer{Timeout: timeout}
 	switch {
@@ -207,6 +208,6 @@ func newDialer(timeout, keepAlive time.Duration, tlsConfig *tls.Config) func(ctx
 	if tlsConfig == nil {
 		return nd.DialContext
 	}
-	td := &tls.Dialer{NetDialer: nd, Config: tlsConfig}
+	td := &tlsDialer{net: nd, config: tlsConfig}
 	return td.DialContext
 }
