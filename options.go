@@ -97,6 +97,9 @@ type Options struct {
 	Hooks Hooks
 
 	// Logger receives one record per lifecycle event. Nil means no logging.
+	// go-redis's own records (a pool's failed dials, …) go to go-redis's
+	// process-wide logger, which New leaves alone; send them to a *slog.Logger
+	// with redis.SetLogger(NewGoRedisLogger(logger)) once in main.
 	Logger *slog.Logger
 }
 
