@@ -24,8 +24,9 @@
 //     open gets a 503 at once, without a PING.
 //   - Error messages are short and safe: "connection refused", "timeout after
 //     1s", "client not ready (reconnecting)", "circuit breaker open", "client
-//     closed", or a Redis error reply such as "LOADING Redis is loading the
-//     dataset in memory"; never an address, a host name or a password.
+//     closed", "TLS: certificate signed by unknown authority", or a Redis error
+//     reply such as "LOADING Redis is loading the dataset in memory"; never an
+//     address, a host name or a password.
 //
 // # Answers
 //
