@@ -114,9 +114,9 @@ func startTLSServer(t testing.TB, ca *testCA, config ...string) (*redistest.Serv
 	return srv, net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }
 
-// firstAttemptError builds a client with opts, and returns the error of its
-// first connection attempt and how long after New it was reported.
-func firstAttemptError(t *testing.T, opts Options) (error, time.Duration) {
+// firstAttemptError builds a client with opts, and returns how long after New
+// the error of its first connection attempt was reported, and the error.
+func firstAttemptError(t *testing.T, opts Options) (after time.Duration, err error) {
 	t.Helper()
 	rec := newRecorder()
 	opts.Hooks = rec.hooks()
@@ -128,7 +128,7 @@ func firstAttemptError(t *testing.T, opts Options) (error, time.Duration) {
 	}
 	defer c.Close()
 	e := rec.waitFor(t, "error", 1, 2*opts.ConnectTimeout)
-	return e.err, e.at.Sub(start)
+	return e.at.Sub(start), e.err
 }
 
 func TestTLSClientOnAPlaintextPortFailsAtOnce(t *testing.T) {
@@ -153,7 +153,7 @@ func TestTLSClientOnAPlaintextPortFailsAtOnce(t *testing.T) {
 			srv, _ := startTLSServer(t, ca, tt.config...)
 			opts := tt.opts(srv.Addr()) // the plaintext port
 			opts.ConnectTimeout = connectTimeout
-			err, after := firstAttemptError(t, opts)
+			after, err := firstAttemptError(t, opts)
 			if !errors.Is(err, ErrServerNotTLS) || !strings.Contains(err.Error(), tt.reply) || !strings.Contains(err.Error(), "redis://") {
 				t.Fatalf("attempt error %q: want ErrServerNotTLS quoting %s and saying what to do", err, tt.reply)
 			}
@@ -188,7 +188,7 @@ func TestTLSClientWithTheWrongCAFailsAtOnce(t *testing.T) {
 	ca, other := newTestCA(t, "redisguard test CA"), newTestCA(t, "some other CA")
 	_, tlsAddr := startTLSServer(t, ca)
 	const connectTimeout = 10 * time.Second
-	err, after := firstAttemptError(t, Options{
+	after, err := firstAttemptError(t, Options{
 		Redis:          &redis.UniversalOptions{Addrs: []string{tlsAddr}, TLSConfig: &tls.Config{RootCAs: other.pool}},
 		ConnectTimeout: connectTimeout,
 	})
