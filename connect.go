@@ -56,16 +56,25 @@ func (o *Options) build(cfg config) (built, []error) {
 		opt, err := redis.ParseURL(o.URL)
 		if err != nil {
 			pw, _ := u.User.Password()
-			return built{}, []error{optionErrorf("URL", "%q: %s", u.Redacted(), redact(err.Error(), pw))}
+			return built{}, []error{optionErrorf("URL", "%q: %s", displayURL(o.URL), redact(err.Error(), pw, rawURLPassword(o.URL)))}
+		}
+		if errs := checkRedisLimits("URL", urlLimits(opt)); errs != nil {
+			return built{}, errs
 		}
 		return o.buildSimple(cfg, opt, "URL")
 	case o.Cluster != nil:
 		co := *o.Cluster
+		if errs := checkRedisLimits("Cluster", clusterLimits(&co)); errs != nil {
+			return built{}, errs
+		}
 		return o.buildCluster(cfg, &co, "Cluster")
 	}
 	var uo redis.UniversalOptions
 	if o.Redis != nil {
 		uo = *o.Redis
+	}
+	if errs := checkRedisLimits("Redis", universalLimits(&uo)); errs != nil {
+		return built{}, errs
 	}
 	switch {
 	case uo.MasterName != "":
@@ -265,7 +274,8 @@ func clusterRetries(cc *redis.ClusterClient) retryPolicy {
 	return retryPolicy{max: o.MaxRedirects, minBackoff: o.MinRetryBackoff, maxBackoff: o.MaxRetryBackoff}
 }
 
-// newDialer dials TCP (and TLS when configured) with the configured keep-alive.
+// newDialer dials TCP (and TLS when configured, telling a plaintext port
+// apart: see tlsDialer) with the configured keep-alive.
 func newDialer(timeout, keepAlive time.Duration, tlsConfig *tls.Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	nd := &net.Dialer{Timeout: timeout}
 	switch {
@@ -285,6 +295,6 @@ func newDialer(timeout, keepAlive time.Duration, tlsConfig *tls.Config) func(ctx
 	if tlsConfig == nil {
 		return nd.DialContext
 	}
-	td := &tls.Dialer{NetDialer: nd, Config: tlsConfig}
+	td := &tlsDialer{net: nd, config: tlsConfig}
 	return td.DialContext
 }

@@ -23,7 +23,11 @@ const (
 type Options struct {
 	// URL is a redis://, rediss:// (TLS) or unix:// URL in go-redis's ParseURL form,
 	// e.g. redis://user:secret@host:6379/0?dial_timeout=3s. For Sentinel or Cluster
-	// use Redis instead. URL and Redis are mutually exclusive.
+	// use Redis instead. URL and Redis are mutually exclusive. A password holding
+	// '#', '/', '?', '@' or '%' must be percent-encoded (url.PathEscape), or the
+	// URL built with url.UserPassword: New rejects a URL whose user info would be
+	// cut short, a URL with no host, and a port outside 1…65535, with an error
+	// that shows no part of the user info.
 	URL string
 
 	// Redis holds go-redis options: Addrs with one address for a standalone server,
@@ -33,6 +37,9 @@ type Options struct {
 	// retries are turned off because they would repeat writes. ContextTimeoutEnabled
 	// is turned on: a command's context deadline bounds its wait for the server.
 	// DialerRetries defaults to 1: the supervisor, not the pool, retries dials.
+	// Negative values that go-redis would panic on (PoolSize) or silently misread
+	// (pool sizes, PoolTimeout, ReadTimeout and WriteTimeout below -2, DB, buffer
+	// sizes, MaxRedirects below -1, …) are an *OptionError, here and in the URL.
 	//
 	// With MasterName, the client finds the master itself (see Client): it asks
 	// every sentinel in Addrs at once and follows +switch-master; RouteByLatency,
@@ -120,6 +127,9 @@ type Options struct {
 	Hooks Hooks
 
 	// Logger receives one record per lifecycle event. Nil means no logging.
+	// go-redis's own records (a pool's failed dials, …) go to go-redis's
+	// process-wide logger, which New leaves alone; send them to a *slog.Logger
+	// with redis.SetLogger(NewGoRedisLogger(logger)) once in main.
 	Logger *slog.Logger
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard"
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/typednil"
 )
 
 // Check sends one PING through rdb and reports how it went, for programs that
@@ -24,7 +25,9 @@ import (
 // ready, or its breaker open. Such a client would refuse the PING anyway
 // (with the offline queue on, it would make it wait), and the answer says
 // why. While the breaker is half-open the PING goes through, as one of the
-// breaker's probes. Check never panics, not even for a nil rdb.
+// breaker's probes. Check never panics: a nil rdb, or a nil pointer in it
+// such as a (*redis.Client)(nil), fails with ErrNoClient, and a PING that
+// panics (a broken client) fails with an error holding the panic's value.
 func Check(ctx context.Context, rdb redis.UniversalClient) Result {
 	ctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
 	defer cancel()
@@ -35,10 +38,10 @@ func Check(ctx context.Context, rdb redis.UniversalClient) Result {
 func check(ctx context.Context, rdb redis.UniversalClient) Result {
 	deadline, _ := ctx.Deadline()
 	budget := time.Until(deadline)
-	c, guarded := rdb.(*redisguard.Client)
-	if rdb == nil || (guarded && c == nil) {
-		return failed(Result{}, errNoClient)
+	if typednil.Is(rdb) {
+		return failed(Result{}, noClient("Check", rdb))
 	}
+	c, guarded := rdb.(*redisguard.Client)
 
 	var res Result
 	if guarded {
@@ -123,6 +126,13 @@ func ping(ctx context.Context, rdb redis.UniversalClient) (time.Duration, error)
 	replied := make(chan reply, 1)
 	start := time.Now()
 	go func() {
+		// The last line of "Check never panics": a panic here, on a goroutine
+		// of its own, would end the process, and no caller could recover it.
+		defer func() {
+			if v := recover(); v != nil {
+				replied <- reply{time.Since(start), &pingPanicError{value: v}}
+			}
+		}()
 		err := rdb.Ping(ctx).Err()
 		replied <- reply{time.Since(start), err}
 	}()

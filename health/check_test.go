@@ -46,12 +46,6 @@ func TestCheck(t *testing.T) {
 			t.Fatalf("Check with a canceled context: %+v", res)
 		}
 	})
-	t.Run("nil", func(t *testing.T) {
-		t.Parallel()
-		if res := health.Check(ctx, nil); res.Status != health.StatusUnhealthy || res.Message() != "no Redis client" {
-			t.Fatalf("Check(nil): %+v", res)
-		}
-	})
 	t.Run("not ready", func(t *testing.T) {
 		t.Parallel()
 		srv := redistest.StartServer(t)

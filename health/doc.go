@@ -5,7 +5,9 @@
 //	mux.Handle("/health/live", health.Liveness(rdb))   // livenessProbe: has the client given up?
 //	mux.Handle("/health/ready", health.Readiness(rdb)) // readinessProbe: can it serve now?
 //
-// Check gives the same answer to programs that are not HTTP servers.
+// Check gives the same answer to programs that are not HTTP servers. A
+// service that answers without Redis passes Optional to Readiness (see
+// "Required or optional" below).
 //
 // It replaces the usual handler that awaits a PING and answers 200 or 503.
 // That handler has no timeout: a paused Redis (SIGSTOP, a frozen VM, a
@@ -22,8 +24,9 @@
 //     open gets a 503 at once, without a PING.
 //   - Error messages are short and safe: "connection refused", "timeout after
 //     1s", "client not ready (reconnecting)", "circuit breaker open", "client
-//     closed", or a Redis error reply such as "LOADING Redis is loading the
-//     dataset in memory"; never an address, a host name or a password.
+//     closed", "TLS: certificate signed by unknown authority", or a Redis error
+//     reply such as "LOADING Redis is loading the dataset in memory"; never an
+//     address, a host name or a password.
 //
 // # Answers
 //
@@ -52,7 +55,9 @@
 //	status  HTTP  when
 //	pass    200   PING answered; the client (if guarded) ready, its breaker closed
 //	warn    200   PING answered, but the breaker is half-open or the PING was slower
-//	              than WithWarnLatency; Liveness: the client is (re)connecting
+//	              than WithWarnLatency; Liveness: the client is (re)connecting;
+//	              with Optional: anything that would otherwise fail (the plain
+//	              JSON then says "status":"degraded" with the "error")
 //	fail    503   PING failed or timed out; the client not ready, closed, or its
 //	              breaker open; Liveness: the client is closed
 //
@@ -95,11 +100,40 @@
 // makes its first connection, and Readiness keeps the pod out of its Service
 // until it is ready.
 //
+// # Required or optional
+//
 // Readiness takes a pod out of its Service while it cannot reach Redis. When
-// Redis is down for every pod, that is every pod: gate readiness on Redis
-// only if the service cannot answer without it. A service for which Redis is
-// a cache (see package cache, which falls back to the source of truth) keeps
-// Redis out of its readinessProbe and watches /health/redis instead.
+// Redis is down for every pod, that is every pod. Say which kind of service
+// this is:
+//
+//	// Redis is required: without it the service cannot answer (sessions,
+//	// rate limits, a job queue). Out of the Service while Redis fails.
+//	mux.Handle("/health/ready", health.Readiness(rdb))
+//
+//	// Redis is optional: a cache in front of the source of truth (see
+//	// package cache, whose loader answers when Redis cannot). Readiness
+//	// stays 200 and reports Redis as degraded.
+//	mux.Handle("/health/ready", health.Readiness(rdb, health.Optional()))
+//
+// With Optional, a failing Redis is answered
+//
+//	200 {"status":"degraded","state":"reconnecting","breaker":"closed","error":"client not ready (reconnecting)"}
+//
+// and "status":"warn" in application/health+json, so that the pod keeps its
+// traffic while a dashboard or an alert on the endpoint still sees Redis
+// fail; /health/redis (Handler, without Optional) answers 503 meanwhile. An
+// optional readiness also keeps a busy host from flapping out of its Service
+// when one PING misses its timeout.
+//
+// # Mistakes
+//
+// A nil client, or a nil pointer inside the interface such as a
+// (*redis.Client)(nil), is a mistake of the program, not an outage: Handler,
+// Readiness and Liveness answer every request 500 with "no Redis client:
+// Readiness got a nil *redis.Client", and Check fails with ErrNoClient.
+// NewHandler, NewReadiness and NewLiveness return that error instead, for a
+// program that wants to stop at startup. Nothing here panics: a PING that
+// panics (a broken client) fails the check with "PING panicked".
 //
 // Readiness PINGs while the breaker is half-open, as one of its probes: a pod
 // out of its Service gets no traffic to probe with, and the readiness PINGs

@@ -61,10 +61,12 @@ func encode(v verdict, healthJSON bool) (string, []byte) {
 
 func (v verdict) plainBody() plainBody {
 	b := plainBody{Status: StatusHealthy}
-	switch v.status {
-	case warn:
+	switch {
+	case v.degraded:
+		b.Status, b.Error = StatusDegraded, v.output
+	case v.status == warn:
 		b.Warning = v.output
-	case fail:
+	case v.status == fail:
 		b.Status, b.Error = StatusUnhealthy, v.output
 	}
 	if v.timed {

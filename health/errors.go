@@ -8,8 +8,29 @@ import (
 	"github.com/redisguard/redisguard"
 )
 
-// errNoClient is the failure of a check given a nil client.
-var errNoClient = errors.New("health: no Redis client")
+// ErrNoClient is the error of NewHandler, NewReadiness and NewLiveness, and
+// of a Check, given no client: nil, or a nil pointer such as a
+// (*redis.Client)(nil) inside the interface. Handler, Readiness and Liveness
+// given one answer every request with 500 and this error's text.
+var ErrNoClient = errors.New("health: no Redis client")
+
+// noClient is ErrNoClient for a nil client received by fn, naming the type
+// of the nil pointer so that the mistake can be found.
+func noClient(fn string, rdb any) error {
+	if rdb == nil {
+		return fmt.Errorf("%w: %s got nil", ErrNoClient, fn)
+	}
+	return fmt.Errorf("%w: %s got a nil %T", ErrNoClient, fn, rdb)
+}
+
+// pingPanicError is a PING that panicked instead of returning: a client
+// that is not nil but broken (a zero redis.Client{}, a faulty
+// implementation of redis.UniversalClient). It holds the panic's value.
+type pingPanicError struct{ value any }
+
+func (e *pingPanicError) Error() string {
+	return fmt.Sprintf("health: PING panicked: %v", e.value)
+}
 
 // notReadyError is why a *redisguard.Client that is connecting or
 // reconnecting was not sent a PING. It wraps redisguard.ErrNotReady.

@@ -98,6 +98,40 @@ func Example_outage() {
 	// /health/live 200 healthy reconnecting client not ready (reconnecting)
 }
 
+// A service whose Redis is a cache stays in its Service while Redis is down:
+// readiness answers 200 and reports Redis as degraded, while /health/redis
+// shows the failure.
+func ExampleOptional() {
+	rdb, srv := exampleClient()
+	defer rdb.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/health/redis", health.Handler(rdb))
+	mux.Handle("/health/ready", health.Readiness(rdb, health.Optional()))
+
+	srv.Close()                              // Redis goes away
+	_ = rdb.Ping(context.Background()).Err() // and the client notices
+
+	probe(mux, "/health/ready")
+	probe(mux, "/health/redis")
+	// Output:
+	// /health/ready 200 degraded reconnecting closed client not ready (reconnecting)
+	// /health/redis 503 unhealthy reconnecting closed client not ready (reconnecting)
+}
+
+// NewReadiness stops a program that passes a nil client at startup, instead
+// of answering 500 to every probe.
+func ExampleNewReadiness() {
+	var rdb *redisguard.Client // never assigned: a mistake
+	ready, err := health.NewReadiness(rdb, health.Optional())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	http.Handle("/health/ready", ready)
+	// Output:
+	// health: no Redis client: NewReadiness got a nil *redisguard.Client
+}
+
 // Ask for application/health+json with the Accept header.
 func ExampleHandler_healthJSON() {
 	rdb, srv := exampleClient()

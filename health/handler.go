@@ -3,8 +3,10 @@ package health
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/internal/typednil"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -39,9 +41,19 @@ import (
 // client without ContextTimeoutEnabled does not stop a timed-out PING, so
 // the next check may send another while it still waits; a *redisguard.Client
 // always honours the timeout.)
+//
+// A nil rdb, or a nil pointer in it such as a (*redis.Client)(nil), cannot
+// be checked: every request is answered 500 with "no Redis client: Handler
+// got a nil *redis.Client". NewHandler reports it as an error instead.
 func Handler(rdb redis.UniversalClient, opts ...Option) http.Handler {
-	p := &pinger{rdb: rdb, cfg: newConfig(opts)}
-	return endpoint(p.verdict)
+	return orBroken(newPinger("Handler", rdb, opts))
+}
+
+// NewHandler is Handler, for a program that wants a nil client to stop it
+// at startup: it returns an error wrapping ErrNoClient instead of a handler
+// that answers 500.
+func NewHandler(rdb redis.UniversalClient, opts ...Option) (http.Handler, error) {
+	return newPinger("NewHandler", rdb, opts)
 }
 
 // Readiness answers /health/ready, for Kubernetes' readinessProbe, with the
@@ -59,8 +71,48 @@ func Handler(rdb redis.UniversalClient, opts ...Option) http.Handler {
 // because its probes are all in flight is a 503 for that period.
 //
 // Readiness has its own shared PING, apart from a Handler's.
+//
+// For a service that answers without Redis (a cache in front of the source
+// of truth, see package cache), pass Optional: Readiness then stays 200 while
+// Redis fails, and reports it as degraded instead of taking the pod out of
+// its Service. A nil client is answered 500, as by Handler; NewReadiness
+// reports it as an error instead.
 func Readiness(rdb redis.UniversalClient, opts ...Option) http.Handler {
-	return Handler(rdb, opts...)
+	return orBroken(newPinger("Readiness", rdb, opts))
+}
+
+// NewReadiness is Readiness, returning an error wrapping ErrNoClient for a
+// nil client instead of a handler that answers 500.
+func NewReadiness(rdb redis.UniversalClient, opts ...Option) (http.Handler, error) {
+	return newPinger("NewReadiness", rdb, opts)
+}
+
+// newPinger is the endpoint of Handler and Readiness, or ErrNoClient naming
+// fn when rdb is nil.
+func newPinger(fn string, rdb redis.UniversalClient, opts []Option) (http.Handler, error) {
+	if typednil.Is(rdb) {
+		return nil, noClient(fn, rdb)
+	}
+	p := &pinger{rdb: rdb, cfg: newConfig(opts)}
+	return endpoint(p.verdict), nil
+}
+
+// orBroken returns h, or an endpoint answering 500 with err when there is
+// none.
+func orBroken(h http.Handler, err error) http.Handler {
+	if err != nil {
+		return broken(err)
+	}
+	return h
+}
+
+// broken answers every request 500 with err: the endpoint was set up
+// without a client, a mistake of the program that no retry will fix.
+func broken(err error) http.Handler {
+	msg := describe(err)
+	return endpoint(func(*http.Request) verdict {
+		return verdict{status: fail, broken: true, output: msg, time: time.Now()}
+	})
 }
 
 // pinger is the state of one Handler: the client, the options and the PING
@@ -86,5 +138,9 @@ func (p *pinger) verdict(r *http.Request) verdict {
 	case <-r.Context().Done():
 		res = failed(Result{}, r.Context().Err())
 	}
-	return pingVerdict(res, p.cfg.warnLatency)
+	v := pingVerdict(res, p.cfg.warnLatency)
+	if p.cfg.optional {
+		v = v.degrade()
+	}
+	return v
 }

@@ -240,20 +240,6 @@ func TestUnusualClients(t *testing.T) {
 			t.Fatalf("answer %d %s, want 200 with a state and no breaker", a.code, a.body)
 		}
 	})
-	t.Run("nil", func(t *testing.T) {
-		t.Parallel()
-		for _, h := range []http.Handler{
-			health.Handler(nil),
-			health.Handler((*redisguard.Client)(nil)),
-			health.Readiness(nil),
-			health.Liveness(nil),
-		} {
-			a, b := get(t, h)
-			if a.code != http.StatusServiceUnavailable || b.Error != "no Redis client" {
-				t.Fatalf("answer %d %s, want 503 no Redis client", a.code, a.body)
-			}
-		}
-	})
 	t.Run("closed", func(t *testing.T) {
 		t.Parallel()
 		c := guarded(t, srv.Addr())

@@ -20,17 +20,29 @@ import (
 //	{"status":"healthy","state":"reconnecting","warning":"client not ready (reconnecting)"}
 //	{"status":"unhealthy","state":"closed","error":"client closed: reconnect retries exhausted"}
 //
-// A nil c answers 503.
+// A nil c cannot be checked: every request is answered 500 with "no Redis
+// client: Liveness got a nil *redisguard.Client". NewLiveness reports it as an
+// error instead.
 func Liveness(c *redisguard.Client) http.Handler {
+	return orBroken(newLiveness("Liveness", c))
+}
+
+// NewLiveness is Liveness, returning an error wrapping ErrNoClient for a nil
+// c instead of a handler that answers 500.
+func NewLiveness(c *redisguard.Client) (http.Handler, error) {
+	return newLiveness("NewLiveness", c)
+}
+
+func newLiveness(fn string, c *redisguard.Client) (http.Handler, error) {
+	if c == nil {
+		return nil, noClient(fn, c)
+	}
 	return endpoint(func(r *http.Request) verdict {
-		if c == nil {
-			return verdict{status: fail, output: describe(errNoClient), time: time.Now()}
-		}
 		st := c.State()
 		var closedErr error
 		if st == redisguard.StateClosed {
 			closedErr = closedReason(r.Context(), c)
 		}
 		return livenessVerdict(st, closedErr, time.Now())
-	})
+	}), nil
 }

@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -30,14 +31,17 @@ func describe(err error) string {
 		dnsErr   *net.DNSError
 		errno    syscall.Errno
 		opErr    *net.OpError
+		panicked *pingPanicError
 	)
 	switch {
 	case err == nil:
 		return ""
 	case errors.As(err, &timeout):
 		return "timeout after " + timeout.after.String()
-	case errors.Is(err, errNoClient):
-		return "no Redis client"
+	case errors.As(err, &panicked):
+		return "PING panicked"
+	case errors.Is(err, ErrNoClient):
+		return strings.TrimPrefix(err.Error(), "health: ") // "no Redis client: Readiness got a nil *redis.Client"
 	case errors.Is(err, redisguard.ErrMaxRetriesReached):
 		return "client closed: reconnect retries exhausted"
 	case errors.Is(err, redisguard.ErrClosed), errors.Is(err, redis.ErrClosed):
@@ -60,8 +64,10 @@ func describe(err error) string {
 		return replyText(reply.Error())
 	case errors.As(err, &dnsErr):
 		return "DNS lookup failed"
+	case errors.Is(err, redisguard.ErrServerNotTLS):
+		return "TLS: the server does not speak TLS"
 	case isTLSError(err):
-		return "TLS handshake failed"
+		return tlsText(err)
 	case errors.As(err, &errno):
 		return errno.Error() // "connection refused", "connection reset by peer", …
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
@@ -98,4 +104,26 @@ func isTLSError(err error) bool {
 		alert  tls.AlertError
 	)
 	return errors.As(err, &verify) || errors.As(err, &header) || errors.As(err, &alert)
+}
+
+// tlsText says why a TLS handshake failed, in the words of the certificate
+// check when it failed: their full text may name the host.
+func tlsText(err error) string {
+	var (
+		authority x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+	)
+	switch {
+	case errors.As(err, &authority):
+		return "TLS: certificate signed by unknown authority"
+	case errors.As(err, &hostname):
+		return "TLS: certificate not valid for the server's name"
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
+		return "TLS: certificate expired or not yet valid"
+	case errors.As(err, &invalid):
+		return "TLS: certificate invalid"
+	default:
+		return "TLS handshake failed"
+	}
 }

@@ -15,6 +15,7 @@ type Option func(*config)
 type config struct {
 	timeout     time.Duration // bounds the shared PING; always positive
 	warnLatency time.Duration // a slower PING answers warn; 0: never
+	optional    bool          // a failed check answers 200, degraded
 }
 
 // newConfig applies opts, in order, over the defaults. A nil Option is skipped.
@@ -50,4 +51,19 @@ func WithWarnLatency(d time.Duration) Option {
 	return func(c *config) {
 		c.warnLatency = max(d, 0)
 	}
+}
+
+// Optional says that the service answers without Redis, so that a failed
+// check must not fail the endpoint: it answers 200, with status "degraded"
+// and the error in the JSON body, and status "warn" (with the error as its
+// output) in application/health+json. Everything else is reported as
+// without Optional: latency, state, breaker.
+//
+// Pass it to Readiness when Redis is a cache the service can do without,
+// such as a cache.Cache whose loader answers from the database: a
+// readinessProbe that follows Redis takes every pod out of its Service
+// during a Redis outage, although each of them could still answer. Keep
+// Handler (/health/redis) without it, so that dashboards see Redis fail.
+func Optional() Option {
+	return func(c *config) { c.optional = true }
 }

@@ -21,7 +21,10 @@ func (e endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	v := e(r)
 	code := http.StatusOK
-	if v.status == fail {
+	switch {
+	case v.broken:
+		code = http.StatusInternalServerError
+	case v.status == fail:
 		code = http.StatusServiceUnavailable
 	}
 	ctype, body := encode(v, wantsHealthJSON(r.Header.Values("Accept")))

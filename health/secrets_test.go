@@ -2,6 +2,8 @@ package health_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -118,6 +120,11 @@ func TestMessagesAreShortAndSafe(t *testing.T) {
 		{redisguard.ErrQueueFull, "command queue full"},
 		{redis.ErrPoolTimeout, "connection pool timeout"},
 		{context.Canceled, "check canceled"},
+		{fmt.Errorf("%w: 10.1.2.3:6379 answered a plaintext PING", redisguard.ErrServerNotTLS), "TLS: the server does not speak TLS"},
+		{&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}, "TLS: certificate signed by unknown authority"},
+		{&tls.CertificateVerificationError{Err: x509.HostnameError{Host: "redis.internal.example"}}, "TLS: certificate not valid for the server's name"},
+		{&tls.CertificateVerificationError{Err: x509.CertificateInvalidError{Reason: x509.Expired}}, "TLS: certificate expired or not yet valid"},
+		{tls.AlertError(40), "TLS handshake failed"},
 		{errors.New("secret stuff at 10.1.2.3:6379"), "PING failed"},
 	} {
 		got := health.Result{Err: tc.err}.Message()

@@ -43,6 +43,9 @@ type verdict struct {
 
 	state   *observation // the client's state; nil for a plain go-redis client
 	breaker *observation // the client's breaker; nil when unknown or disabled
+
+	degraded bool // the check failed, but Redis is optional here (Optional)
+	broken   bool // the endpoint has no client to check: 500
 }
 
 // observation is one check of a verdict.
@@ -113,5 +116,21 @@ func livenessVerdict(st redisguard.State, closedErr error, now time.Time) verdic
 		v.status, v.output = warn, describe(&notReadyError{state: st})
 	}
 	v.state.status, v.state.output = v.status, v.output
+	return v
+}
+
+// degrade turns a failing verdict into the answer of an endpoint for which
+// Redis is optional: the check failed, the service still answers, so the
+// verdict warns, and so does every check of it that failed.
+func (v verdict) degrade() verdict {
+	if v.status != fail {
+		return v
+	}
+	v.status, v.degraded = warn, true
+	for _, o := range []*observation{v.probe, v.state, v.breaker} {
+		if o != nil && o.status == fail {
+			o.status = warn
+		}
+	}
 	return v
 }

@@ -17,10 +17,11 @@ var ErrAlreadyInstrumented = errors.New("metrics: already instrumenting a client
 
 // Instrument counts and times c's commands and exports its lifecycle: state,
 // reconnect attempts, dials, refusals, queue length, breaker state and
-// transitions, and go-redis pool statistics read at scrape time.
+// transitions, and go-redis pool statistics read at scrape time. A nil c is
+// an error wrapping ErrNoClient.
 func (m *Metrics) Instrument(c *redisguard.Client) error {
 	if c == nil {
-		return errors.New("metrics: Instrument: nil client")
+		return noClient("Instrument", c)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

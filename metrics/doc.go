@@ -13,6 +13,12 @@
 //	reg.MustRegister(metrics.NewServerCollector(rdb, metrics.ServerOptions{}))
 //	http.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 //
+// A nil client, or a nil pointer inside the interface such as a
+// (*redis.Client)(nil), is an error wrapping ErrNoClient at construction:
+// from Instrument and NewMonitor, and from the registration of
+// NewServerCollector's collector (MustRegister panics with it, as it does
+// for any invalid collector), never a panic during a scrape or a poll.
+//
 // # Metrics
 //
 // With the default namespace "redis" (names from the seed where it names them):

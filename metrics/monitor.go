@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/internal/typednil"
 )
 
 // Alert names: one per threshold of MonitorOptions.
@@ -67,14 +68,16 @@ type Monitor struct {
 	since  time.Time // slow-log entries older than this predate the monitor
 }
 
-// NewMonitor validates opts and returns a Monitor; call Run to start it.
+// NewMonitor validates opts and returns a Monitor; call Run to start it. A
+// nil rdb, or a nil pointer in it such as a (*redis.Client)(nil), is an error
+// wrapping ErrNoClient.
 func NewMonitor(rdb redis.UniversalClient, opts MonitorOptions) (*Monitor, error) {
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("metrics: invalid MonitorOptions.%s: %s", field, fmt.Sprintf(format, args...)))
 	}
-	if rdb == nil {
-		errs = append(errs, errors.New("metrics: NewMonitor: nil client"))
+	if typednil.Is(rdb) {
+		errs = append(errs, noClient("NewMonitor", rdb))
 	}
 	if opts.OnAlert == nil {
 		bad("OnAlert", "is nil: alerts must go somewhere")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/internal/typednil"
 )
 
 // DefaultServerTimeout bounds the reads of a scrape.
@@ -38,7 +39,16 @@ type serverCollector struct {
 // without INFO) shows as redis_server_up 0 and a rise of
 // redis_server_scrape_errors_total, never as a failed scrape. On a cluster
 // client the reads go to one node; use a collector per node.
+//
+// A nil rdb, or a nil pointer in it such as a (*redis.Client)(nil), gives a
+// collector whose registration fails with an error wrapping ErrNoClient
+// (Register returns it; MustRegister panics with it), as client_golang does
+// for an invalid descriptor: the mistake shows at startup, not as a failed
+// scrape.
 func NewServerCollector(rdb redis.UniversalClient, opts ServerOptions) prometheus.Collector {
+	if typednil.Is(rdb) {
+		return invalidCollector{err: noClient("NewServerCollector", rdb)}
+	}
 	if opts.Namespace == "" {
 		opts.Namespace = "redis"
 	}

@@ -41,9 +41,10 @@ func start(t *testing.T, redisURL string) string {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
-	// Wait until the client is ready.
+	// Wait until the client is ready (/health/ready, with Redis optional,
+	// answers 200 before).
 	deadline := time.Now().Add(5 * time.Second)
-	for status(t, http.MethodGet, base+"/health/ready", "") != http.StatusOK {
+	for status(t, http.MethodGet, base+"/health/redis", "") != http.StatusOK {
 		if time.Now().After(deadline) {
 			t.Fatal("the service never became ready")
 		}
@@ -161,21 +162,58 @@ func TestProductService(t *testing.T) {
 }
 
 func TestProductServiceAnswersWhileRedisIsDown(t *testing.T) {
-	srv := redistest.StartServer(t)
-	base := start(t, "redis://"+srv.Addr()+"/0")
-	if code := status(t, http.MethodGet, base+"/products/7", ""); code != http.StatusOK {
-		t.Fatal(code)
+	for _, fault := range []string{"killed", "paused"} {
+		t.Run(fault, func(t *testing.T) {
+			srv := redistest.StartServer(t)
+			base := start(t, "redis://"+srv.Addr()+"/0")
+			if code := status(t, http.MethodGet, base+"/products/7", ""); code != http.StatusOK {
+				t.Fatal(code)
+			}
+			if fault == "killed" {
+				srv.Kill()
+			} else {
+				srv.Stop()
+				t.Cleanup(srv.Continue)
+			}
+			for range 20 {
+				if code, p := call(t, http.MethodGet, base+"/products/7", ""); code != http.StatusOK || p["id"] != "7" {
+					t.Fatalf("GET while Redis is %s: %d %v", fault, code, p)
+				}
+			}
+			// Redis is optional for this service: it stays ready, and says
+			// that Redis is degraded; /health/redis shows the failure.
+			redistest.Eventually(t, 5*time.Second, "/health/redis fails", func() bool {
+				return status(t, http.MethodGet, base+"/health/redis", "") == http.StatusServiceUnavailable
+			})
+			if code, body := call(t, http.MethodGet, base+"/health/ready", ""); code != http.StatusOK || body["status"] != "degraded" || body["error"] == nil {
+				t.Fatalf("/health/ready while Redis is %s: %d %v, want 200 degraded", fault, code, body)
+			}
+			if code, body := callHealthJSON(t, base+"/health/ready"); code != http.StatusOK || body["status"] != "warn" {
+				t.Fatalf("/health/ready while Redis is %s, health+json: %d %v, want 200 warn", fault, code, body)
+			}
+			if code := status(t, http.MethodGet, base+"/health/live", ""); code != http.StatusOK {
+				t.Fatalf("/health/live while Redis is %s: %d", fault, code)
+			}
+		})
 	}
-	srv.Kill()
-	for range 20 {
-		if code, p := call(t, http.MethodGet, base+"/products/7", ""); code != http.StatusOK || p["id"] != "7" {
-			t.Fatalf("GET while Redis is down: %d %v", code, p)
-		}
+}
+
+// callHealthJSON GETs url asking for application/health+json.
+func callHealthJSON(t *testing.T, url string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if code := status(t, http.MethodGet, base+"/health/ready", ""); code != http.StatusServiceUnavailable {
-		t.Fatalf("/health/ready while Redis is down: %d", code)
+	req.Header.Set("Accept", "application/health+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if code := status(t, http.MethodGet, base+"/health/live", ""); code != http.StatusOK {
-		t.Fatalf("/health/live while Redis is down: %d", code)
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
 	}
+	return resp.StatusCode, out
 }

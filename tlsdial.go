@@ -1,0 +1,171 @@
+package redisguard
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// ErrServerNotTLS means that a client configured for TLS (a rediss:// URL, or
+// a TLSConfig) reached a server that speaks Redis without TLS: a plaintext
+// port. The attempt fails at once with an error wrapping it, instead of
+// waiting out the connect timeout.
+var ErrServerNotTLS = errors.New("redisguard: the server does not speak TLS")
+
+// plaintextProbeDelay is how long a TLS handshake may go unanswered before the
+// dialer asks, on a second connection, whether the port speaks plaintext
+// Redis. A TLS server answers a ClientHello within a round trip; the round
+// trip of the TCP handshake is added to the delay, twice.
+const plaintextProbeDelay = 200 * time.Millisecond
+
+// maxProbeReply bounds what the plaintext probe reads and quotes.
+const maxProbeReply = 80
+
+// tlsDialer dials TCP, then makes the TLS handshake, as tls.Dialer does, and
+// tells a plaintext Redis port apart from a slow TLS server.
+//
+// A plaintext redis-server that receives a ClientHello reads it as an inline
+// command and, since the hello's first line holds a NUL byte, never answers:
+// tls.Dialer would wait for the whole timeout. So when the handshake has had
+// no answer for plaintextProbeDelay, the dialer sends a PING in plaintext on
+// a second connection; a Redis reply ("+PONG", "-NOAUTH …") proves the port
+// speaks plaintext, and the handshake is abandoned with ErrServerNotTLS. A TLS
+// server drops the probe (it is not a ClientHello), and the handshake goes on
+// untouched: nothing is ever added to the TLS connection itself. A server
+// that answers the ClientHello with plaintext bytes fails the handshake at
+// once; that error is given the same meaning.
+type tlsDialer struct {
+	net    *net.Dialer
+	config *tls.Config
+}
+
+// DialContext dials addr and completes the TLS handshake within ctx and the
+// net.Dialer's Timeout, which bounds both, as tls.Dialer's does.
+func (d *tlsDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if d.net.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.net.Timeout)
+		defer cancel()
+	}
+	start := time.Now()
+	raw, err := d.net.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	conn := tls.Client(raw, d.clientConfig(addr))
+
+	handshake, abandon := context.WithCancelCause(ctx)
+	defer abandon(nil)
+	var watcher sync.WaitGroup
+	watcher.Go(func() {
+		d.watchHandshake(handshake, network, addr, plaintextProbeDelay+2*time.Since(start), abandon)
+	})
+	err = conn.HandshakeContext(handshake)
+	abandon(nil) // stops the watcher, whose probe may still be waiting
+	watcher.Wait()
+	if err != nil {
+		_ = raw.Close()
+		if cause := context.Cause(handshake); errors.Is(cause, ErrServerNotTLS) {
+			return nil, cause
+		}
+		return nil, plaintextAnswer(addr, err)
+	}
+	return conn, nil
+}
+
+// clientConfig is d.config with the ServerName taken from addr when it has
+// none, as tls.Dialer sets it.
+func (d *tlsDialer) clientConfig(addr string) *tls.Config {
+	if d.config.ServerName != "" {
+		return d.config
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	c := d.config.Clone()
+	c.ServerName = host
+	return c
+}
+
+// watchHandshake waits delay for the handshake under ctx to end, then probes
+// addr in plaintext and abandons the handshake if the probe proves the port
+// speaks plaintext Redis.
+func (d *tlsDialer) watchHandshake(ctx context.Context, network, addr string, delay time.Duration, abandon context.CancelCauseFunc) {
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return
+	case <-timer.C:
+	}
+	if reply, ok := d.probePlaintext(ctx, network, addr); ok {
+		abandon(fmt.Errorf("%w: %s gave no TLS answer, and answered a plaintext PING with %q: "+
+			"it is a Redis port without TLS: use a redis:// URL (no TLSConfig), or the server's tls-port",
+			ErrServerNotTLS, addr, reply))
+	}
+}
+
+// probePlaintext sends a PING in plaintext on a connection of its own and
+// reports whether the answer is a Redis reply, with its first line. It gives
+// up, with false, when ctx ends.
+func (d *tlsDialer) probePlaintext(ctx context.Context, network, addr string) (string, bool) {
+	conn, err := d.net.DialContext(ctx, network, addr)
+	if err != nil {
+		return "", false
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	defer stop()
+	if _, err := conn.Write([]byte("*1\r\n$4\r\nPING\r\n")); err != nil {
+		return "", false
+	}
+	buf := make([]byte, 0, maxProbeReply)
+	for len(buf) < cap(buf) {
+		n, err := conn.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if line, _, ok := bytes.Cut(buf, []byte("\r\n")); ok {
+			return string(line), isRESPReply(line)
+		}
+		if err != nil {
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// isRESPReply reports whether line is the first line of a Redis reply to a
+// PING: a simple string or an error, in printable ASCII.
+func isRESPReply(line []byte) bool {
+	if len(line) < 2 || (line[0] != '+' && line[0] != '-') {
+		return false
+	}
+	for _, b := range line {
+		if b < ' ' || b > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// plaintextAnswer gives a handshake error that shows the server answered in
+// plaintext Redis ("-ERR …", "+…" where a TLS record was due) the meaning
+// of ErrServerNotTLS; it returns any other error as it is.
+func plaintextAnswer(addr string, err error) error {
+	var header tls.RecordHeaderError
+	if !errors.As(err, &header) {
+		return err
+	}
+	start, _, _ := bytes.Cut(header.RecordHeader[:], []byte("\r"))
+	if !isRESPReply(start) {
+		return err
+	}
+	return fmt.Errorf("%w: %s answered the TLS handshake with %q: it is a Redis port without TLS: "+
+		"use a redis:// URL (no TLSConfig), or the server's tls-port: %w",
+		ErrServerNotTLS, addr, start, err)
+}
