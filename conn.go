@@ -3,7 +3,9 @@ package redisguard
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -32,6 +34,8 @@ type timedConn struct {
 	writeAt atomic.Int64 // clock reading of the first write awaiting a reply; 0 when none
 	judged  atomic.Bool  // the awaited reply is expected within the node's ReadTimeout
 	closed  atomic.Bool
+	replied atomic.Bool // the server sent something: the connection was accepted
+	first   []byte      // the start of what it sent first, set once with replied
 }
 
 // sysConn is a timedConn over a connection with a file descriptor, which
@@ -61,11 +65,22 @@ func (c *timedConn) Write(p []byte) (int, error) {
 	if c.writeAt.Load() == 0 {
 		c.writeAt.Store(c.n.c.clock())
 	}
-	return c.Conn.Write(p)
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		err = c.refusal(err)
+	}
+	return n, err
 }
 
 func (c *timedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
+	if n > 0 && !c.replied.Load() {
+		c.first = append([]byte(nil), p[:min(n, len("-ERR max number of clients reached\r\n"))]...)
+		c.replied.Store(true)
+	}
+	if err != nil && n == 0 {
+		err = c.refusal(err)
+	}
 	if at := c.writeAt.Load(); at != 0 {
 		took := time.Duration(c.n.c.clock() - at)
 		switch {
@@ -150,6 +165,55 @@ func (n *node) takeSlowReply() bool {
 		}
 	}
 }
+
+// refusal explains a new connection that broke on a server's refusal. A
+// server that refuses a connection (max clients, protected mode) writes its
+// reply and closes, and the client's handshake may then fail on a broken pipe,
+// a reset or an end of file before reading the reply, which would look like a
+// server gone: the reply is returned instead when it was, or can still be,
+// read.
+func (c *timedConn) refusal(err error) error {
+	if !(errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF)) {
+		return err
+	}
+	if c.replied.Load() {
+		// go-redis may have peeked at the refusal without reading it as a reply.
+		if reply := errorReply(c.first); reply != nil {
+			return reply
+		}
+		return err
+	}
+	if c.Conn.SetReadDeadline(time.Now().Add(refusalReadTimeout)) == nil {
+		var buf [128]byte
+		n, _ := c.Conn.Read(buf[:])
+		if reply := errorReply(buf[:n]); reply != nil {
+			return reply
+		}
+	}
+	return err
+}
+
+// errorReply returns the error reply b starts with, or nil.
+func errorReply(b []byte) error {
+	line, _, _ := strings.Cut(string(b), "\r\n")
+	if msg, ok := strings.CutPrefix(line, "-"); ok && msg != "" {
+		return serverReply(msg)
+	}
+	return nil
+}
+
+// refusalReadTimeout bounds the read of a refusal: it is in the socket
+// already, or it is not coming.
+const refusalReadTimeout = 20 * time.Millisecond
+
+// serverReply is an error reply the server sent, as go-redis's are
+// (redis.Error).
+type serverReply string
+
+func (e serverReply) Error() string { return string(e) }
+
+// RedisError makes serverReply a redis.Error.
+func (serverReply) RedisError() {}
 
 // isWriteOnClosed reports whether err is a write that never began because its
 // connection was closed first.

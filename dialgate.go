@@ -2,6 +2,8 @@ package redisguard
 
 import (
 	"context"
+	"errors"
+	"net"
 	"sync"
 	"time"
 )
@@ -43,34 +45,46 @@ func (g *dialGate) init(poolSize int, rate float64) {
 	g.refilled = time.Now()
 }
 
-// take waits for the right to dial, bounded by ctx.
+// errDialPaused is the failure of a dial the gate did not let through: the
+// server refused a connection lately, and until the pause ends the pool does
+// with the connections it has.
+var errDialPaused = errors.New("redisguard: new connections paused: the server refused one lately")
+
+// take waits for the right to dial, bounded by ctx. While new connections are
+// paused it fails at once, as a dial that never happened: a dial that waited
+// for the pause to end would open a connection the server refuses again,
+// after the command it was for was served by a pooled one.
 func (g *dialGate) take(ctx context.Context) error {
 	for {
-		wait := g.reserve()
-		if wait <= 0 {
+		wait, paused := g.reserve()
+		switch {
+		case paused:
+			return &net.OpError{Op: "dial", Net: "tcp", Err: errDialPaused}
+		case wait <= 0:
 			return nil
 		}
 		if err := sleep(ctx, wait); err != nil {
-			return err
+			return &net.OpError{Op: "dial", Net: "tcp", Err: err}
 		}
 	}
 }
 
-// reserve takes a dial and returns 0, or returns how long to wait for one.
-func (g *dialGate) reserve() time.Duration {
+// reserve takes a dial and returns 0, or returns how long to wait for one,
+// or reports that new connections are paused.
+func (g *dialGate) reserve() (wait time.Duration, paused bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := time.Now()
 	if now.Before(g.busyUntil) {
-		return g.busyUntil.Sub(now)
+		return 0, true
 	}
 	g.tokens = min(g.burst, g.tokens+now.Sub(g.refilled).Seconds()*g.rate)
 	g.refilled = now
 	if g.tokens >= 1 {
 		g.tokens--
-		return 0
+		return 0, false
 	}
-	return time.Duration((1 - g.tokens) / g.rate * float64(time.Second))
+	return time.Duration((1 - g.tokens) / g.rate * float64(time.Second)), false
 }
 
 // refund gives a dial back: the dial failed, or its connection closed cleanly.

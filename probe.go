@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
@@ -46,6 +47,8 @@ func (p dialProber) probe(ctx context.Context, n *node) error {
 // succeeds, and the node's new dials pause.
 func handshakeAndPing(ctx context.Context, n *node, conn net.Conn, opt *redis.Options, check func(context.Context, *redis.Client) error) error {
 	defer conn.Close()
+	pc := &probeConn{Conn: conn}
+	conn = pc
 	var dialed atomic.Bool
 	rc := redis.NewClient(&redis.Options{
 		Addr: conn.RemoteAddr().String(),
@@ -80,11 +83,43 @@ func handshakeAndPing(ctx context.Context, n *node, conn net.Conn, opt *redis.Op
 	case err == nil:
 		n.dials.accepted()
 		return nil
-	case isMaxClients(err):
+	case isMaxClients(err), isMaxClients(pc.reply()):
+		// Alive, and refusing new connections: the connections the pool has
+		// serve.
 		n.dials.busy()
 		return nil
 	case isAuthFailure(err):
 		return fmt.Errorf("authentication failed: %w", err)
 	}
 	return fmt.Errorf("PING %s: %w", conn.RemoteAddr(), err)
+}
+
+// probeConn keeps the start of what the server sent first on a probe's
+// connection: a server that refuses the connection says why and closes, and
+// the handshake may fail on the closed connection before reading it.
+type probeConn struct {
+	net.Conn
+	mu    sync.Mutex
+	read  bool
+	first []byte
+}
+
+func (c *probeConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.mu.Lock()
+		if !c.read {
+			c.read = true
+			c.first = append([]byte(nil), p[:min(n, 64)]...)
+		}
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+// reply returns the error reply the server sent first, or nil.
+func (c *probeConn) reply() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return errorReply(c.first)
 }

@@ -63,7 +63,16 @@ func (n *node) afterFailure(ctx context.Context, err error, readOnly bool, rerun
 				return err
 			}
 		case outcomeNotSent:
-			if !retry || n.awaitAttempt(ctx) != nil {
+			if !retry {
+				return err
+			}
+			if n.State() == StateReady {
+				// Its connection failed while the node serves (a refused or
+				// paused dial, a closed connection): pooled ones free up.
+				if sleep(ctx, n.c.retry.backoff(attempt)) != nil {
+					return err
+				}
+			} else if n.awaitAttempt(ctx) != nil {
 				return err
 			}
 		case outcomeDropped:
