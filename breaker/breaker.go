@@ -23,9 +23,8 @@ type Counts = gobreaker.Counts
 //
 // sony/gobreaker's two-step breaker is its state machine: it opens, lets the
 // half-open probes through, closes and reopens. While closed, calls do not go
-// through it: a lock-free path admits them and counts their outcomes (see
-// window), and when a rule trips it asks gobreaker to open by reporting one
-// failure that gobreaker's ReadyToTrip accepts.
+// through it: a lock-free path admits them and counts their outcomes, and when
+// a rule trips it asks gobreaker to open.
 type Breaker struct {
 	// phase is the state gobreaker last entered, replaced on every change:
 	// a Ticket remembers the phase that admitted it, and its outcome counts
@@ -86,9 +85,10 @@ func New(s Settings) (*Breaker, error) {
 		Name:        s.Name,
 		MaxRequests: s.HalfOpenRequests,
 		Timeout:     s.OpenTimeout,
-		// No Interval: gobreaker counts nothing while closed, where only the
-		// closed path's trip signals (and a rare call admitted just as the
-		// probes closed it) reach it.
+		// No Interval: gobreaker judges nothing while closed. Only the closed
+		// path's trip signals reach it then, and the rare call it admitted
+		// just as the probes closed it; so it opens when the closed path
+		// asked it to, and never on that call's failure alone.
 		ReadyToTrip: func(gobreaker.Counts) bool { return b.phase.Load().tripping.Load() },
 		IsSuccessful: func(err error) bool {
 			if _, ok := err.(tripSignal); ok {
@@ -97,6 +97,8 @@ func New(s Settings) (*Breaker, error) {
 			return !b.countsAsFailure(err)
 		},
 		IsExcluded: func(err error) bool {
+			// A trip signal that arrives after its closed phase ended (it
+			// was admitted in a later state) must not count there.
 			if ts, ok := err.(tripSignal); ok {
 				return ts.closing != b.phase.Load()
 			}
@@ -165,7 +167,7 @@ func (b *Breaker) Done(t Ticket, err error) {
 	case b.isExcluded(err):
 		p.window.exclusion()
 	case b.countsAsFailure(err):
-		if b.rules.trip(p.window.failure()) {
+		if b.tripsAfterFailure(p.window) {
 			b.trip(p)
 		}
 	default:
@@ -175,6 +177,20 @@ func (b *Breaker) Done(t Ticket, err error) {
 
 func (b *Breaker) countsAsFailure(err error) bool {
 	return err == errPanicked || b.isFailure(err)
+}
+
+// tripsAfterFailure counts a failure in w and applies the rules to the window.
+func (b *Breaker) tripsAfterFailure(w *window) bool {
+	bucket := w.failure()
+	var c Counts
+	c.TotalFailures = w.failed(bucket)
+	c.ConsecutiveFailures = w.consecutiveFailures(bucket, c.TotalFailures)
+	// The ratio rule needs at least ratio × MinRequests failures, whatever
+	// the successes: below that, summing them is work for nothing.
+	if float64(c.TotalFailures) >= b.rules.ratio*float64(b.rules.minRequests) {
+		c.TotalSuccesses = w.sum(succeeded, bucket)
+	}
+	return b.rules.trip(c)
 }
 
 // trip asks gobreaker to open, ending the closed phase p. Of all the failures

@@ -11,9 +11,11 @@ import (
 
 // A window counts the outcomes of one closed period of a breaker, over the
 // last windowBuckets buckets of time, without a lock and without one memory
-// word that every call writes: successes, the common outcome, go to one of
-// several shards picked at random, each on its own cache lines, and the
-// failure run is written only by failures and by the first success after one.
+// word that every call writes: successes, the common outcome, and exclusions
+// go to one of several shards picked at random, each on its own cache lines;
+// failures, rare while closed, go to counters of their own, next to the
+// failure run, which is written only by failures and by the first success
+// after one.
 // Buckets are never swept: each counter carries the number of the bucket it
 // counts, and the first write in a later bucket starts it afresh.
 //
@@ -36,8 +38,9 @@ type window struct {
 	_     [56]byte
 	// run is the failure run going on: the bucket it began in (high 32 bits)
 	// and its length (low 32 bits); zero when the last outcome was a success.
-	run atomic.Uint64
-	_   [56]byte
+	run      atomic.Uint64
+	failures [windowBuckets]stamped
+	_        [64 - (1+windowBuckets)*8%64]byte
 }
 
 // A stamped counter holds a bucket number in its high 32 bits and a count in
@@ -45,16 +48,21 @@ type window struct {
 // may wrap (after 49 days of 1 ms buckets).
 type stamped = atomic.Uint64
 
-type cell struct {
-	successes, failures, exclusions stamped
-}
+// A cell counts successes and exclusions in one shard and bucket.
+type cell [shardedKinds]stamped
+
+const (
+	succeeded = iota
+	excluded
+	shardedKinds
+)
 
 type shard struct {
 	cells [windowBuckets]cell
-	_     [(64 - windowBuckets*24%64) % 64]byte // a shard fills whole cache lines
+	_     [(64 - windowBuckets*shardedKinds*8%64) % 64]byte // a shard fills whole cache lines
 }
 
-// maxShards bounds a window's memory (64 × 256 B) on a machine with many cores.
+// maxShards bounds a window's memory (64 × 192 B) on a machine with many cores.
 const maxShards = 64
 
 func newWindow(now time.Time, length time.Duration) *window {
@@ -92,28 +100,28 @@ func (w *window) tick() {
 	w.clock.Store(uint64(w.bucket()) << 1)
 }
 
-func (w *window) cell(bucket uint32) *cell {
+// count counts a success or an exclusion in bucket, in a shard picked at
+// random.
+func (w *window) count(kind int, bucket uint32) {
 	s := &w.shards[rand.Uint32()&uint32(len(w.shards)-1)]
-	return &s.cells[bucket%windowBuckets]
+	add(&s.cells[bucket%windowBuckets][kind], bucket)
 }
 
 func (w *window) success() {
-	b := w.recentBucket()
-	add(&w.cell(b).successes, b)
+	w.count(succeeded, w.recentBucket())
 	if w.run.Load() != 0 {
 		w.run.Store(0)
 	}
 }
 
 func (w *window) exclusion() {
-	b := w.recentBucket()
-	add(&w.cell(b).exclusions, b)
+	w.count(excluded, w.recentBucket())
 }
 
-// failure counts a failure and returns the counts it leaves.
-func (w *window) failure() Counts {
+// failure counts a failure and returns the bucket it fell in.
+func (w *window) failure() uint32 {
 	b := w.bucket()
-	add(&w.cell(b).failures, b)
+	add(&w.failures[b%windowBuckets], b)
 	for {
 		old := w.run.Load()
 		next := uint64(b)<<32 | 1
@@ -121,10 +129,9 @@ func (w *window) failure() Counts {
 			next = old + 1
 		}
 		if w.run.CompareAndSwap(old, next) {
-			break
+			return b
 		}
 	}
-	return w.counts(b)
 }
 
 // add counts one in c for the given bucket.
@@ -147,26 +154,52 @@ func add(c *stamped, bucket uint32) {
 	}
 }
 
-// counts sums the window that ends with the given bucket.
-func (w *window) counts(bucket uint32) Counts {
-	var c Counts
+// sum adds up the successes or the exclusions in the window that ends with
+// bucket.
+func (w *window) sum(kind int, bucket uint32) uint32 {
+	var n uint32
 	for i := range w.shards {
 		for j := range w.shards[i].cells {
-			cl := &w.shards[i].cells[j]
-			c.TotalSuccesses += inWindow(cl.successes.Load(), bucket)
-			c.TotalFailures += inWindow(cl.failures.Load(), bucket)
-			c.TotalExclusions += inWindow(cl.exclusions.Load(), bucket)
+			n += inWindow(w.shards[i].cells[j][kind].Load(), bucket)
 		}
+	}
+	return n
+}
+
+// failed adds up the failures in the window that ends with bucket.
+func (w *window) failed(bucket uint32) uint32 {
+	var n uint32
+	for i := range w.failures {
+		n += inWindow(w.failures[i].Load(), bucket)
+	}
+	return n
+}
+
+// consecutiveFailures is the length of the failure run going on, counting only
+// its failures in the window that ends with bucket, of which there are
+// failures in all.
+func (w *window) consecutiveFailures(bucket, failures uint32) uint32 {
+	run := w.run.Load()
+	if run == 0 {
+		return 0
+	}
+	if int32(bucket-uint32(run>>32)) >= windowBuckets {
+		// The run began before the window: every failure in the window is
+		// part of it.
+		return min(uint32(run), failures)
+	}
+	return uint32(run)
+}
+
+// counts sums the window that ends with bucket.
+func (w *window) counts(bucket uint32) Counts {
+	c := Counts{
+		TotalSuccesses:  w.sum(succeeded, bucket),
+		TotalFailures:   w.failed(bucket),
+		TotalExclusions: w.sum(excluded, bucket),
 	}
 	c.Requests = c.TotalSuccesses + c.TotalFailures + c.TotalExclusions
-	if run := w.run.Load(); run != 0 {
-		c.ConsecutiveFailures = uint32(run)
-		if int32(bucket-uint32(run>>32)) >= windowBuckets {
-			// The run began before the window: only the failures still in
-			// it count, and since it began every failure is part of it.
-			c.ConsecutiveFailures = min(c.ConsecutiveFailures, c.TotalFailures)
-		}
-	}
+	c.ConsecutiveFailures = w.consecutiveFailures(bucket, c.TotalFailures)
 	return c
 }
 

@@ -57,7 +57,7 @@ func TestWindowCounts(t *testing.T) {
 	for range 7 {
 		w.exclusion()
 	}
-	c := w.failure()
+	c := w.counts(w.failure())
 	want := Counts{Requests: 1008, TotalSuccesses: 1000, TotalFailures: 1, TotalExclusions: 7, ConsecutiveFailures: 1}
 	if c != want {
 		t.Fatalf("counts %+v, want %+v", c, want)
