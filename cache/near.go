@@ -78,7 +78,7 @@ type Near struct {
 	tiers atomic.Pointer[[]tierHandle]
 	ns    atomic.Pointer[string] // go-redis's namespace of keys, learned from the first it names
 
-	entries, bytes                                    atomic.Int64
+	entries, bytes                                          atomic.Int64
 	fills, evictions, invalidations, connEvictions, flushes atomic.Uint64
 }
 
