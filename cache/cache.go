@@ -163,6 +163,7 @@ func (c *Cache[V]) Get(ctx context.Context, key string, load Loader[V]) (V, erro
 	}
 	rkey := c.opts.Prefix + key
 	rctx, deadline := c.budget(ctx)
+	start := time.Now()
 	s, err := c.rdb.Get(rctx, rkey).Result()
 	switch {
 	case err == nil:
@@ -186,7 +187,7 @@ func (c *Cache[V]) Get(ctx context.Context, key string, load Loader[V]) (V, erro
 		c.del(rctx, rkey)
 		return c.load(ctx, key, rkey, load, request{mode: afterCorrupt, result: ResultCorrupt, deadline: deadline})
 	case err == redis.Nil:
-		return c.load(ctx, key, rkey, load, request{mode: afterMiss, result: ResultMiss, deadline: deadline})
+		return c.load(ctx, key, rkey, load, request{mode: afterMiss, result: ResultMiss, deadline: deadline, rtt: time.Since(start)})
 	case ctx.Err() != nil:
 		return zero, ctx.Err()
 	default:
@@ -270,6 +271,7 @@ type request struct {
 	mode     loadMode
 	result   Result    // the caller's result when the loader answers
 	deadline time.Time // when the caller's Redis budget ends (zero: none)
+	rtt      time.Duration // how long the caller's read of Redis took
 	redisErr error     // afterFailure: what failed
 	seq      uint64    // afterPending: the pending entry
 }
@@ -342,7 +344,7 @@ func (c *Cache[V]) fill(f *flight[V], key, rkey string, load Loader[V], req requ
 		store = isTimeout(req.redisErr)
 	case afterMiss:
 		rctx, cancel := untilDeadline(f.ctx, req.deadline)
-		s, found, err := c.findOrLock(rctx, rkey, req.deadline, &token)
+		s, found, err := c.findOrLock(rctx, rkey, req, &token)
 		cancel()
 		switch {
 		case err != nil:
@@ -392,7 +394,7 @@ func (c *Cache[V]) fill(f *flight[V], key, rkey string, load Loader[V], req requ
 		}
 	}
 	store = store && data != nil && !f.superseded.Load()
-	if store && c.storeFirst(req.deadline, start) {
+	if store && c.storeFirst(req.deadline, start, req.rtt) {
 		// Enough of the caller's budget is left: store before answering, so
 		// that the value is in Redis when Get returns.
 		sctx, cancel := context.WithTimeout(c.bg, c.remainingBudget(req.deadline, start))
@@ -417,11 +419,12 @@ func (c *Cache[V]) fill(f *flight[V], key, rkey string, load Loader[V], req requ
 
 // storeFirst reports whether a load that started at start stores its value
 // before answering: when at least half of the caller's budget is left (the
-// load's own time does not count), or when there is no budget. Otherwise
-// it answers first and stores in the background, so that a slow Redis does
-// not keep a caller past its budget.
-func (c *Cache[V]) storeFirst(deadline, start time.Time) bool {
-	return c.opts.Timeout < 0 || deadline.Sub(start) > c.opts.Timeout/2
+// load's own time does not count) and twice the round trip of the caller's
+// read, or when there is no budget. Otherwise it answers first and stores in
+// the background, so that a slow Redis does not keep a caller past its
+// budget.
+func (c *Cache[V]) storeFirst(deadline, start time.Time, rtt time.Duration) bool {
+	return c.opts.Timeout < 0 || deadline.Sub(start) > max(c.opts.Timeout/2, 2*rtt)
 }
 
 // remainingBudget is what was left of the caller's budget when the load
@@ -443,7 +446,14 @@ func (c *Cache[V]) stored(rkey string, req request, err error) {
 // findOrLock looks for a value another instance stored since the caller's
 // read, within the caller's budget. With the fill lock, it takes the lock, or
 // waits for the holder's value until the budget ends; the caller then loads.
-func (c *Cache[V]) findOrLock(ctx context.Context, rkey string, deadline time.Time, token *string) (string, bool, error) {
+// When what is left of the budget would not fit another round trip as long
+// as the caller's read, it does nothing: a read cut short by its deadline
+// costs its connection, and the next read a new one.
+func (c *Cache[V]) findOrLock(ctx context.Context, rkey string, req request, token *string) (string, bool, error) {
+	deadline := req.deadline
+	if !deadline.IsZero() && time.Until(deadline) < req.rtt {
+		return "", false, nil
+	}
 	if c.opts.DisableFillLock {
 		s, err := c.rdb.Get(ctx, rkey).Result()
 		switch {
@@ -466,7 +476,7 @@ func (c *Cache[V]) findOrLock(ctx context.Context, rkey string, deadline time.Ti
 	if deadline.IsZero() {
 		deadline = time.Now().Add(c.opts.FillLockTTL)
 	}
-	return c.awaitFill(ctx, rkey, deadline)
+	return c.awaitFill(ctx, rkey, deadline, req.rtt)
 }
 
 // callLoader calls load, turning a panic into an error for every waiter.

@@ -48,19 +48,17 @@ func (c *Cache[V]) lockStep(ctx context.Context, rkey, token string) (value stri
 	return "", false, set.Val(), nil
 }
 
-// awaitFill polls rkey until another instance's load stores it, or deadline.
-// found is false when the deadline came first.
-func (c *Cache[V]) awaitFill(ctx context.Context, rkey string, deadline time.Time) (value string, found bool, err error) {
+// awaitFill polls rkey until another instance's load stores it, or until a
+// read of rtt would no longer end before deadline. found is false when the
+// deadline came first.
+func (c *Cache[V]) awaitFill(ctx context.Context, rkey string, deadline time.Time, rtt time.Duration) (value string, found bool, err error) {
 	wait := 2 * time.Millisecond
 	for {
-		remaining := time.Until(deadline)
-		if !deadline.IsZero() && remaining <= 0 {
+		remaining := time.Until(deadline) - rtt // a read must fit before the deadline
+		if remaining <= 0 {
 			return "", false, nil
 		}
-		pause := wait
-		if !deadline.IsZero() {
-			pause = min(wait, remaining)
-		}
+		pause := min(wait, remaining)
 		t := time.NewTimer(pause)
 		select {
 		case <-t.C:

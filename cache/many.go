@@ -138,7 +138,7 @@ func (c *Cache[V]) GetMany(ctx context.Context, keys []string, load func(ctx con
 	}
 	switch {
 	case len(writes) == 0:
-	case c.storeFirst(deadline, start):
+	case c.storeFirst(deadline, start, 0):
 		sctx, cancel := context.WithTimeout(c.bg, c.remainingBudget(deadline, start))
 		c.storeMany(sctx, writes)
 		cancel()
