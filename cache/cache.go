@@ -269,11 +269,11 @@ const (
 // request is what a caller brings to a shared load.
 type request struct {
 	mode     loadMode
-	result   Result    // the caller's result when the loader answers
-	deadline time.Time // when the caller's Redis budget ends (zero: none)
+	result   Result        // the caller's result when the loader answers
+	deadline time.Time     // when the caller's Redis budget ends (zero: none)
 	rtt      time.Duration // how long the caller's read of Redis took
-	redisErr error     // afterFailure: what failed
-	seq      uint64    // afterPending: the pending entry
+	redisErr error         // afterFailure: what failed
+	seq      uint64        // afterPending: the pending entry
 }
 
 // load waits for the one load of rkey, started by this caller or another, and
