@@ -139,3 +139,27 @@ func newNear(t testing.TB, opts cache.NearOptions) *cache.Near {
 	}
 	return n
 }
+
+// resultLog records what an Observer saw.
+type resultLog struct {
+	mu      sync.Mutex
+	results []cache.Result
+}
+
+func (l *resultLog) record(_ string, r cache.Result) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.results = append(l.results, r)
+}
+
+func (l *resultLog) count(r cache.Result) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, got := range l.results {
+		if got == r {
+			n++
+		}
+	}
+	return n
+}
