@@ -289,7 +289,9 @@ func TestNearValuesAreSharedSafely(t *testing.T) {
 	}
 	closeCache(t, c)
 	ctx := context.Background()
-	load := func(_ context.Context, id string) (tagged, error) { return tagged{ID: id, Tags: []string{"x", "y"}}, nil }
+	load := func(_ context.Context, id string) (tagged, error) {
+		return tagged{ID: id, Tags: []string{"x", "y"}}, nil
+	}
 	for range 3 {
 		if _, err := c.Get(ctx, "a", load); err != nil {
 			t.Fatal(err)
