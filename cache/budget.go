@@ -6,15 +6,16 @@ import (
 	"time"
 )
 
-// budgetGranularity is how finely budgets are cut: every Get that starts
-// within the same millisecond shares one deadline, and so one context and one
-// timer, which is what keeps a hit from allocating for its budget.
-const budgetGranularity = time.Millisecond
-
-// budgetClock hands out the shared deadlines of the Gets of one Cache.
+// budgetClock hands out the shared deadlines of the Gets of one Cache: every
+// Get that starts within the same granule (a twentieth of the budget, at
+// least a millisecond) shares one deadline, and so one context and one timer,
+// which is what keeps a hit from allocating for its budget. A budget is thus
+// rounded up by 5 % at most.
 type budgetClock struct {
 	current atomic.Pointer[budgetTick]
 }
+
+func granule(d time.Duration) time.Duration { return max(time.Millisecond, d/20) }
 
 // budgetTick is one shared deadline: a context that ends then.
 type budgetTick struct {
@@ -23,17 +24,17 @@ type budgetTick struct {
 	deadline time.Time
 }
 
-// tick returns a shared context ending between d and d + budgetGranularity
-// from now.
+// tick returns a shared context ending between d and d + granule(d) from now.
 func (c *budgetClock) tick(d time.Duration) *budgetTick {
 	now := time.Now()
 	want := now.Add(d)
+	g := granule(d)
 	if t := c.current.Load(); t != nil {
-		if lead := t.deadline.Sub(want); lead >= 0 && lead <= budgetGranularity {
+		if lead := t.deadline.Sub(want); lead >= 0 && lead <= g {
 			return t
 		}
 	}
-	deadline := want.Add(budgetGranularity)
+	deadline := want.Add(g)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	t := &budgetTick{Context: ctx, cancel: cancel, deadline: deadline}
 	c.current.Store(t)

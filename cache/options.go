@@ -64,7 +64,7 @@ type Options struct {
 
 	// Timeout is the Redis time budget of one Get (or GetMany, Set, Delete,
 	// Update): one deadline for every Redis operation of the call, rounded up
-	// to the millisecond; the loader's own time is not part of it. Zero means
+	// by 5 % at most; the loader's own time is not part of it. Zero means
 	// DefaultTimeout (100 ms); -1 means no budget of the cache's own: the
 	// caller's context and the client's timeouts apply.
 	Timeout time.Duration
