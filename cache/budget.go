@@ -24,9 +24,8 @@ type budgetTick struct {
 	deadline time.Time
 }
 
-// tick returns a shared context ending between d and d + granule(d) from now.
-func (c *budgetClock) tick(d time.Duration) *budgetTick {
-	now := time.Now()
+// tick returns a shared context ending between d and d + granule(d) after now.
+func (c *budgetClock) tick(now time.Time, d time.Duration) *budgetTick {
 	want := now.Add(d)
 	g := granule(d)
 	if t := c.current.Load(); t != nil {
@@ -57,14 +56,19 @@ func (b *budgetCtx) Value(key any) any { return b.values.Value(key) }
 // time they must end by: the caller's own context when its deadline comes
 // first or the budget is off, the shared budget deadline otherwise.
 func (c *Cache[V]) budget(ctx context.Context) (context.Context, time.Time) {
+	return c.budgetAt(ctx, time.Now())
+}
+
+// budgetAt is budget for a call that started at now.
+func (c *Cache[V]) budgetAt(ctx context.Context, now time.Time) (context.Context, time.Time) {
 	if c.opts.Timeout < 0 {
 		d, _ := ctx.Deadline()
 		return ctx, d
 	}
-	if d, ok := ctx.Deadline(); ok && time.Until(d) <= c.opts.Timeout {
+	if d, ok := ctx.Deadline(); ok && d.Sub(now) <= c.opts.Timeout {
 		return ctx, d
 	}
-	t := c.clock.tick(c.opts.Timeout)
+	t := c.clock.tick(now, c.opts.Timeout)
 	if ctx == context.Background() || ctx == context.TODO() {
 		return t, t.deadline
 	}

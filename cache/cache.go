@@ -162,8 +162,8 @@ func (c *Cache[V]) Get(ctx context.Context, key string, load Loader[V]) (V, erro
 		}
 	}
 	rkey := c.opts.Prefix + key
-	rctx, deadline := c.budget(ctx)
 	start := time.Now()
+	rctx, deadline := c.budgetAt(ctx, start)
 	s, err := c.rdb.Get(rctx, rkey).Result()
 	switch {
 	case err == nil:
@@ -174,7 +174,7 @@ func (c *Cache[V]) Get(ctx context.Context, key string, load Loader[V]) (V, erro
 			return zero, ErrNotFound
 		case kindValue:
 			c.observe(ResultHit)
-			c.maybeRefresh(ctx, key, load, m, time.Now())
+			c.maybeRefresh(ctx, key, load, m, start)
 			if c.tier != nil && !c.tier.has(key) {
 				c.near.forgetRaw(rkey) // so that the next read fills the near tier
 			}

@@ -17,7 +17,7 @@ import (
 )
 
 // nearCache returns a Cache with a near tier over its own client to addr.
-func nearCache(t *testing.T, addr string, nopts cache.NearOptions, opts cache.Options) (*cache.Cache[product], *cache.Near) {
+func nearCache(t testing.TB, addr string, nopts cache.NearOptions, opts cache.Options) (*cache.Cache[product], *cache.Near) {
 	t.Helper()
 	near := newNear(t, nopts)
 	opts.Near = near
