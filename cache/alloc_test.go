@@ -44,7 +44,10 @@ func TestHitAllocatesNoMoreThanHandWrittenCode(t *testing.T) {
 			if err := client.rdb.Set(ctx, "raw:a", mustJSON(t, want), 0).Err(); err != nil {
 				t.Fatal(err)
 			}
-			never := func(context.Context, string) (product, error) { t.Error("the loader ran on a hit"); return product{}, nil }
+			never := func(context.Context, string) (product, error) {
+				t.Error("the loader ran on a hit")
+				return product{}, nil
+			}
 			hand := testing.AllocsPerRun(200, func() {
 				if p, err := handWritten(ctx, client.rdb, "raw:", id); err != nil || p != want {
 					t.Fatal(p, err)
@@ -63,7 +66,10 @@ func TestHitAllocatesNoMoreThanHandWrittenCode(t *testing.T) {
 	}
 	t.Run("near", func(t *testing.T) {
 		c, _ := nearCache(t, srv.Addr(), cache.NearOptions{}, cache.Options{Prefix: "alloc-near:"})
-		never := func(context.Context, string) (product, error) { t.Error("the loader ran on a hit"); return product{}, nil }
+		never := func(context.Context, string) (product, error) {
+			t.Error("the loader ran on a hit")
+			return product{}, nil
+		}
 		if err := c.Set(ctx, "a", want); err != nil {
 			t.Fatal(err)
 		}

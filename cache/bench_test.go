@@ -77,7 +77,9 @@ func BenchmarkNearHit(b *testing.B) {
 	if err := c.Set(ctx, "a", want); err != nil {
 		b.Fatal(err)
 	}
-	never := func(context.Context, string) (product, error) { return product{}, errors.New("the loader ran on a hit") }
+	never := func(context.Context, string) (product, error) {
+		return product{}, errors.New("the loader ran on a hit")
+	}
 	redistest.Eventually(b, 5*time.Second, "a near hit", func() bool {
 		before := c.Stats().NearHits
 		_, _ = c.Get(ctx, "a", never)
