@@ -22,7 +22,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// document is a product record of 219 bytes as JSON, the size the figures of
+// document is a product record of about 219 bytes as JSON, the size the figures of
 // the cache issue were measured with.
 type document struct {
 	ID          string   `json:"id"`
@@ -37,7 +37,7 @@ type document struct {
 }
 
 var doc = document{
-	ID: "42", SKU: "TEA-POT-0042", Name: "Cast-iron teapot, 1.2 l",
+	ID: "42", SKU: "TEA-POT-0042", Name: "Cast-iron teapot",
 	Description: "Enamelled inside, keeps tea hot for an hour.",
 	Price:       39.9, Currency: "EUR", Stock: 118, Tags: []string{"kitchen", "tea"},
 	UpdatedAt: "2026-11-27T10:00Z",
@@ -116,7 +116,9 @@ func TestPeers(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	loader := func(context.Context, string) (document, error) { return document{}, fmt.Errorf("the loader ran on a hit") }
+	loader := func(context.Context, string) (document, error) {
+		return document{}, fmt.Errorf("the loader ran on a hit")
+	}
 	id := string([]byte("42"))
 	decode := func(b []byte, err error) (document, error) {
 		var d document
