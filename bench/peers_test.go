@@ -22,7 +22,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// document is a product record of about 219 bytes as JSON, the size the figures of
+// document is a product record of 219 bytes as JSON, the size the figures of
 // the cache issue were measured with.
 type document struct {
 	ID          string   `json:"id"`
