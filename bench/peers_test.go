@@ -166,7 +166,7 @@ func TestPeers(t *testing.T) {
 	fmt.Fprintf(&report, "\n| path | ns/op (median) | allocs/op | near tier faster by (median of %d ABBA pairs) |\n|---|---:|---:|---:|\n", rounds)
 	base := paths[0]
 	for _, p := range paths {
-		allocs := testing.AllocsPerRun(200, func() { _, _ = p.get(ctx) })
+		allocs := testing.AllocsPerRun(1000, func() { _, _ = p.get(ctx) })
 		if p.name == base.name {
 			ns := median(blockTimes(ctx, p, rounds))
 			fmt.Fprintf(&report, "| %s | %.0f | %.0f | — |\n", p.name, ns, allocs)
