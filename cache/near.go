@@ -218,8 +218,6 @@ func (n *Near) forgetRaw(rkey string) {
 	}
 }
 
-// Get, Reserve, Cancel: the raw store's; see redis.Cache.
-
 // Get returns the reply go-redis keeps for cacheKey.
 func (n *Near) Get(ctx context.Context, cacheKey string) ([]byte, bool) {
 	return n.raw.Get(ctx, cacheKey)
