@@ -94,13 +94,14 @@ func (c *Cache[V]) applyInvalidations(keys []string, seqs []uint64) bool {
 	return all
 }
 
-// storeTimeout bounds a Redis write made in the background, off any caller's
-// budget.
+// storeTimeout bounds a Redis operation made in the background, off any
+// caller's budget: ten budgets, at least a second. It is longer than the
+// budget on purpose: when Redis is slow, a Get that timed out cost go-redis
+// its connection, and a new one needs a handshake and the command, two round
+// trips; a background write given the time for both leaves a working
+// connection in the pool, where a budget-bound one would fail each time.
 func (c *Cache[V]) storeTimeout() time.Duration {
-	if c.opts.Timeout > 0 {
-		return c.opts.Timeout
-	}
-	return time.Second
+	return max(time.Second, 10*c.opts.Timeout)
 }
 
 // sleep waits d or until ctx ends; it reports whether d passed.
