@@ -3,6 +3,8 @@ package cache_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -14,48 +16,41 @@ import (
 )
 
 // BenchmarkHit compares a cache hit with what it replaces: a plain go-redis GET
-// plus the same JSON decode, on the same server and client, in one run:
+// plus the same JSON decode, on the same server and client, in one run; and
+// the near tier's hit with go-redis's own client-side cache hit plus decode:
 //
-//	go test -run '^$' -bench BenchmarkHit -benchmem -count 10 ./cache | tee hit.txt
+//	go test -run '^$' -bench 'BenchmarkHit$' -benchmem -count 10 ./cache | tee hit.txt
 //	benchstat -col /path hit.txt
 func BenchmarkHit(b *testing.B) {
 	srv := redistest.StartServer(b)
 	rdb := guarded(b, srv.Addr())
 	ctx := context.Background()
 	c := newCache(b, rdb, cache.Options{Prefix: "bench:"})
+	near := newNear(b, cache.NearOptions{})
+	nearRdb := plain(b, srv.Addr(), near)
+	nc := newCache(b, nearRdb, cache.Options{Prefix: "bench:", Near: near})
 	want := product{ID: "a", Name: "a product with a name of some length", Price: 12.5}
 	if err := c.Set(ctx, "a", want); err != nil {
+		b.Fatal(err)
+	}
+	if err := rdb.Set(ctx, "raw:a", mustJSON(b, want), 0).Err(); err != nil {
 		b.Fatal(err)
 	}
 	never := func(context.Context, string) (product, error) {
 		b.Error("the loader ran on a hit")
 		return product{}, nil
 	}
-	b.Run("path=get+decode", func(b *testing.B) {
-		b.ReportAllocs()
-		redistest.ReportCPUPerOp(b, func() {
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					data, err := rdb.Get(ctx, "bench:a").Bytes()
-					var p product
-					if err == nil {
-						err = json.Unmarshal(data, &p)
-					}
-					if err != nil || p != want {
-						b.Errorf("%+v, %v", p, err)
-						return
-					}
-				}
-			})
-		})
-	})
-	hit := func(c *cache.Cache[product]) func(b *testing.B) {
+	for range 3 { // fill the near tier
+		_, _ = nc.Get(ctx, "a", never)
+	}
+	id := string([]byte("a"))
+	parallel := func(get func() (product, error)) func(b *testing.B) {
 		return func(b *testing.B) {
 			b.ReportAllocs()
 			redistest.ReportCPUPerOp(b, func() {
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
-						if p, err := c.Get(ctx, "a", never); err != nil || p != want {
+						if p, err := get(); err != nil || p != want {
 							b.Errorf("%+v, %v", p, err)
 							return
 						}
@@ -64,8 +59,55 @@ func BenchmarkHit(b *testing.B) {
 			})
 		}
 	}
-	b.Run("path=cache", hit(c))
-	b.Run("path=cache-without-budget", hit(newCache(b, rdb, cache.Options{Prefix: "bench:", Timeout: -1})))
+	b.Run("path=get+decode", parallel(func() (product, error) { return handWritten(ctx, rdb, "raw:", id) }))
+	b.Run("path=cache", parallel(func() (product, error) { return c.Get(ctx, id, never) }))
+	b.Run("path=csc-get+decode", parallel(func() (product, error) { return handWritten(ctx, nearRdb, "raw:", id) }))
+	b.Run("path=near", parallel(func() (product, error) { return nc.Get(ctx, id, never) }))
+}
+
+// BenchmarkNearHit measures a hit of the near tier, a value decoded already,
+// from 1 goroutine and from 64:
+//
+//	go test -run '^$' -bench 'BenchmarkNearHit' -benchmem -count 10 ./cache
+func BenchmarkNearHit(b *testing.B) {
+	srv := redistest.StartServer(b)
+	ctx := context.Background()
+	// A MaxStaleness longer than the run: every Get is a hit of the decoded
+	// value, none a periodic re-read from Redis.
+	c, _ := nearCache(b, srv.Addr(), cache.NearOptions{MaxStaleness: time.Hour}, cache.Options{Prefix: "near:", TTL: time.Hour})
+	want := product{ID: "a", Name: "a product with a name of some length", Price: 12.5}
+	if err := c.Set(ctx, "a", want); err != nil {
+		b.Fatal(err)
+	}
+	never := func(context.Context, string) (product, error) {
+		return product{}, errors.New("the loader ran on a hit")
+	}
+	redistest.Eventually(b, 5*time.Second, "a near hit", func() bool {
+		before := c.Stats().NearHits
+		_, _ = c.Get(ctx, "a", never)
+		return c.Stats().NearHits > before
+	})
+	id := string([]byte("a"))
+	b.Run("goroutines=1", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if p, err := c.Get(ctx, id, never); err != nil || p != want {
+				b.Fatal(p, err)
+			}
+		}
+	})
+	b.Run("goroutines=64", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if p, err := c.Get(ctx, id, never); err != nil || p != want {
+					b.Error(p, err)
+					return
+				}
+			}
+		})
+	})
 }
 
 // BenchmarkStampede measures Gets of keys that each go cold at once for all
@@ -138,15 +180,11 @@ func BenchmarkHitOverhead(b *testing.B) {
 		b.Error("the loader ran on a hit")
 		return product{}, nil
 	}
+	id := string([]byte("a"))
 	b.Run("path=get+decode", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			data, err := rdb.Get(ctx, "bench:a").Bytes()
-			var p product
-			if err == nil {
-				err = json.Unmarshal(data, &p)
-			}
-			if err != nil || p != want {
+			if p, err := handWritten(ctx, rdb, "bench:", id); err != nil || p != want {
 				b.Fatalf("%+v, %v", p, err)
 			}
 		}
@@ -159,7 +197,7 @@ func BenchmarkHitOverhead(b *testing.B) {
 		b.Run("path="+path.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if p, err := c.Get(ctx, "a", never); err != nil || p != want {
+				if p, err := c.Get(ctx, id, never); err != nil || p != want {
 					b.Fatalf("%+v, %v", p, err)
 				}
 			}

@@ -5,32 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"runtime/debug"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/sync/singleflight"
 )
-
-// Errors of the cache.
-var (
-	// ErrNotFound is what a loader returns for a record that does not exist.
-	// With Options.NegativeTTL it is cached, and later Gets return it without
-	// calling the loader.
-	ErrNotFound = errors.New("cache: not found")
-
-	// ErrLoaderPanic is wrapped by the error every caller waiting on a load gets
-	// when the loader panicked; the message holds the panic value and stack.
-	ErrLoaderPanic = errors.New("cache: loader panicked")
-
-	// ErrEmptyKey is returned for an empty key, ErrNilLoader for a nil loader.
-	ErrEmptyKey  = errors.New("cache: empty key")
-	ErrNilLoader = errors.New("cache: nil loader")
-)
-
-// tombstone is the value stored for a cached not-found. It starts with a NUL
-// byte, which no JSON document does.
-const tombstone = "\x00redisguard:not-found"
 
 // Loader reads one record from the source of truth, or returns ErrNotFound.
 type Loader[V any] func(ctx context.Context, key string) (V, error)
@@ -38,210 +18,260 @@ type Loader[V any] func(ctx context.Context, key string) (V, error)
 // Cache is a cache-aside view of values of type V in Redis. It is safe for
 // concurrent use.
 type Cache[V any] struct {
-	rdb    redis.UniversalClient
-	opts   Options
-	encode func(V) ([]byte, error)
-	decode func(string) (V, error)
-	flight singleflight.Group
-	counts counters
-	stale  staleKeys
+	rdb   redis.UniversalClient
+	opts  Options
+	codec codec[V]
+	near  *Near
+	tier  *nearTier[V] // nil without a Near
+
+	clock      budgetClock
+	flights    flights[V]
+	refreshing refreshes
+	pending    pendingSet
+	counts     counters
+
+	// bg is the context of the background work (shared loads, early
+	// refreshes, stores after a load, the retry of pending invalidations);
+	// Close cancels it and waits for the work.
+	bg             context.Context
+	stopBackground context.CancelFunc
+	bgMu           sync.Mutex // orders goBackground and Close
+	background     sync.WaitGroup
+	closed         atomic.Bool
+	closeOnce      sync.Once
 }
 
 // New returns a Cache over rdb, a *redisguard.Client or any go-redis client.
+// Every bad option is an error wrapping ErrInvalidOptions that names the
+// field; a nil client, typed or not, is one too.
 func New[V any](rdb redis.UniversalClient, opts Options) (*Cache[V], error) {
-	if rdb == nil {
-		return nil, fmt.Errorf("%w: the Redis client is nil", ErrInvalidOptions)
+	var errs optionErrors
+	if rdb == nil || isNilInterface(rdb) {
+		errs.add("rdb", "(the Redis client) is a nil %T: pass a *redisguard.Client or a go-redis client", rdb)
 	}
 	opts, err := opts.withDefaults()
 	if err != nil {
-		return nil, err
+		errs = append(errs, err)
 	}
-	c := &Cache[V]{rdb: rdb, opts: opts}
-	c.encode, c.decode = codecFor[V](opts.Codec)
+	if len(errs) == 0 && opts.Near != nil {
+		if err := checkNearClient(rdb, opts.Near); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	c := &Cache[V]{rdb: rdb, opts: opts, codec: codecFor[V](opts.Codec), near: opts.Near}
+	c.pending.max = opts.MaxPendingInvalidations
+	c.bg, c.stopBackground = context.WithCancel(context.Background())
+	if c.near != nil {
+		c.tier = newNearTier[V](c.near, opts.Prefix, c.decodeStored, func() { c.observe(ResultNearEviction) })
+		if err := c.near.register(c.tier); err != nil {
+			c.stopBackground()
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+// checkNearClient checks what can be seen of a go-redis client: that it
+// caches into near. A *redisguard.Client does not show its options.
+func checkNearClient(rdb redis.UniversalClient, near *Near) error {
+	c, ok := rdb.(interface{ Options() *redis.Options })
+	if !ok {
+		return nil
+	}
+	o := c.Options()
+	switch {
+	case o.ClientSideCache != redis.Cache(near):
+		return fmt.Errorf("%w: Near is set, but the client's Options.ClientSideCache is not this Near: nothing would fill it", ErrInvalidOptions)
+	case o.Protocol == 2:
+		return fmt.Errorf("%w: Near is set, but the client speaks RESP2 (Options.Protocol 2): client-side caching needs Protocol 3", ErrInvalidOptions)
+	}
+	return nil
+}
+
+// Close stops the Cache's background work (shared loads, early refreshes,
+// the retry of pending invalidations, which are then lost: see Update) and
+// waits for it; a loader that ignores its context delays it. Every method
+// returns ErrClosed afterwards. Close does not close the Redis client.
+func (c *Cache[V]) Close() error {
+	c.closeOnce.Do(func() {
+		c.bgMu.Lock()
+		c.closed.Store(true)
+		c.bgMu.Unlock()
+		c.stopBackground()
+		c.background.Wait()
+		if c.tier != nil {
+			c.near.unregister(c.tier)
+		}
+	})
+	return nil
+}
+
+// goBackground runs fn on a goroutine Close waits for; false after Close.
+func (c *Cache[V]) goBackground(fn func()) bool {
+	c.bgMu.Lock()
+	defer c.bgMu.Unlock()
+	if c.closed.Load() {
+		return false
+	}
+	c.background.Add(1)
+	go func() {
+		defer c.background.Done()
+		fn()
+	}()
+	return true
 }
 
 // Stats returns the counts of results so far.
 func (c *Cache[V]) Stats() Stats {
 	s := c.counts.snapshot()
-	s.StaleKeys = c.stale.len()
+	s.PendingInvalidations = c.pending.len()
+	s.Bypassing = c.pending.bypassing()
 	return s
 }
 
-// loadMode says how a load that follows a Get's read of Redis goes on.
-type loadMode uint8
-
-const (
-	// afterMiss: read Redis once more first (another caller may just have
-	// stored the value), then store what the loader returns.
-	afterMiss loadMode = iota
-	// afterCorrupt and afterStale: store what the loader returns.
-	afterCorrupt
-	afterStale
-	// afterFailure: Redis failed; do not touch it again.
-	afterFailure
-)
-
-// loaded is the outcome of one load, shared by every caller waiting on it.
-type loaded[V any] struct {
-	v         V
-	fromRedis bool // the second read found the value: no load happened
-}
-
-// Get returns the value of key: from Redis on a hit, otherwise from load, which
-// runs once however many callers wait for the key. A Redis failure is never the
-// caller's error: the loader answers instead. The error is the loader's (or
-// ErrNotFound, or ctx.Err() when the caller's context ended first).
+// Get returns the value of key: from the near tier or Redis on a hit,
+// otherwise from load, which runs once in this process however many callers
+// wait for the key, and, with the fill lock, once among the instances that
+// miss it together. A Redis failure is never the caller's error: the loader
+// answers instead. The error is the loader's (or ErrNotFound, or ctx.Err()
+// when the caller's context ended first).
 func (c *Cache[V]) Get(ctx context.Context, key string, load Loader[V]) (V, error) {
 	var zero V
-	if key == "" {
+	switch {
+	case key == "":
 		return zero, ErrEmptyKey
-	}
-	if load == nil {
+	case load == nil:
 		return zero, ErrNilLoader
+	case c.closed.Load():
+		return zero, ErrClosed
+	}
+	if c.pending.n.Load() != 0 || c.pending.bypassNs.Load() != 0 {
+		rkey := c.opts.Prefix + key
+		if seq, blocked := c.pending.blocked(rkey); blocked {
+			c.onFallback(key, ErrInvalidationPending)
+			_, deadline := c.budget(ctx)
+			return c.load(ctx, key, rkey, load, request{mode: afterPending, result: ResultFallback, deadline: deadline, seq: seq})
+		}
+	}
+	if c.tier != nil {
+		if v, err, served := c.nearGet(ctx, key, load); served {
+			return v, err
+		}
 	}
 	rkey := c.opts.Prefix + key
-	if c.stale.has(rkey) {
-		return c.load(ctx, key, rkey, load, afterStale, ResultMiss)
-	}
-	s, err := c.read(ctx, rkey)
+	start := time.Now()
+	rctx, deadline := c.budgetAt(ctx, start)
+	s, err := c.rdb.Get(rctx, rkey).Result()
 	switch {
-	case err == nil && s == tombstone:
-		c.observe(ResultNegativeHit)
-		return zero, ErrNotFound
 	case err == nil:
-		v, derr := c.decode(s)
-		if derr == nil {
+		v, kind, m, derr := c.decodeStored(s)
+		switch kind {
+		case kindNotFound:
+			c.observe(ResultNegativeHit)
+			return zero, ErrNotFound
+		case kindValue:
 			c.observe(ResultHit)
+			c.maybeRefresh(ctx, key, load, m, start)
+			if c.tier != nil && !c.tier.has(key) {
+				c.near.forgetRaw(rkey) // so that the next read fills the near tier
+			}
 			return v, nil
 		}
-		c.del(ctx, rkey)
-		return c.load(ctx, key, rkey, load, afterCorrupt, ResultCorrupt)
+		if errors.Is(derr, ErrCodecPanic) {
+			c.observe(ResultLoadError)
+			return zero, fmt.Errorf("cache: decode %q: %w", key, derr)
+		}
+		c.del(rctx, rkey)
+		return c.load(ctx, key, rkey, load, request{mode: afterCorrupt, result: ResultCorrupt, deadline: deadline})
 	case err == redis.Nil:
-		return c.load(ctx, key, rkey, load, afterMiss, ResultMiss)
+		return c.load(ctx, key, rkey, load, request{mode: afterMiss, result: ResultMiss, deadline: deadline, rtt: time.Since(start)})
 	case ctx.Err() != nil:
 		return zero, ctx.Err()
 	default:
-		if c.opts.OnFallback != nil {
-			c.opts.OnFallback(key, err)
-		}
-		return c.load(ctx, key, rkey, load, afterFailure, ResultFallback)
+		c.onFallback(key, err)
+		return c.load(ctx, key, rkey, load, request{mode: afterFailure, result: ResultFallback, deadline: deadline, redisErr: err})
 	}
 }
 
-// load waits for the one load of rkey, started by this caller or another, and
-// counts the caller's result.
-func (c *Cache[V]) load(ctx context.Context, key, rkey string, load Loader[V], mode loadMode, result Result) (V, error) {
+// nearGet serves key from the near tier when it holds it.
+func (c *Cache[V]) nearGet(ctx context.Context, key string, load Loader[V]) (v V, err error, served bool) {
+	now := time.Now()
+	e := c.tier.lookup(key, now)
+	if e == nil {
+		return v, nil, false
+	}
+	v, kind, m, derr := c.tier.value(e)
+	switch kind {
+	case kindValue:
+		c.observe(ResultNearHit)
+		c.maybeRefresh(ctx, key, load, m, now)
+		return v, nil, true
+	case kindNotFound:
+		c.observe(ResultNearNegativeHit)
+		return v, ErrNotFound, true
+	case kindAbsent:
+		// Redis has no value, and would say so: go straight to the load.
+		_, deadline := c.budget(ctx)
+		v, err = c.load(ctx, key, c.opts.Prefix+key, load, request{mode: afterMiss, result: ResultMiss, deadline: deadline})
+		return v, err, true
+	}
+	if errors.Is(derr, ErrCodecPanic) {
+		c.observe(ResultLoadError)
+		return v, fmt.Errorf("cache: decode %q: %w", key, derr), true
+	}
+	return v, nil, false // corrupt: the read of Redis deals with it
+}
+
+// decodeStored decodes a value read from Redis.
+func (c *Cache[V]) decodeStored(s string) (V, entryKind, meta, error) {
 	var zero V
-	// The load belongs to every caller waiting on it: it runs without this
-	// caller's cancellation, so that a caller giving up does not fail the rest.
-	fill := context.WithoutCancel(ctx)
-	ch := c.flight.DoChan(rkey, func() (any, error) { return c.fill(fill, key, rkey, load, mode) })
-	select {
-	case r := <-ch:
-		switch {
-		case r.Err == nil:
-			l := r.Val.(loaded[V])
-			if l.fromRedis {
-				result = ResultHit
-			}
-			c.observe(result)
-			return l.v, nil
-		case errors.Is(r.Err, ErrNotFound):
-			c.observe(ResultMiss)
-			return zero, r.Err
-		default:
-			c.observe(ResultLoadError)
-			return zero, r.Err
-		}
-	case <-ctx.Done():
-		return zero, ctx.Err()
+	if s == tombstone {
+		return zero, kindNotFound, meta{}, nil
 	}
+	payload, m := splitHeader(s)
+	v, err := c.codec.decode(payload)
+	if err != nil {
+		return zero, kindCorrupt, m, err
+	}
+	return v, kindValue, m, nil
 }
 
-// fill runs one load: read again after a miss, call the loader, store the value
-// (or a not-found) unless Redis failed.
-func (c *Cache[V]) fill(ctx context.Context, key, rkey string, load Loader[V], mode loadMode) (result any, err error) {
-	if mode == afterMiss {
-		if s, err := c.read(ctx, rkey); err == nil && s != tombstone {
-			if v, err := c.decode(s); err == nil {
-				return loaded[V]{v: v, fromRedis: true}, nil
-			}
-		}
+// encodeStored encodes v as it is stored for ttl, after a load that took
+// delta.
+func (c *Cache[V]) encodeStored(v V, ttl, delta time.Duration) ([]byte, error) {
+	data, err := c.codec.encode(v)
+	if err != nil || c.opts.DisableEarlyRefresh {
+		return data, err
 	}
-	v, err := c.callLoader(ctx, key, load)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		if mode != afterFailure && c.opts.NegativeTTL > 0 {
-			c.store(ctx, rkey, []byte(tombstone), c.opts.NegativeTTL)
-		}
-		return nil, err
-	case err != nil:
-		return nil, err
-	}
-	if mode != afterFailure {
-		if data, err := c.encode(v); err == nil {
-			c.store(ctx, rkey, data, c.jittered(c.opts.TTL))
-		}
-	}
-	return loaded[V]{v: v}, nil
+	return withHeader(data, time.Now().Add(ttl), delta), nil
 }
 
 // callLoader calls load, turning a panic into an error for every waiter.
-func (c *Cache[V]) callLoader(ctx context.Context, key string, load Loader[V]) (v V, err error) {
-	defer recoverLoader(&err)
+func callLoader[V any](ctx context.Context, key string, load Loader[V]) (v V, err error) {
+	defer recoverAs(ErrLoaderPanic, &err)
 	return load(ctx, key)
 }
 
-// recoverLoader, deferred around a loader call, turns its panic into an error
-// wrapping ErrLoaderPanic, with the panic value and stack.
-func recoverLoader(err *error) {
-	if p := recover(); p != nil {
-		*err = fmt.Errorf("%w: %v\n%s", ErrLoaderPanic, p, debug.Stack())
-	}
-}
-
-// read GETs rkey within the time budget.
-func (c *Cache[V]) read(ctx context.Context, rkey string) (string, error) {
-	ctx, cancel := c.budget(ctx)
-	defer cancel()
-	return c.rdb.Get(ctx, rkey).Result()
-}
-
-// store SETs rkey within the time budget; on success the key is no longer stale.
-func (c *Cache[V]) store(ctx context.Context, rkey string, data []byte, ttl time.Duration) error {
-	ctx, cancel := c.budget(ctx)
-	defer cancel()
-	if err := c.rdb.Set(ctx, rkey, data, ttl).Err(); err != nil {
-		return err
-	}
-	c.stale.remove(rkey)
-	return nil
-}
-
-// del DELetes keys within the time budget; on success they are no longer stale.
+// del deletes keys within the call's budget; keys deleted no longer wait for
+// an invalidation.
 func (c *Cache[V]) del(ctx context.Context, rkeys ...string) error {
-	ctx, cancel := c.budget(ctx)
-	defer cancel()
 	if err := c.rdb.Del(ctx, rkeys...).Err(); err != nil {
 		return err
 	}
 	for _, k := range rkeys {
-		c.stale.remove(k)
+		c.applied(k)
 	}
 	return nil
 }
 
-// budget bounds one Redis operation by Options.Timeout, or by the caller's own
-// deadline when that comes first.
-func (c *Cache[V]) budget(ctx context.Context) (context.Context, context.CancelFunc) {
-	if c.opts.Timeout < 0 {
-		return ctx, func() {}
+// applied records that rkey's value in Redis was replaced or deleted.
+func (c *Cache[V]) applied(rkey string) {
+	if c.pending.remove(rkey, 0) {
+		c.observe(ResultInvalidationApplied)
 	}
-	if d, ok := ctx.Deadline(); ok && time.Until(d) <= c.opts.Timeout {
-		return ctx, func() {}
-	}
-	return context.WithTimeout(ctx, c.opts.Timeout)
 }
 
 // jittered spreads ttl by ±Jitter.
@@ -253,8 +283,24 @@ func (c *Cache[V]) jittered(ttl time.Duration) time.Duration {
 }
 
 func (c *Cache[V]) observe(r Result) {
-	c.counts[r].Add(1)
+	c.counts.add(r)
 	if c.opts.Observer != nil {
 		c.opts.Observer(c.opts.Name, r)
 	}
+}
+
+func (c *Cache[V]) onFallback(key string, err error) {
+	if c.opts.OnFallback != nil {
+		c.opts.OnFallback(key, err)
+	}
+}
+
+// dropNear removes rkey from this process's near tier, decoded value and raw
+// reply, so that a write of this process is never followed by a read of the
+// old value from memory.
+func (c *Cache[V]) dropNear(rkey string) {
+	if c.tier == nil || len(rkey) < len(c.opts.Prefix) {
+		return
+	}
+	c.tier.drop(rkey[len(c.opts.Prefix):], func() { c.near.forgetRaw(rkey) })
 }

@@ -60,6 +60,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer products.Close()
 	db := newDatabase()
 	ctx := context.Background()
 	for range 2 {

@@ -102,7 +102,64 @@ func newCache(t testing.TB, rdb redis.UniversalClient, opts cache.Options) *cach
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { c.Close() })
 	return c
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// plain returns a go-redis client to addr that honours context deadlines on
+// the socket, closed when the test ends. With a near tier it caches into it.
+func plain(t testing.TB, addr string, near *cache.Near) *redis.Client {
+	t.Helper()
+	opts := &redis.Options{Addr: addr, ContextTimeoutEnabled: true, MaxRetries: -1}
+	if near != nil {
+		opts.Protocol = 3
+		opts.ClientSideCache = near
+	}
+	c := redis.NewClient(opts)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// closeCache closes c when the test ends, so that its background work is
+// over before the goroutine-leak check.
+func closeCache[V any](t testing.TB, c *cache.Cache[V]) *cache.Cache[V] {
+	t.Helper()
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// newNear returns a Near with opts.
+func newNear(t testing.TB, opts cache.NearOptions) *cache.Near {
+	t.Helper()
+	n, err := cache.NewNear(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// resultLog records what an Observer saw.
+type resultLog struct {
+	mu      sync.Mutex
+	results []cache.Result
+}
+
+func (l *resultLog) record(_ string, r cache.Result) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.results = append(l.results, r)
+}
+
+func (l *resultLog) count(r cache.Result) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, got := range l.results {
+		if got == r {
+			n++
+		}
+	}
+	return n
+}

@@ -4,19 +4,41 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"time"
 )
 
-// DefaultTimeout bounds each Redis operation of a cache: above a LAN's or a
-// cloud zone's round trip with room to spare, and small next to the budget of a
-// product request, which still gets its answer from the loader when Redis is
-// slower than that.
-const DefaultTimeout = 100 * time.Millisecond
+// Defaults of Options.
+const (
+	// DefaultTimeout is the Redis time budget of one Get: above a LAN's or a
+	// cloud zone's round trip with room to spare, and small next to the budget
+	// of a product request, which still gets its answer from the loader when
+	// Redis is slower than that.
+	DefaultTimeout = 100 * time.Millisecond
 
-// DefaultJitter spreads TTLs by ±10 %.
-const DefaultJitter = 0.1
+	// DefaultJitter spreads TTLs by ±10 %.
+	DefaultJitter = 0.1
 
-// Options configures a Cache.
+	// DefaultLoadTimeout bounds one shared load: long enough for a slow
+	// database query, short enough that a hung one does not hold its key for
+	// long.
+	DefaultLoadTimeout = 10 * time.Second
+
+	// DefaultFillLockTTL is how long a fill lock outlives an instance that died
+	// holding it. A load slower than this lets a second instance load too.
+	DefaultFillLockTTL = 2 * time.Second
+
+	// DefaultEarlyRefreshBeta is XFetch's β: 1 is the value of the paper, larger
+	// refreshes earlier.
+	DefaultEarlyRefreshBeta = 1.0
+
+	// DefaultMaxPendingInvalidations bounds the invalidations a Cache keeps
+	// while Redis cannot be reached: about 100 bytes each.
+	DefaultMaxPendingInvalidations = 100_000
+)
+
+// Options configures a Cache. The zero value of every field but TTL means its
+// documented default.
 type Options struct {
 	// Name identifies the cache to the Observer (a metrics label). Zero means
 	// the Prefix without a trailing ':', or "default".
@@ -40,30 +62,67 @@ type Options struct {
 	// and JSON for the rest.
 	Codec Codec
 
-	// Timeout bounds each Redis operation. Zero means DefaultTimeout (100 ms);
-	// -1 means no bound of the cache's own: the caller's context and the
-	// client's ReadTimeout apply (this saves a context, 5 allocations, per call).
+	// Timeout is the Redis time budget of one Get (or GetMany, Set, Delete,
+	// Update): one deadline for every Redis operation of the call, rounded up
+	// by 5 % at most; the loader's own time is not part of it. Zero means
+	// DefaultTimeout (100 ms); -1 means no budget of the cache's own: the
+	// caller's context and the client's timeouts apply.
 	Timeout time.Duration
+
+	// LoadTimeout bounds one shared load (the loader's context ends then, and
+	// its waiters get an error wrapping ErrLoadTimeout); a later Get of the key
+	// starts a fresh load. Zero means DefaultLoadTimeout (10 s).
+	LoadTimeout time.Duration
+
+	// DisableFillLock turns off the fill lock in Redis that lets one instance
+	// load a cold key while the others wait for its value.
+	DisableFillLock bool
+
+	// FillLockTTL is how long a fill lock lives when its holder dies before
+	// releasing it. Zero means DefaultFillLockTTL (2 s).
+	FillLockTTL time.Duration
+
+	// DisableEarlyRefresh turns off the probabilistic early refresh (XFetch)
+	// of values close to their expiry. With it on (the default) values are
+	// stored with a 16-byte header holding their expiry and load time; with it
+	// off they are stored as they are.
+	DisableEarlyRefresh bool
+
+	// EarlyRefreshBeta is XFetch's β, > 0: larger refreshes earlier. Zero
+	// means DefaultEarlyRefreshBeta (1).
+	EarlyRefreshBeta float64
+
+	// MaxPendingInvalidations bounds the invalidations kept while Redis cannot
+	// be reached. Zero means DefaultMaxPendingInvalidations. See
+	// Cache.Update for what happens when it overflows.
+	MaxPendingInvalidations int
+
+	// Near, when set, serves hits from process memory: decoded values kept up
+	// to date by Redis's invalidation messages. The client must have been built
+	// with this Near as its ClientSideCache (see NewNear).
+	Near *Near
 
 	// OnFallback is called when Redis failed and the loader answered, with the
 	// key (without the prefix) and the Redis error. It must be quick.
 	OnFallback func(key string, err error)
 
 	// Observer is called with the outcome of every key a Get or GetMany served,
-	// e.g. to count them in metrics. It must be quick.
+	// and with the events of Result.Served() == false, e.g. to count them in
+	// metrics. It must be quick.
 	Observer func(cache string, r Result)
 }
 
-// ErrInvalidOptions is wrapped by every error New returns for bad options.
-var ErrInvalidOptions = errors.New("cache: invalid options")
+// optionErrors collects the errors of bad fields, each naming its field.
+type optionErrors []error
+
+func (e *optionErrors) add(field, format string, args ...any) {
+	*e = append(*e, fmt.Errorf("%w: %s %s", ErrInvalidOptions, field, fmt.Sprintf(format, args...)))
+}
 
 func (o Options) withDefaults() (Options, error) {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: %s %s", ErrInvalidOptions, field, fmt.Sprintf(format, args...)))
-	}
+	var errs optionErrors
 	if o.TTL <= 0 {
-		bad("TTL", "is %v: it is required and must be positive", o.TTL)
+		errs.add("TTL", "is %v: it is required and must be positive", o.TTL)
 	}
 	switch j := o.Jitter; {
 	case j == -1:
@@ -71,17 +130,46 @@ func (o Options) withDefaults() (Options, error) {
 	case j == 0:
 		o.Jitter = DefaultJitter
 	case math.IsNaN(j) || j < 0 || j >= 1:
-		bad("Jitter", "is %v: it must lie in [0, 1) (-1 turns it off)", j)
+		errs.add("Jitter", "is %v: it must lie in [0, 1) (-1 turns it off)", j)
 	}
 	if o.NegativeTTL < 0 {
-		bad("NegativeTTL", "is %v: it must not be negative", o.NegativeTTL)
+		errs.add("NegativeTTL", "is %v: it must not be negative", o.NegativeTTL)
+	}
+	if isNilInterface(o.Codec) {
+		errs.add("Codec", "is a nil %T: leave it nil for the default or give a usable codec", o.Codec)
 	}
 	switch {
 	case o.Timeout == -1:
 	case o.Timeout < 0:
-		bad("Timeout", "is %v: it must not be negative (-1 turns the budget off)", o.Timeout)
+		errs.add("Timeout", "is %v: it must not be negative (-1 turns the budget off)", o.Timeout)
 	case o.Timeout == 0:
 		o.Timeout = DefaultTimeout
+	}
+	switch {
+	case o.LoadTimeout < 0:
+		errs.add("LoadTimeout", "is %v: it must not be negative", o.LoadTimeout)
+	case o.LoadTimeout == 0:
+		o.LoadTimeout = DefaultLoadTimeout
+	}
+	switch {
+	case o.FillLockTTL < 0:
+		errs.add("FillLockTTL", "is %v: it must not be negative", o.FillLockTTL)
+	case o.FillLockTTL > 0 && o.FillLockTTL < time.Millisecond:
+		errs.add("FillLockTTL", "is %v: Redis counts it in milliseconds, so it must be at least 1ms", o.FillLockTTL)
+	case o.FillLockTTL == 0:
+		o.FillLockTTL = DefaultFillLockTTL
+	}
+	switch b := o.EarlyRefreshBeta; {
+	case b == 0:
+		o.EarlyRefreshBeta = DefaultEarlyRefreshBeta
+	case math.IsNaN(b) || math.IsInf(b, 0) || b < 0:
+		errs.add("EarlyRefreshBeta", "is %v: it must be a positive number", b)
+	}
+	switch {
+	case o.MaxPendingInvalidations < 0:
+		errs.add("MaxPendingInvalidations", "is %d: it must not be negative", o.MaxPendingInvalidations)
+	case o.MaxPendingInvalidations == 0:
+		o.MaxPendingInvalidations = DefaultMaxPendingInvalidations
 	}
 	if o.Name == "" {
 		o.Name = defaultName(o.Prefix)
@@ -97,4 +185,19 @@ func defaultName(prefix string) string {
 		return "default"
 	}
 	return prefix
+}
+
+// isNilInterface reports whether v is nil or holds a nil pointer, map, slice,
+// channel or function: a typed nil, which passes a v != nil check and then
+// panics when used.
+func isNilInterface(v any) bool {
+	if v == nil {
+		return false // an unset optional field, not a typed nil
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
 }

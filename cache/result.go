@@ -2,7 +2,8 @@ package cache
 
 import "sync/atomic"
 
-// Result is what happened to one key a Get or GetMany served.
+// Result is what happened to one key a Get or GetMany served (Served reports
+// true), or an event of the Cache's invalidations and near tier.
 type Result uint8
 
 const (
@@ -12,19 +13,39 @@ const (
 	ResultMiss
 	// ResultNegativeHit: Redis held a cached not-found; ErrNotFound, no loader.
 	ResultNegativeHit
-	// ResultFallback: Redis failed; the loader answered.
+	// ResultFallback: Redis failed, or could not be trusted for the key (an
+	// invalidation of it is pending); the loader answered.
 	ResultFallback
 	// ResultLoadError: the loader failed; the caller got its error.
 	ResultLoadError
 	// ResultCorrupt: Redis held a value that did not decode; it was deleted and
 	// the loader answered.
 	ResultCorrupt
+	// ResultNearHit: served from the near tier (process memory), decoded
+	// already, without a Redis call.
+	ResultNearHit
+	// ResultNearNegativeHit: a cached not-found served from the near tier.
+	ResultNearNegativeHit
+
+	// ResultInvalidationDeferred (an event): an invalidation (Update, Set,
+	// Delete) could not reach Redis and is kept until it can.
+	ResultInvalidationDeferred
+	// ResultInvalidationApplied (an event): a kept invalidation reached Redis.
+	ResultInvalidationApplied
+	// ResultInvalidationDropped (an event): an invalidation could not be kept
+	// (MaxPendingInvalidations reached); the Cache bypasses Redis for a TTL.
+	ResultInvalidationDropped
+	// ResultNearEviction (an event): a value left the near tier to keep it
+	// within its bounds.
+	ResultNearEviction
 
 	numResults
 )
 
-// String gives hit, miss, negative_hit, fallback, load_error or corrupt: the
-// value of a metrics label.
+// String gives the value of a metrics label: hit, miss, negative_hit,
+// fallback, load_error, corrupt, near_hit, near_negative_hit,
+// invalidation_deferred, invalidation_applied, invalidation_dropped or
+// near_eviction.
 func (r Result) String() string {
 	switch r {
 	case ResultHit:
@@ -39,49 +60,105 @@ func (r Result) String() string {
 		return "load_error"
 	case ResultCorrupt:
 		return "corrupt"
+	case ResultNearHit:
+		return "near_hit"
+	case ResultNearNegativeHit:
+		return "near_negative_hit"
+	case ResultInvalidationDeferred:
+		return "invalidation_deferred"
+	case ResultInvalidationApplied:
+		return "invalidation_applied"
+	case ResultInvalidationDropped:
+		return "invalidation_dropped"
+	case ResultNearEviction:
+		return "near_eviction"
 	default:
 		return "unknown"
 	}
 }
 
-// Stats counts the results since the cache was made, one per key served.
+// Served reports whether r is the outcome of a key served to a caller, as
+// opposed to an event.
+func (r Result) Served() bool { return r <= ResultNearNegativeHit }
+
+// Hit reports whether r is a key answered by the cache, from Redis or from
+// memory, without the loader.
+func (r Result) Hit() bool {
+	return r == ResultHit || r == ResultNegativeHit || r == ResultNearHit || r == ResultNearNegativeHit
+}
+
+// Stats counts the results since the cache was made.
 type Stats struct {
-	Hits         uint64
-	Misses       uint64
-	NegativeHits uint64
-	Fallbacks    uint64
-	LoadErrors   uint64
-	Corrupt      uint64
-	// StaleKeys is how many keys wait for an invalidation that failed (see
-	// Update); this Cache does not serve them from Redis meanwhile.
-	StaleKeys int
+	// One per key served.
+	Hits             uint64
+	Misses           uint64
+	NegativeHits     uint64
+	Fallbacks        uint64
+	LoadErrors       uint64
+	Corrupt          uint64
+	NearHits         uint64
+	NearNegativeHits uint64
+
+	// Events.
+	InvalidationsDeferred uint64
+	InvalidationsApplied  uint64
+	InvalidationsDropped  uint64
+	NearEvictions         uint64
+	// EarlyRefreshes counts the loads of values refreshed before their expiry.
+	EarlyRefreshes uint64
+
+	// PendingInvalidations is how many keys wait for an invalidation that
+	// could not reach Redis; this Cache does not serve them from Redis
+	// meanwhile.
+	PendingInvalidations int
+	// Bypassing is true while an overflow of the pending invalidations makes
+	// the Cache answer every key from the loader (see Cache.Update).
+	Bypassing bool
 }
 
 // Requests is the number of keys served.
 func (s Stats) Requests() uint64 {
-	return s.Hits + s.Misses + s.NegativeHits + s.Fallbacks + s.LoadErrors + s.Corrupt
+	return s.Hits + s.Misses + s.NegativeHits + s.Fallbacks + s.LoadErrors + s.Corrupt + s.NearHits + s.NearNegativeHits
 }
 
-// HitRate is the share of keys answered by Redis (hits and negative hits), in
-// [0, 1]; 0 before any request.
+// HitRate is the share of keys answered without the loader (from Redis or the
+// near tier, values and not-founds), in [0, 1]; 0 before any request.
 func (s Stats) HitRate() float64 {
 	n := s.Requests()
 	if n == 0 {
 		return 0
 	}
-	return float64(s.Hits+s.NegativeHits) / float64(n)
+	return float64(s.Hits+s.NegativeHits+s.NearHits+s.NearNegativeHits) / float64(n)
 }
 
-// counters are the live counts behind Stats.
-type counters [numResults]atomic.Uint64
+// counters are the live counts behind Stats, each on its own cache line so
+// that parallel hits do not contend with misses.
+type counters struct {
+	c              [numResults]paddedCounter
+	earlyRefreshes atomic.Uint64
+}
+
+type paddedCounter struct {
+	atomic.Uint64
+	_ [56]byte
+}
+
+func (c *counters) add(r Result) { c.c[r].Add(1) }
 
 func (c *counters) snapshot() Stats {
 	return Stats{
-		Hits:         c[ResultHit].Load(),
-		Misses:       c[ResultMiss].Load(),
-		NegativeHits: c[ResultNegativeHit].Load(),
-		Fallbacks:    c[ResultFallback].Load(),
-		LoadErrors:   c[ResultLoadError].Load(),
-		Corrupt:      c[ResultCorrupt].Load(),
+		Hits:                  c.c[ResultHit].Load(),
+		Misses:                c.c[ResultMiss].Load(),
+		NegativeHits:          c.c[ResultNegativeHit].Load(),
+		Fallbacks:             c.c[ResultFallback].Load(),
+		LoadErrors:            c.c[ResultLoadError].Load(),
+		Corrupt:               c.c[ResultCorrupt].Load(),
+		NearHits:              c.c[ResultNearHit].Load(),
+		NearNegativeHits:      c.c[ResultNearNegativeHit].Load(),
+		InvalidationsDeferred: c.c[ResultInvalidationDeferred].Load(),
+		InvalidationsApplied:  c.c[ResultInvalidationApplied].Load(),
+		InvalidationsDropped:  c.c[ResultInvalidationDropped].Load(),
+		NearEvictions:         c.c[ResultNearEviction].Load(),
+		EarlyRefreshes:        c.earlyRefreshes.Load(),
 	}
 }

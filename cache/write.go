@@ -3,24 +3,45 @@ package cache
 import (
 	"context"
 	"fmt"
-	"time"
 )
 
-// Set stores v under key with the cache's TTL.
+// Set stores v under key with the cache's TTL, within the call's budget. When
+// Redis refuses, the error is returned and the key is invalidated as soon as
+// Redis answers again (see Update).
 func (c *Cache[V]) Set(ctx context.Context, key string, v V) error {
-	if key == "" {
+	switch {
+	case key == "":
 		return ErrEmptyKey
+	case c.closed.Load():
+		return ErrClosed
 	}
-	data, err := c.encode(v)
+	rkey := c.opts.Prefix + key
+	ttl := c.jittered(c.opts.TTL)
+	data, err := c.encodeStored(v, ttl, 0)
 	if err != nil {
 		return fmt.Errorf("cache: encode %q: %w", key, err)
 	}
-	return c.store(ctx, c.opts.Prefix+key, data, c.jittered(c.opts.TTL))
+	c.superseded(rkey)
+	rctx, _ := c.budget(ctx)
+	err = c.rdb.Set(rctx, rkey, data, ttl).Err()
+	c.dropNear(rkey)
+	if err != nil {
+		c.deferInvalidation(rkey)
+		return err
+	}
+	c.applied(rkey)
+	return nil
 }
 
-// Delete removes keys from the cache (invalidation). The next Get of each loads
-// it from the source.
+// Delete removes keys from the cache (invalidation), within the call's
+// budget. The next Get of each loads it from the source. When Redis cannot
+// be reached, the deletions are kept and applied as soon as it can (see
+// Update), and Delete returns nil: this Cache serves none of the keys from
+// Redis meanwhile.
 func (c *Cache[V]) Delete(ctx context.Context, keys ...string) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
 	if len(keys) == 0 {
 		return nil
 	}
@@ -31,34 +52,82 @@ func (c *Cache[V]) Delete(ctx context.Context, keys ...string) error {
 		}
 		rkeys[i] = c.opts.Prefix + k
 	}
-	return c.del(ctx, rkeys...)
+	for _, rkey := range rkeys {
+		c.superseded(rkey)
+	}
+	rctx, _ := c.budget(ctx)
+	err := c.del(rctx, rkeys...)
+	for _, rkey := range rkeys {
+		c.dropNear(rkey)
+		if err != nil {
+			c.deferInvalidation(rkey)
+		}
+	}
+	return nil
 }
 
-// Update is write-through: it writes v to the source of truth with write, then
-// to the cache. A write error is returned and the cache is left alone. When the
-// cache cannot be written, the key is deleted so that no stale value survives;
-// when Redis refuses even that, Update still returns nil (the source holds v),
-// and this Cache stops serving the key from Redis until a later Set, Delete,
-// Update or load of it reaches Redis, or the old value has expired
-// (Stats().StaleKeys counts such keys).
+// Update is write-through: it writes v to the source of truth with write,
+// then to the cache. A write error is returned and the cache is left alone.
+//
+// An acknowledged write is never undone by the cache. When Redis cannot take
+// the new value, the key is deleted; when it refuses that too (down, paused,
+// breaker open, a read-only replica), Update still returns nil (the source
+// holds v) and keeps the invalidation: this Cache serves the key from its
+// loader, never from Redis or its near tier, until the invalidation is
+// applied, which it does as soon as Redis answers (a *redisguard.Client tells
+// when it is ready again; other clients are retried every 50–500 ms), or
+// until the old value has expired (TTL·(1+Jitter)). Other instances read
+// Redis, so they see the new value once the invalidation is applied.
+//
+// Pending invalidations are deduplicated and bounded by
+// MaxPendingInvalidations (Stats().PendingInvalidations counts them, and the
+// Observer sees ResultInvalidationDeferred, ResultInvalidationApplied). Past
+// the bound an invalidation is dropped (ResultInvalidationDropped) and the
+// Cache bypasses Redis for every key until every value it could have left
+// stale has expired, TTL·(1+Jitter) later: the loader answers meanwhile.
+//
+// What remains possible: a process that ends (crash, deploy, Close) before
+// Redis comes back loses its pending invalidations, and other instances then
+// serve the old value until it expires, TTL·(1+Jitter) after it was stored at
+// the latest. A shorter TTL bounds that; so does replaying the writes of the
+// outage with Delete at start-up, from a record the application keeps. And,
+// as with any cache-aside, a load in another instance that read the source
+// just before the write may store the older value just after it (a load in
+// this process does not: the write supersedes it); TTL bounds that too.
 func (c *Cache[V]) Update(ctx context.Context, key string, v V, write func(ctx context.Context, v V) error) error {
-	if key == "" {
+	switch {
+	case key == "":
 		return ErrEmptyKey
-	}
-	if write == nil {
+	case write == nil:
 		return fmt.Errorf("cache: Update %q: nil write function", key)
+	case c.closed.Load():
+		return ErrClosed
 	}
 	if err := write(ctx, v); err != nil {
 		return err
 	}
 	rkey := c.opts.Prefix + key
-	if data, err := c.encode(v); err == nil && c.store(ctx, rkey, data, c.jittered(c.opts.TTL)) == nil {
-		return nil
+	c.superseded(rkey)
+	rctx, _ := c.budget(ctx)
+	ttl := c.jittered(c.opts.TTL)
+	stored := false
+	if data, err := c.encodeStored(v, ttl, 0); err == nil {
+		stored = c.rdb.Set(rctx, rkey, data, ttl).Err() == nil
 	}
-	if c.del(ctx, rkey) == nil {
-		return nil
+	c.dropNear(rkey)
+	switch {
+	case stored:
+		c.applied(rkey)
+	case c.del(rctx, rkey) == nil:
+	default:
+		c.deferInvalidation(rkey)
 	}
-	// The old value lives at most its TTL, jitter included.
-	c.stale.add(rkey, time.Now().Add(time.Duration(float64(c.opts.TTL)*(1+c.opts.Jitter))))
 	return nil
+}
+
+// superseded tells the loads and refreshes of rkey running now that a write
+// came after them: they must not store what they loaded.
+func (c *Cache[V]) superseded(rkey string) {
+	c.flights.supersede(rkey)
+	c.refreshing.supersede(rkey)
 }

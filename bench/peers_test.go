@@ -1,0 +1,236 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	gocache "github.com/go-redis/cache/v9"
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
+	"go.uber.org/goleak"
+
+	"github.com/redisguard/redisguard"
+	"github.com/redisguard/redisguard/cache"
+	"github.com/redisguard/redisguard/internal/redistest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// document is a product record of 219 bytes as JSON, the size the figures of
+// the cache issue were measured with.
+type document struct {
+	ID          string   `json:"id"`
+	SKU         string   `json:"sku"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Price       float64  `json:"price"`
+	Currency    string   `json:"currency"`
+	Stock       int      `json:"stock"`
+	Tags        []string `json:"tags"`
+	UpdatedAt   string   `json:"updated_at"`
+}
+
+var doc = document{
+	ID: "42", SKU: "TEA-POT-0042", Name: "Cast-iron teapot",
+	Description: "Enamelled inside, keeps tea hot for an hour.",
+	Price:       39.9, Currency: "EUR", Stock: 118, Tags: []string{"kitchen", "tea"},
+	UpdatedAt: "2026-11-27T10:00Z",
+}
+
+func (d document) same(o document) bool {
+	return d.ID == o.ID && d.Name == o.Name && d.Price == o.Price && d.Stock == o.Stock && slices.Equal(d.Tags, o.Tags)
+}
+
+// path is one way of reading the document.
+type path struct {
+	name string
+	get  func(ctx context.Context) (document, error)
+}
+
+// TestPeers reads one document through every path, checks each returns it,
+// then compares the near tier with every other path in interleaved ABBA
+// rounds (A B B A, so that a drift of the machine's speed weighs on both
+// alike) and reports the median of the per-round ratios.
+func TestPeers(t *testing.T) {
+	srv := redistest.StartServer(t)
+	ctx := context.Background()
+	data, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("document: %d bytes of JSON", len(data))
+	direct := srv.Client(t)
+	if err := direct.Set(ctx, "raw:42", data, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	plain := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer plain.Close()
+	csc := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 3, ClientSideCacheConfig: &redis.ClientSideCacheConfig{MaxEntries: 1000}})
+	defer csc.Close()
+	rue, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{srv.Addr()}, DisableRetry: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rue.Close()
+	guard, err := redisguard.New(redisguard.Options{Redis: &redis.UniversalOptions{Addrs: []string{srv.Addr()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer guard.Close()
+	near, err := cache.NewNear(cache.NearOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nearGuard, err := redisguard.New(redisguard.Options{Redis: &redis.UniversalOptions{Addrs: []string{srv.Addr()}, Protocol: 3, ClientSideCache: near}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nearGuard.Close()
+	for _, c := range []*redisguard.Client{guard, nearGuard} {
+		if err := c.WaitReady(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	overRedis, err := cache.New[document](guard, cache.Options{Prefix: "doc:", TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer overRedis.Close()
+	inMemory, err := cache.New[document](nearGuard, cache.Options{Prefix: "doc:", TTL: time.Hour, Near: near})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inMemory.Close()
+	if err := overRedis.Set(ctx, "42", doc); err != nil {
+		t.Fatal(err)
+	}
+	tiny := gocache.New(&gocache.Options{Redis: plain, LocalCache: gocache.NewTinyLFU(1000, time.Hour)})
+	if err := tiny.Set(&gocache.Item{Ctx: ctx, Key: "gocache:42", Value: doc, TTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+
+	loader := func(context.Context, string) (document, error) {
+		return document{}, fmt.Errorf("the loader ran on a hit")
+	}
+	id := string([]byte("42"))
+	decode := func(b []byte, err error) (document, error) {
+		var d document
+		if err == nil {
+			err = json.Unmarshal(b, &d)
+		}
+		return d, err
+	}
+	paths := []path{
+		{"near tier (cache.Get, Near)", func(ctx context.Context) (document, error) { return inMemory.Get(ctx, id, loader) }},
+		{"rueidis DoCache + json.Unmarshal", func(ctx context.Context) (document, error) {
+			return decode(rue.DoCache(ctx, rue.B().Get().Key("raw:"+id).Cache(), time.Hour).AsBytes())
+		}},
+		{"go-redis CSC GET + json.Unmarshal", func(ctx context.Context) (document, error) {
+			return decode(csc.Get(ctx, "raw:"+id).Bytes())
+		}},
+		{"go-redis/cache TinyLFU hit", func(ctx context.Context) (document, error) {
+			var d document
+			err := tiny.Get(ctx, "gocache:"+id, &d)
+			return d, err
+		}},
+		{"cache.Get over Redis (redisguard)", func(ctx context.Context) (document, error) { return overRedis.Get(ctx, id, loader) }},
+		{"GET + json.Unmarshal (go-redis)", func(ctx context.Context) (document, error) { return decode(plain.Get(ctx, "raw:"+id).Bytes()) }},
+		{"GET + json.Unmarshal (redisguard)", func(ctx context.Context) (document, error) { return decode(guard.Get(ctx, "raw:"+id).Bytes()) }},
+	}
+	// Warm every path (the near tier and go-redis's CSC fill on the first
+	// reads), and check each returns the document.
+	for _, p := range paths {
+		for range 5 {
+			got, err := p.get(ctx)
+			if err != nil || !got.same(doc) {
+				t.Fatalf("%s: %+v, %v", p.name, got, err)
+			}
+		}
+	}
+	if s := inMemory.Stats(); s.NearHits == 0 {
+		t.Fatalf("the near tier served no hit: %+v", s)
+	}
+
+	rounds := 15
+	if os.Getenv("PEERS_ROUNDS") != "" {
+		_, _ = fmt.Sscan(os.Getenv("PEERS_ROUNDS"), &rounds)
+	}
+	var report strings.Builder
+	fmt.Fprintf(&report, "\n| path | ns/op (median) | allocs/op | near tier faster by (median of %d ABBA pairs) |\n|---|---:|---:|---:|\n", rounds)
+	base := paths[0]
+	for _, p := range paths {
+		allocs := testing.AllocsPerRun(1000, func() { _, _ = p.get(ctx) })
+		if p.name == base.name {
+			ns := median(blockTimes(ctx, p, rounds))
+			fmt.Fprintf(&report, "| %s | %.0f | %.0f | — |\n", p.name, ns, allocs)
+			continue
+		}
+		baseNs, peerNs, ratio := abba(ctx, base, p, rounds)
+		fmt.Fprintf(&report, "| %s | %.0f | %.0f | %.1f× (near %.0f ns) |\n", p.name, peerNs, allocs, ratio, baseNs)
+	}
+	// The cache over Redis against the hand-written code it replaces.
+	_, _, ratio := abba(ctx, paths[6], paths[4], rounds)
+	fmt.Fprintf(&report, "\ncache.Get over Redis / GET + json.Unmarshal over the same kind of client: %.2f (median of %d ABBA pairs; < 1 is faster)\n", ratio, rounds)
+	t.Log(report.String())
+}
+
+// blockTimes returns the ns/op of p in rounds blocks.
+func blockTimes(ctx context.Context, p path, rounds int) []float64 {
+	n := calibrate(ctx, p)
+	out := make([]float64, rounds)
+	for i := range out {
+		out[i] = float64(run(ctx, p, n)) / float64(n)
+	}
+	return out
+}
+
+// abba times a and b in rounds of a, b, b, a blocks and returns their median
+// ns/op and the median over rounds of b's time over a's.
+func abba(ctx context.Context, a, b path, rounds int) (aNs, bNs, ratio float64) {
+	na, nb := calibrate(ctx, a), calibrate(ctx, b)
+	var as, bs, ratios []float64
+	for range rounds {
+		a1 := float64(run(ctx, a, na)) / float64(na)
+		b1 := float64(run(ctx, b, nb)) / float64(nb)
+		b2 := float64(run(ctx, b, nb)) / float64(nb)
+		a2 := float64(run(ctx, a, na)) / float64(na)
+		as = append(as, (a1+a2)/2)
+		bs = append(bs, (b1+b2)/2)
+		ratios = append(ratios, (b1+b2)/(a1+a2))
+	}
+	return median(as), median(bs), median(ratios)
+}
+
+// calibrate returns how many calls of p take about 20 ms.
+func calibrate(ctx context.Context, p path) int {
+	n := 1
+	for {
+		if d := run(ctx, p, n); d > 5*time.Millisecond || n >= 1<<24 {
+			return max(1, int(float64(n)*float64(20*time.Millisecond)/float64(d)))
+		}
+		n *= 4
+	}
+}
+
+func run(ctx context.Context, p path, n int) time.Duration {
+	start := time.Now()
+	for range n {
+		if _, err := p.get(ctx); err != nil {
+			panic(fmt.Sprintf("%s: %v", p.name, err))
+		}
+	}
+	return time.Since(start)
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
