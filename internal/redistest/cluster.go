@@ -1,7 +1,6 @@
 package redistest
 
 import (
-	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -132,41 +131,6 @@ func (c *Cluster) ReplicaOf(master *Server) *Server {
 		c.t.Fatalf("redistest: %s has no replica", master.Addr())
 	}
 	return replicas[0]
-}
-
-// KeysOnEveryShard returns n keys for every master serving slots now, keyed
-// by that master, so that a test can load every shard and tell the shards
-// apart. The keys are the same in every run with the same slot map.
-func (c *Cluster) KeysOnEveryShard(n int) map[*Server][]string {
-	c.t.Helper()
-	if n < 1 {
-		c.t.Fatalf("redistest: KeysOnEveryShard(%d): want at least one key per shard", n)
-	}
-	owners := c.currentOwners()
-	keys := make(map[*Server][]string)
-	full := 0
-	masters := len(c.mastersIn(owners))
-	// Every master owns a slot, and a million keys cover each of the
-	// 16384 slots many times over.
-	const candidates = 1 << 20
-	for i := 0; full < masters; i++ {
-		if i == candidates {
-			c.t.Fatalf("redistest: KeysOnEveryShard(%d): no %d keys for every shard among %d candidates", n, n, candidates)
-		}
-		key := fmt.Sprintf("key:%d", i)
-		owner := owners[KeySlot(key)]
-		if owner < 0 {
-			continue
-		}
-		master := c.nodes[owner]
-		if len(keys[master]) < n {
-			keys[master] = append(keys[master], key)
-			if len(keys[master]) == n {
-				full++
-			}
-		}
-	}
-	return keys
 }
 
 // NodeID returns the cluster ID of node, which it keeps across restarts.

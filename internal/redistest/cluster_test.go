@@ -53,6 +53,13 @@ func TestClusterServesEverySlot(t *testing.T) {
 	if len(keys) != 3 {
 		t.Fatalf("keys for %d shards, want 3", len(keys))
 	}
+	if all := keys.All(); len(all) != 9 || !slices.IsSorted(all) || len(slices.Compact(slices.Clone(all))) != 9 {
+		t.Errorf("All() = %v, want 9 distinct keys, sorted", all)
+	}
+	others := keys.Except(masters[0])
+	if len(others) != 6 || slices.ContainsFunc(keys[masters[0]], func(k string) bool { return slices.Contains(others, k) }) {
+		t.Errorf("Except(%s) = %v, want the 6 keys of the other shards", masters[0].Addr(), others)
+	}
 	for master, shardKeys := range keys {
 		if len(shardKeys) != 3 {
 			t.Errorf("%d keys for %s, want 3", len(shardKeys), master.Addr())
@@ -81,13 +88,11 @@ func TestClusterFailoverAndRejoin(t *testing.T) {
 	c := StartCluster(t, ClusterConfig{Masters: 3, ReplicasPerMaster: 1, NodeTimeout: 2 * time.Second})
 	ctx := context.Background()
 	client := c.Client(t)
-	keys := c.KeysOnEveryShard(1)
+	keys := c.KeysOnEveryShard(2)
 	victim := c.Masters()[0]
 	replica := c.ReplicaOf(victim)
-	key := keys[victim][0]
-	if err := client.Set(ctx, key, "before", 0).Err(); err != nil {
-		t.Fatal(err)
-	}
+	load := StartLoad(t, client, LoadConfig{Keys: keys.All()})
+	load.WaitSuccess(t, load.Started(), clusterTimeout, keys.All()...)
 
 	victim.Kill()
 	killed := time.Now()
@@ -97,16 +102,26 @@ func TestClusterFailoverAndRejoin(t *testing.T) {
 		t.Fatalf("failed over to %s, want its replica %s", heir.Addr(), replica.Addr())
 	}
 	c.WaitState(t, "ok", clusterTimeout)
+	key := keys[victim][0]
 	if got := c.MasterOf(key); got != heir {
 		t.Fatalf("MasterOf(%s) = %s, want the promoted %s", key, got.Addr(), heir.Addr())
 	}
 	if slices.Contains(c.Masters(), victim) {
 		t.Fatalf("Masters() still lists the failed-over %s", victim.Addr())
 	}
+	// go-redis reloads its slot map on its own only every minute or so.
 	client.ReloadState(ctx)
-	Eventually(t, clusterTimeout, "a write to the failed-over shard", func() bool {
-		return client.Set(ctx, key, "after", 0).Err() == nil
-	})
+	served := load.WaitSuccess(t, killed, clusterTimeout, keys[victim]...)
+	load.Stop()
+	others := load.Outcome(killed, served, keys.Except(victim)...)
+	t.Logf("plain cluster client: the killed master's keys served again %v after the kill; other shards meanwhile: %v",
+		served.Sub(killed).Round(time.Millisecond), others)
+	if others.OK == 0 {
+		t.Errorf("no command on the other shards succeeded between the kill and the failover: %v", others)
+	}
+	if err := client.Set(ctx, key, "after", 0).Err(); err != nil {
+		t.Fatalf("SET on the failed-over shard: %v", err)
+	}
 
 	victim.Restart()
 	c.WaitSettled(t, clusterTimeout)
