@@ -124,7 +124,9 @@ func TestClusterFailoverAndRejoin(t *testing.T) {
 	}
 
 	victim.Restart()
+	restarted := time.Now()
 	c.WaitSettled(t, clusterTimeout)
+	t.Logf("the restarted master rejoined as a replica, cluster settled, %v after its restart", time.Since(restarted).Round(time.Millisecond))
 	if got := c.ReplicaOf(heir); got != victim {
 		t.Fatalf("ReplicaOf(the new master) = %s, want the restarted %s", got.Addr(), victim.Addr())
 	}
@@ -150,11 +152,15 @@ func TestClusterFailoverAndRejoin(t *testing.T) {
 	paused := c.Masters()[1]
 	pausedReplica := c.ReplicaOf(paused)
 	paused.Stop()
+	stopped := time.Now()
 	if heir := c.WaitFailover(t, paused, clusterTimeout); heir != pausedReplica {
 		t.Fatalf("paused master failed over to %s, want its replica %s", heir.Addr(), pausedReplica.Addr())
 	}
+	t.Logf("slots of the paused master served by its replica %v after the pause", time.Since(stopped).Round(time.Millisecond))
 	paused.Continue()
+	resumed := time.Now()
 	c.WaitSettled(t, clusterTimeout)
+	t.Logf("the resumed master rejoined as a replica, cluster settled, %v after the resume", time.Since(resumed).Round(time.Millisecond))
 	if got := c.ReplicaOf(pausedReplica); got != paused {
 		t.Fatalf("ReplicaOf(the new master) = %s, want the resumed %s", got.Addr(), paused.Addr())
 	}
