@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -82,7 +83,7 @@ func startClusterNodes(t testing.TB, cfg ClusterConfig) *Cluster {
 		cfg:       cfg,
 		password:  passwordFrom(cfg.Extra),
 		index:     make(map[string]int, n),
-		lastOwner: make([]int, ClusterSlots),
+		lastOwner: slices.Repeat([]int{-1}, ClusterSlots),
 	}
 	config := cfg.nodeConfig()
 	for range n {

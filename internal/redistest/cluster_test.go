@@ -94,6 +94,7 @@ func TestClusterFailoverAndRejoin(t *testing.T) {
 	load := StartLoad(t, client, LoadConfig{Keys: keys.All()})
 	load.WaitSuccess(t, load.Started(), clusterTimeout, keys.All()...)
 
+	id := c.NodeID(victim)
 	victim.Kill()
 	killed := time.Now()
 	heir := c.WaitFailover(t, victim, clusterTimeout)
@@ -129,6 +130,9 @@ func TestClusterFailoverAndRejoin(t *testing.T) {
 	t.Logf("the restarted master rejoined as a replica, cluster settled, %v after its restart", time.Since(restarted).Round(time.Millisecond))
 	if got := c.ReplicaOf(heir); got != victim {
 		t.Fatalf("ReplicaOf(the new master) = %s, want the restarted %s", got.Addr(), victim.Addr())
+	}
+	if got, err := victim.Client(t).ClusterMyID(ctx).Result(); err != nil || got != id {
+		t.Fatalf("CLUSTER MYID after the restart = %q, %v; want %q, kept in nodes.conf", got, err, id)
 	}
 	if !slices.Contains(c.Replicas(), victim) {
 		t.Fatalf("Replicas() = %v, want it to list the restarted %s", c.Replicas(), victim.Addr())
@@ -204,6 +208,40 @@ func TestClusterConfigErrors(t *testing.T) {
 		r := recordGiveUp(t, func(tb testing.TB) { StartCluster(tb, tt.cfg) })
 		if !strings.Contains(r.failed, tt.want) {
 			t.Errorf("StartCluster(%+v) failed with %q; want it to name %s", tt.cfg, r.failed, tt.want)
+		}
+	}
+}
+
+// TestClusterTwoMastersDownAndBack takes a majority of masters away, so that
+// no replica can be elected, and brings them back.
+func TestClusterTwoMastersDownAndBack(t *testing.T) {
+	t.Parallel()
+	c := StartCluster(t, ClusterConfig{Masters: 3, ReplicasPerMaster: 1})
+	masters := c.Masters()
+	masters[0].Kill()
+	masters[1].Kill()
+	// The nodes left see a minority of masters and refuse service.
+	c.WaitState(t, "fail", clusterTimeout)
+	masters[0].Restart()
+	masters[1].Restart()
+	restarted := time.Now()
+	c.WaitState(t, "ok", clusterTimeout)
+	c.WaitSettled(t, clusterTimeout)
+	t.Logf("cluster settled %v after both masters restarted", time.Since(restarted).Round(time.Millisecond))
+	// Who is master of those two shards now depends on whether a replica
+	// won an election in the moment its master was back; the shape holds.
+	if got := c.Masters(); len(got) != 3 {
+		t.Fatalf("%d masters serve slots, want 3", len(got))
+	}
+	for _, m := range c.Masters() {
+		if got := c.ReplicasOf(m); len(got) != 1 {
+			t.Errorf("master %s has %d replicas, want 1", m.Addr(), len(got))
+		}
+	}
+	client := c.Client(t)
+	for master, keys := range c.KeysOnEveryShard(1) {
+		if err := client.Set(context.Background(), keys[0], "v", 0).Err(); err != nil {
+			t.Errorf("SET %s on the shard of %s: %v", keys[0], master.Addr(), err)
 		}
 	}
 }
