@@ -245,3 +245,18 @@ func TestClusterTwoMastersDownAndBack(t *testing.T) {
 		}
 	}
 }
+
+func TestClusterWithPassword(t *testing.T) {
+	t.Parallel()
+	// redis-cli, the replicas (masterauth) and the harness's own queries
+	// all need the password, or the cluster would not form.
+	c := StartCluster(t, ClusterConfig{ReplicasPerMaster: 1, Extra: []string{"requirepass s3cret"}})
+	ctx := context.Background()
+	if err := c.Client(t).Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatalf("SET through the cluster client: %v", err)
+	}
+	node := c.MasterOf("k")
+	if reply, err := dialRESP(t, node.Addr()).do(okTimeout, "PING"); err != nil || !strings.HasPrefix(reply, "-NOAUTH") {
+		t.Fatalf("unauthenticated PING to %s = %q, %v; want -NOAUTH", node.Addr(), reply, err)
+	}
+}

@@ -37,7 +37,8 @@ type SentinelConfig struct {
 	// replicas as masterauth and to the Sentinels as auth-pass.
 	Extra []string
 	// SentinelExtra holds full directive lines for the Sentinels, such as
-	// "requirepass" to protect the Sentinels themselves.
+	// "requirepass" to protect the Sentinels themselves, which they then
+	// also use with each other (sentinel sentinel-pass).
 	SentinelExtra []string
 }
 
@@ -110,8 +111,12 @@ func (cfg SentinelConfig) dataConfig(master *Server) []string {
 	return append(lines, cfg.Extra...)
 }
 
-// sentinelLines returns the config lines of every Sentinel.
+// sentinelLines returns the config lines of every Sentinel. Sentinels
+// that require a password use it to talk to each other as well.
 func (cfg SentinelConfig) sentinelLines(master *Server) []string {
 	lines := sentinelConfig(cfg.MasterName, master, cfg.Quorum, cfg.DownAfter, cfg.FailoverTimeout)
+	if pw := passwordFrom(cfg.SentinelExtra); pw != "" {
+		lines = append(lines, "sentinel sentinel-pass "+quoteArg(pw))
+	}
 	return append(lines, cfg.SentinelExtra...)
 }

@@ -58,7 +58,7 @@ func StartSentinelGroup(t testing.TB, cfg SentinelConfig) *SentinelGroup {
 	// Sentinels learn the replicas from the master's INFO, which they ask
 	// for at once on connecting and then only every 10 s: start them
 	// once the master lists every replica.
-	if problem := poll(sentinelGroupTimeout, g.replicationProblem); problem != "" {
+	if problem := poll(sentinelGroupTimeout, func() string { return g.replicationProblem(master) }); problem != "" {
 		t.Fatalf("redistest: StartSentinelGroup: replicas not synced within %v: %s%s", sentinelGroupTimeout, problem, g.logTails())
 	}
 	for range cfg.Sentinels {

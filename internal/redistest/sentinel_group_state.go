@@ -39,8 +39,9 @@ func (g *SentinelGroup) WaitSwitch(t testing.TB, old *Server, timeout time.Durat
 // sees every replica up and knows every other Sentinel. After Restart this
 // is the wait for the server to have rejoined; a failed-over master comes
 // back a master, and WaitSettled waits for the Sentinels to turn it into
-// a replica, up to about 20 s: RestartAsReplica avoids the wait. It fails the test at once when a process is killed or stopped,
-// and after timeout otherwise.
+// a replica, up to about 20 s: RestartAsReplica avoids the wait. It fails
+// the test at once when a process is killed or stopped, and after timeout
+// otherwise.
 func (g *SentinelGroup) WaitSettled(t testing.TB, timeout time.Duration) {
 	t.Helper()
 	for _, s := range slices.Concat(g.servers, g.sentinels) {
@@ -59,10 +60,7 @@ func (g *SentinelGroup) settledProblem() string {
 	if problem != "" {
 		return problem
 	}
-	if problem := g.roleProblem(master, "master"); problem != "" {
-		return problem
-	}
-	if problem := g.replicationProblem(); problem != "" {
+	if problem := g.replicationProblem(master); problem != "" {
 		return problem
 	}
 	ctx, cancel := adminContext()
@@ -95,18 +93,11 @@ func (g *SentinelGroup) settledProblem() string {
 	return ""
 }
 
-// replicationProblem says why the servers do not all replicate the first
-// one that says it is a master, or returns "".
-func (g *SentinelGroup) replicationProblem() string {
-	var master *Server
-	for _, s := range g.servers {
-		if g.roleProblem(s, "master") == "" {
-			master = s
-			break
-		}
-	}
-	if master == nil {
-		return "no server says it is a master"
+// replicationProblem says why master is not a master replicated by every
+// other server, synced, or returns "".
+func (g *SentinelGroup) replicationProblem(master *Server) string {
+	if problem := g.roleProblem(master, "master"); problem != "" {
+		return problem
 	}
 	for _, s := range g.servers {
 		if s == master {

@@ -111,3 +111,29 @@ func TestSentinelGroupConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestSentinelGroupWithPasswords(t *testing.T) {
+	t.Parallel()
+	g := StartSentinelGroup(t, SentinelConfig{
+		Replicas:      1,
+		Extra:         []string{"requirepass data-secret"},
+		SentinelExtra: []string{"requirepass sentinel-secret"},
+	})
+	ctx := context.Background()
+	if err := g.FailoverClient(t).Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatalf("SET through the failover client: %v", err)
+	}
+	for _, s := range g.Sentinels() {
+		if reply, err := dialRESP(t, s.Addr()).do(okTimeout, "PING"); err != nil || !strings.HasPrefix(reply, "-NOAUTH") {
+			t.Fatalf("unauthenticated PING to the Sentinel %s = %q, %v; want -NOAUTH", s.Addr(), reply, err)
+		}
+	}
+	// The replica authenticated with the master (masterauth), and the
+	// Sentinels with the servers (auth-pass) and with each other
+	// (sentinel-pass), or the group would not have settled.
+	old := g.Master()
+	old.Kill()
+	if promoted := g.WaitSwitch(t, old, sentinelTimeout); promoted != g.Servers()[1] {
+		t.Fatalf("promoted %s, want the replica %s", promoted.Addr(), g.Servers()[1].Addr())
+	}
+}
