@@ -181,9 +181,12 @@ func TestLoadSideBySide(t *testing.T) {
 
 	refused := time.Now()
 	proxy.Refuse()
+	// The window lasts until the proxied load has seen the refusal and the
+	// direct one has served every key within it.
 	Eventually(t, okTimeout, "the proxied load sees the server refuse", func() bool {
-		return proxied.Outcome(refused, time.Now()).Errors[refusedError(proxied, refused)] > 0
+		return refusedError(proxied, refused) != ""
 	})
+	direct.WaitSuccess(t, refused, okTimeout, keys...)
 	healed := time.Now()
 	proxy.Heal()
 	back := proxied.WaitSuccess(t, healed, okTimeout, keys...)
