@@ -15,7 +15,7 @@ import (
 // break the harness, which owns those.
 func writeConfig(path string, port int, extra []string) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, `# Written by redistest; edits are overwritten on the next (re)start.
+	fmt.Fprintf(&b, `# Written by redistest.
 bind %s
 port %d
 protected-mode no
@@ -60,4 +60,25 @@ func unquoteArg(arg string) string {
 		return arg[1 : len(arg)-1]
 	}
 	return arg
+}
+
+// quoteArg quotes arg as a redis.conf argument, so that any password can be
+// written back into a directive: printable ASCII stays as it is, quotes and
+// backslashes are escaped, and every other byte is written as \xHH.
+func quoteArg(arg string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(arg); i++ {
+		switch c := arg[i]; {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c >= ' ' && c <= '~':
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, `\x%02x`, c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }

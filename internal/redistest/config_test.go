@@ -24,3 +24,13 @@ func TestPasswordFrom(t *testing.T) {
 		})
 	}
 }
+
+// TestQuoteArg checks quoteArg against what redis-server itself reads back.
+func TestQuoteArg(t *testing.T) {
+	t.Parallel()
+	password := "a \"b\" \\c\td\u00e9"
+	s := StartServer(t, "requirepass "+quoteArg(password))
+	if err := s.Client(t).Ping(t.Context()).Err(); err != nil {
+		t.Fatalf("PING with the password %q written as %s: %v", password, quoteArg(password), err)
+	}
+}

@@ -1,6 +1,7 @@
 package redistest
 
 import (
+	"fmt"
 	"net"
 	"strconv"
 )
@@ -53,4 +54,38 @@ func freePort() (int, error) {
 
 func portOf(ln *net.TCPListener) int {
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// clusterBusOffset is how far above its client port a cluster node listens
+// for the other nodes, as Redis does when cluster-port is not set.
+const clusterBusOffset = 10000
+
+// freeClusterPortTries bounds the search for a port whose bus port is free.
+const freeClusterPortTries = 50
+
+// freeClusterPort returns a loopback port that was free a moment ago, as
+// was the cluster bus port clusterBusOffset above it. Like freePort, the
+// caller must cope with losing either of them to another process.
+func freeClusterPort() (int, error) {
+	var lastErr error
+	for range freeClusterPortTries {
+		ln, err := listenFreePort()
+		if err != nil {
+			return 0, err
+		}
+		port := portOf(ln)
+		if port+clusterBusOffset > 65535 {
+			_ = ln.Close()
+			continue
+		}
+		bus, err := listenLoopback(port + clusterBusOffset)
+		_ = ln.Close()
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		_ = bus.Close()
+		return port, nil
+	}
+	return 0, fmt.Errorf("no free port with a free cluster bus port in %d tries (last: %v)", freeClusterPortTries, lastErr)
 }

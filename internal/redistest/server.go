@@ -44,10 +44,15 @@ type Server struct {
 	args     []string // after the config file, e.g. --sentinel
 	password string
 	port     int // set before StartServer returns, then never changed
+	// keepConfig leaves the config file as the server rewrote it (a
+	// Sentinel records what it learned, CONFIG REWRITE records a
+	// REPLICAOF) when it is restarted, as a real host's file would be.
+	keepConfig bool
 
-	mu   sync.Mutex // serialises the lifecycle methods
-	runs int        // processes started, numbering their log files
-	proc *process   // the running process, nil after Kill
+	mu      sync.Mutex // serialises the lifecycle methods
+	runs    int        // processes started, numbering their log files
+	proc    *process   // the running process, nil after Kill
+	stopped bool       // paused by Stop and not yet continued
 }
 
 // StartServer starts a redis-server for t on a free loopback port, in a
@@ -68,7 +73,15 @@ func StartServer(t testing.TB, config ...string) *Server {
 // arguments on a free port.
 func start(t testing.TB, config []string, args ...string) *Server {
 	t.Helper()
-	s := &Server{
+	s := newServer(t, config, args...)
+	s.startOn(freePort)
+	return s
+}
+
+// newServer prepares a server for t without starting it; startOn starts it.
+func newServer(t testing.TB, config []string, args ...string) *Server {
+	t.Helper()
+	return &Server{
 		t:        t,
 		bin:      RedisServerPath(t),
 		dir:      t.TempDir(),
@@ -76,19 +89,25 @@ func start(t testing.TB, config []string, args ...string) *Server {
 		args:     args,
 		password: passwordFrom(config),
 	}
-	t.Cleanup(s.Kill)
+}
+
+// startOn starts the server on a port from pickPort, picking another one
+// when it loses the race for it, and registers its cleanup.
+func (s *Server) startOn(pickPort func() (int, error)) {
+	s.t.Helper()
+	s.t.Cleanup(s.Kill)
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
+		port, err := pickPort()
 		if err != nil {
-			t.Fatalf("redistest: find a free port: %v", err)
+			s.t.Fatalf("redistest: find a free port: %v", err)
 		}
 		s.port = port
-		err = s.launch()
+		err = s.launch(true)
 		if err == nil {
-			return s
+			return
 		}
 		if !errors.Is(err, errPortInUse) || attempt == startAttempts {
-			t.Fatalf("redistest: start redis-server: %v", err)
+			s.t.Fatalf("redistest: start redis-server: %v", err)
 		}
 	}
 }
@@ -131,7 +150,10 @@ func (s *Server) Continue() {
 
 // Restart brings the server back on the same port with the same config,
 // killing it first if it is still running, and returns once it answers
-// PING. The data is gone: persistence is off.
+// PING. The data is gone: persistence is off. What a server keeps in its
+// own files survives: a cluster node's nodes.conf, so that it rejoins its
+// cluster, and the config file of a Sentinel or of a Sentinel group's
+// server as the server last rewrote it.
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.mu.Lock()
@@ -142,7 +164,7 @@ func (s *Server) Restart() {
 	// connections left by the killed server do not block it.
 	deadline := time.Now().Add(rebindTimeout)
 	for {
-		err := s.launch()
+		err := s.launch(!s.keepConfig)
 		if err == nil {
 			return
 		}
@@ -168,6 +190,7 @@ func (s *Server) signal(sig syscall.Signal, verb string) {
 			s.t.Fatalf("redistest: stop redis-server on %s: %v", s.Addr(), err)
 		}
 	}
+	s.stopped = sig == syscall.SIGSTOP
 }
 
 func (s *Server) killLocked() {
@@ -175,18 +198,75 @@ func (s *Server) killLocked() {
 		s.proc.kill()
 		s.proc = nil
 	}
+	s.stopped = false
 }
 
-// launch starts a process on s.port and waits until it answers PING. On
-// failure the process is gone and the error carries the tail of its log;
-// it matches errPortInUse when the port was taken.
-func (s *Server) launch() error {
-	confPath := filepath.Join(s.dir, "redis.conf")
-	if err := writeConfig(confPath, s.port, s.config); err != nil {
+// appendConfig adds directive lines at the end of the server's config file,
+// where they override earlier ones from its next start on. It is for
+// servers that keep their config file across restarts.
+func (s *Server) appendConfig(lines ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, err := os.OpenFile(filepath.Join(s.dir, "redis.conf"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
 		return err
 	}
+	for _, line := range lines {
+		if _, err := fmt.Fprintln(f, line); err != nil {
+			_ = f.Close()
+			return err
+		}
+	}
+	return f.Close()
+}
+
+// answering reports whether the server can be asked something now: its
+// process runs and is not paused by Stop. The harness's own queries (the
+// state of a cluster or of a Sentinel group) skip the servers that are not.
+func (s *Server) answering() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil || s.stopped {
+		return false
+	}
+	select {
+	case <-s.proc.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// logTail returns the last n lines of the log of the server's latest run,
+// for failures to show what the server itself said.
+func (s *Server) logTail(n int) string {
+	s.mu.Lock()
+	path := s.logPath()
+	s.mu.Unlock()
+	log, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	return fmt.Sprintf("--- tail of %s ---\n%s", path, tail(string(log), n))
+}
+
+func (s *Server) logPath() string {
+	return filepath.Join(s.dir, fmt.Sprintf("redis-%d.log", s.runs))
+}
+
+// launch starts a process on s.port, after writing its config file when
+// writeConf is set, and waits until it answers PING. On failure the process
+// is gone and the error carries the tail of its log; it matches
+// errPortInUse when the port was taken.
+func (s *Server) launch(writeConf bool) error {
+	confPath := filepath.Join(s.dir, "redis.conf")
+	if writeConf {
+		if err := writeConfig(confPath, s.port, s.config); err != nil {
+			return err
+		}
+	}
 	s.runs++
-	logPath := filepath.Join(s.dir, fmt.Sprintf("redis-%d.log", s.runs))
+	logPath := s.logPath()
 	p, err := startProcess(s.bin, s.dir, confPath, logPath, s.args...)
 	if err != nil {
 		return err
