@@ -21,6 +21,7 @@ type clusterNodes struct {
 	opt      *redis.ClusterOptions
 	mapKnown atomic.Bool // the slot map was loaded once: the seeds did their job
 	learning atomic.Bool // a goroutine is loading the first slot map
+	watching atomic.Bool // a goroutine watches the cluster while a node is down
 	mu       sync.Mutex
 	byAd     map[string]*node
 }
@@ -166,10 +167,99 @@ func (r *clusterNodes) lastError() error {
 	return nil
 }
 
-// reload asks go-redis to load the slot map again, in the background: a node
-// was lost, and its slots may be served by a promoted replica already.
-func (r *clusterNodes) reload() {
+// clusterWatchInterval is how often the slot map is reloaded, and the
+// cluster asked which nodes it sees, while a node is down.
+const clusterWatchInterval = 500 * time.Millisecond
+
+// nodeLost reacts to the loss of a node: go-redis reloads the slot map at
+// once (the node's slots may be served by a promoted replica already), and
+// until every node is back or retired, a watcher reloads it again every
+// clusterWatchInterval and asks the cluster which nodes it sees: a node the
+// cluster sees again gets its next attempt at once instead of after its
+// delay, so that a restarted node serves as soon as it is back.
+func (r *clusterNodes) nodeLost() {
 	r.cc.ReloadState(context.Background())
+	if !r.watching.CompareAndSwap(false, true) {
+		return
+	}
+	if !r.c.goBackground(r.watch) {
+		r.watching.Store(false)
+	}
+}
+
+func (r *clusterNodes) watch() {
+	defer r.watching.Store(false)
+	t := time.NewTicker(clusterWatchInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.c.ctx.Done():
+			return
+		case <-t.C:
+		}
+		down := r.down()
+		if len(down) == 0 {
+			return
+		}
+		r.cc.ReloadState(context.Background())
+		seen := r.seenByTheCluster()
+		for _, n := range down {
+			if seen[n.address()] {
+				n.hurry()
+			}
+		}
+	}
+}
+
+// down returns the nodes being reconnected.
+func (r *clusterNodes) down() []*node {
+	var down []*node
+	for _, n := range r.list() {
+		if n.State() == StateReconnecting && !n.retired.Load() {
+			down = append(down, n)
+		}
+	}
+	return down
+}
+
+// seenByTheCluster asks a ready node which nodes the cluster bus is connected
+// to and does not flag as failing.
+func (r *clusterNodes) seenByTheCluster() map[string]bool {
+	for _, n := range r.list() {
+		rdb := n.client.Load()
+		if n.State() != StateReady || rdb == nil {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(r.c.ctx, r.c.cfg.connectTimeout)
+		nodes, err := rdb.ClusterNodes(ctx).Result()
+		cancel()
+		if err != nil {
+			continue
+		}
+		return connectedNodes(nodes)
+	}
+	return nil
+}
+
+// connectedNodes parses CLUSTER NODES: "<id> <ip:port@cport[,hostname]>
+// <flags> <master> <ping-sent> <pong-recv> <config-epoch> <link-state>
+// <slot> …", keeping the addresses whose link is connected and whose flags
+// say neither fail nor fail?.
+func connectedNodes(reply string) map[string]bool {
+	seen := make(map[string]bool)
+	for line := range strings.Lines(reply) {
+		f := strings.Fields(line)
+		if len(f) < 8 || f[7] != "connected" {
+			continue
+		}
+		flags := strings.Split(f[2], ",")
+		if slices.Contains(flags, "fail") || slices.Contains(flags, "fail?") || slices.Contains(flags, "noaddr") {
+			continue
+		}
+		addr, _, _ := strings.Cut(f[1], "@")
+		seen[addr] = true
+	}
+	return seen
 }
 
 // retireIfForgotten reloads a cluster's slot map, after a failed attempt on n,

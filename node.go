@@ -221,7 +221,7 @@ func (n *node) lost(cause error) {
 	n.mu.Unlock()
 	n.c.nodeChanged(n)
 	if n.c.cluster != nil {
-		n.c.cluster.reload()
+		n.c.cluster.nodeLost()
 	}
 	if start {
 		n.c.goBackground(func() { n.supervise(cause) })
