@@ -50,11 +50,12 @@ func (g *dialGate) init(poolSize int, rate float64) {
 // with the connections it has.
 var errDialPaused = errors.New("redisguard: new connections paused: the server refused one lately")
 
-// take waits for the right to dial, bounded by ctx. While new connections are
+// take waits for the right to dial, bounded by ctx and by client, the
+// client's context, which ends when it closes. While new connections are
 // paused it fails at once, as a dial that never happened: a dial that waited
 // for the pause to end would open a connection the server refuses again,
 // after the command it was for was served by a pooled one.
-func (g *dialGate) take(ctx context.Context) error {
+func (g *dialGate) take(ctx, client context.Context) error {
 	for {
 		wait, paused := g.reserve()
 		switch {
@@ -63,8 +64,15 @@ func (g *dialGate) take(ctx context.Context) error {
 		case wait <= 0:
 			return nil
 		}
-		if err := sleep(ctx, wait); err != nil {
-			return &net.OpError{Op: "dial", Net: "tcp", Err: err}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return &net.OpError{Op: "dial", Net: "tcp", Err: ctx.Err()}
+		case <-client.Done(): // the client is closing
+			t.Stop()
+			return &net.OpError{Op: "dial", Net: "tcp", Err: ErrClosed}
 		}
 	}
 }

@@ -262,7 +262,7 @@ func (n *node) dial(next redis.DialHook) redis.DialHook {
 		if err := n.awaitDialable(ctx); err != nil {
 			return nil, err
 		}
-		if err := n.dials.take(ctx); err != nil {
+		if err := n.dials.take(ctx, n.c.ctx); err != nil {
 			return nil, err
 		}
 		gen := n.gen.Load()

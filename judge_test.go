@@ -111,3 +111,70 @@ func TestPoolWaitsAndABusyHostDoNotOpenTheBreaker(t *testing.T) {
 		t.Fatalf("breaker changes %v, %d refusals: want none", changes, other.Load())
 	}
 }
+
+// A server that is slow but alive (50 ± 30 ms per round trip) under callers
+// with a 100 ms budget, 32 per client: the connections their deadlines throw away are not
+// replaced one per command. New connections stay within the pool's size plus
+// DialRate per second; plain go-redis is measured alongside.
+func TestSlowServerDoesNotCauseAConnectionStorm(t *testing.T) {
+	srv := redistest.StartServer(t)
+	guardedProxy := redistest.NewProxy(t, srv.Addr())
+	plainProxy := redistest.NewProxy(t, srv.Addr())
+	rec := newRecorder()
+	c := newTestClient(t, Options{
+		Redis: &redis.UniversalOptions{Addrs: []string{guardedProxy.Addr()}},
+		Hooks: rec.hooks(),
+	})
+	poolSize := c.UniversalClient.(*redis.Client).Options().PoolSize
+	plain := redis.NewClient(&redis.Options{Addr: plainProxy.Addr(), ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = plain.Close() })
+	// Both pools warm, as in a service that ran before the slowness.
+	var warm sync.WaitGroup
+	for _, rdb := range []redis.UniversalClient{c, plain} {
+		for range poolSize {
+			warm.Go(func() {
+				for range 20 {
+					_ = rdb.Get(context.Background(), "k").Err()
+				}
+			})
+		}
+	}
+	warm.Wait()
+	for _, p := range []*redistest.Proxy{guardedProxy, plainProxy} {
+		p.Latency(25 * time.Millisecond)
+		p.Jitter(15 * time.Millisecond)
+	}
+	guardedBefore, plainBefore := guardedProxy.Accepted(), plainProxy.Accepted()
+	const window = 10 * time.Second
+	var wg sync.WaitGroup
+	var guardedOK, plainOK atomic.Int64
+	stop := time.Now().Add(window)
+	for i := range 64 {
+		rdb := redis.UniversalClient(c)
+		ok := &guardedOK
+		if i%2 == 1 {
+			rdb, ok = plain, &plainOK
+		}
+		wg.Go(func() {
+			for time.Now().Before(stop) {
+				ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+				if rdb.Get(ctx, "k").Err() == redis.Nil {
+					ok.Add(1)
+				}
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	guardedDials := guardedProxy.Accepted() - guardedBefore
+	plainDials := plainProxy.Accepted() - plainBefore
+	bound := poolSize + DefaultDialRate*int(window/time.Second) + 2
+	t.Logf("50 ± 30 ms per round trip, 32 callers each, 100 ms budget, %v: redisguard %d new connections (bound %d), %d GETs answered; plain go-redis %d new connections, %d answered; breaker changes %v",
+		window, guardedDials, bound, guardedOK.Load(), plainDials, plainOK.Load(), rec.breakerChanges())
+	if guardedDials > bound {
+		t.Errorf("%d new connections in %v, want at most %d", guardedDials, window, bound)
+	}
+	if changes := rec.breakerChanges(); len(changes) != 0 {
+		t.Errorf("the breaker changed state on a slow but alive server: %v", changes)
+	}
+}

@@ -33,6 +33,7 @@ type Proxy struct {
 	closed      bool
 	links       map[*link]struct{}
 	latency     time.Duration
+	jitter      time.Duration
 	blackhole   bool
 	resets      int // client->server chunks still to be followed by a reset
 	acceptTimes []time.Time

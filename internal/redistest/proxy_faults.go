@@ -19,14 +19,14 @@ func (p *Proxy) Pass() {
 	p.Heal()
 }
 
-// Heal ends every fault: it clears latency, blackhole and pending resets
+// Heal ends every fault: it clears latency, jitter, blackhole and pending resets
 // and, after Refuse, listens again on the same port. Connections closed by
 // earlier faults stay closed. It fails the test if the port cannot be
 // bound again within a couple of seconds.
 func (p *Proxy) Heal() {
 	p.t.Helper()
 	p.mu.Lock()
-	p.latency, p.blackhole, p.resets = 0, false, 0
+	p.latency, p.jitter, p.blackhole, p.resets = 0, 0, false, 0
 	refusing := p.ln == nil && !p.closed
 	p.mu.Unlock()
 	if !refusing {
@@ -53,6 +53,15 @@ func (p *Proxy) Latency(d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.latency = d
+}
+
+// Jitter spreads the delay Latency sets: each chunk is delayed by a random
+// time drawn uniformly from [d−j, d+j], as a loaded network or a slow but
+// alive server does. Zero removes the spread.
+func (p *Proxy) Jitter(j time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.jitter = j
 }
 
 // Blackhole makes the proxy behave like a host that stopped responding

@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"errors"
+	"math/rand/v2"
 	"net"
 	"time"
 )
@@ -171,8 +172,11 @@ func (p *Proxy) dialUpstream(l *link) (net.Conn, error) {
 // link was closed meanwhile.
 func (p *Proxy) delay(l *link) bool {
 	p.mu.Lock()
-	d := p.latency
+	d, j := p.latency, p.jitter
 	p.mu.Unlock()
+	if j > 0 {
+		d += time.Duration(rand.Int64N(int64(2*j+1))) - j
+	}
 	if d <= 0 {
 		return true
 	}
