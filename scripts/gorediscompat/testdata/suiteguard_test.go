@@ -18,6 +18,7 @@ import (
 
 	. "github.com/bsm/ginkgo/v2"
 	"github.com/bsm/ginkgo/v2/types"
+	. "github.com/bsm/gomega"
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard"
 )
@@ -48,14 +49,15 @@ var (
 // attempt: the attempt itself is bounded by redisguard's DefaultConnectTimeout.
 const firstAttemptTimeout = redisguard.DefaultConnectTimeout + 5*time.Second
 
-// guards holds the guard of every client the suite built. The suite closes
-// the *redis.Client it holds, which closes the connection pool the guard
-// sits on but not the guard: its supervisor stays idle until TestMain closes
-// every guard after the specs (closing the guard closes its client again,
-// which only returns redis.ErrClosed).
+// guards holds the guard of every client the suite built, by client. The
+// suite closes the *redis.Client it holds, which closes the connection pool
+// the guard sits on but not the guard: its supervisor stays idle until
+// TestMain closes every guard after the specs (closing the guard closes its
+// client again, which only returns redis.ErrClosed). The specs of this file
+// close the guard instead, as an application does.
 var guards struct {
 	sync.Mutex
-	list []*redisguard.Client
+	of map[*redis.Client]*redisguard.Client
 }
 
 // newSuiteClient builds a client as redis.NewClient does and, in guarded
@@ -72,7 +74,10 @@ func newSuiteClient(opt *redis.Options) *redis.Client {
 		panic(fmt.Sprintf("redisguard.Wrap: %v", err))
 	}
 	guards.Lock()
-	guards.list = append(guards.list, guard)
+	if guards.of == nil {
+		guards.of = make(map[*redis.Client]*redisguard.Client)
+	}
+	guards.of[client] = guard
 	guards.Unlock()
 	if !firstCommand {
 		awaitFirstAttempt(guard)
@@ -94,13 +99,60 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	guards.Lock()
 	defer guards.Unlock()
-	for _, guard := range guards.list {
+	for _, guard := range guards.of {
 		if err := guard.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
 			fmt.Fprintf(os.Stderr, "closing a guard: %v\n", err)
 		}
 	}
 	os.Exit(code)
 }
+
+// closeHeld closes what an application holds: the guard of a guarded client,
+// the client itself otherwise.
+func closeHeld(client *redis.Client) error {
+	guards.Lock()
+	guard := guards.of[client]
+	guards.Unlock()
+	if guard != nil {
+		return guard.Close()
+	}
+	return client.Close()
+}
+
+// go-redis's two specs of a closed client ("Client should close" and
+// "pipelining pipeline: exec pipeline when get conn failed"), with the Close
+// sent to what the application holds: through the suite's own specs, which
+// close the *redis.Client under the guard, the guard's closed error is never
+// seen.
+var _ = Describe("redisguard Close of what the application holds", func() {
+	var client *redis.Client
+
+	BeforeEach(func() {
+		client = newSuiteClient(redisOptions())
+	})
+
+	It("should close", func() {
+		Expect(closeHeld(client)).NotTo(HaveOccurred())
+		err := client.Ping(ctx).Err()
+		Expect(err).To(MatchError("redis: client is closed"))
+	})
+
+	It("pipeline: exec pipeline when get conn failed", func() {
+		p := client.Pipeline()
+		p.Get(ctx, "key")
+		p.Set(ctx, "key", "value", 0)
+		p.Get(ctx, "key")
+
+		Expect(closeHeld(client)).NotTo(HaveOccurred())
+
+		cmds, err := p.Exec(ctx)
+		Expect(err).To(Equal(redis.ErrClosed))
+		Expect(cmds).To(HaveLen(3))
+		for _, cmd := range cmds {
+			Expect(cmd.Err()).To(Equal(redis.ErrClosed))
+		}
+	})
+})
 
 // progressEvent is one line of the progress file (REDISGUARD_SUITE_PROGRESS),
 // written as the specs run, so that the harness knows which spec was running
