@@ -19,7 +19,7 @@
 //
 // Run it from anywhere in the project:
 //
-//	scripts/gorediscompat/run.sh [-keep] [-race] [-focus REGEXP] [-first-command]
+//	scripts/gorediscompat/run.sh [-keep] [-race] [-focus REGEXP] [-first-command] [-subject ap-fd]
 package main
 
 import (
@@ -31,6 +31,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -46,7 +47,13 @@ type options struct {
 	firstCommand bool
 	seed         int64
 	timeout      time.Duration
+	subject      string
 }
+
+// subjects are the values of go-redis's GOREDIS_TEST_SUBJECT (main_test.go
+// newUniversalSubject): the command specs then run through the client's
+// auto-pipeliner, blocking or asynchronous, half- or full-duplex.
+var subjects = []string{"client", "ap-blocking", "ap-async", "ap-fd-blocking", "ap-fd"}
 
 func main() {
 	var o options
@@ -57,7 +64,13 @@ func main() {
 	flag.BoolVar(&o.firstCommand, "first-command", false, "hand a guarded client to its spec at once, not after its first connection attempt")
 	flag.Int64Var(&o.seed, "seed", time.Now().Unix(), "ginkgo's randomization seed, the same for both runs")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "bound of one run of the suite")
+	flag.StringVar(&o.subject, "subject", "client", "what the command specs run through: "+strings.Join(subjects, ", ")+
+		" (the expected failures are those of client)")
 	flag.Parse()
+	if !slices.Contains(subjects, o.subject) {
+		fmt.Fprintf(os.Stderr, "gorediscompat: -subject %q: use one of %s\n", o.subject, strings.Join(subjects, ", "))
+		os.Exit(2)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	ok, err := run(ctx, o)
@@ -268,6 +281,7 @@ func (r runner) process(ctx context.Context, mode, focus string, earlier suiteRu
 		"REDISGUARD_SUITE="+mode,
 		"REDISGUARD_SUITE_FIRST_COMMAND="+boolEnv(r.o.firstCommand),
 		"REDISGUARD_SUITE_PROGRESS="+progressPath,
+		"GOREDIS_TEST_SUBJECT="+r.o.subject,
 	)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile

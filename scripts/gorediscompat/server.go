@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -65,19 +66,24 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// start runs the server on s.port and waits until it answers PING.
+// start runs the server on s.port and waits until it answers PING. The
+// settings are in a config file, as go-redis's CONFIG REWRITE spec needs one.
 func (s *server) start(ctx context.Context) error {
 	logFile := filepath.Join(s.dir, "redis-server.log")
-	s.cmd = exec.Command(s.path,
-		"--port", strconv.Itoa(s.port),
-		"--bind", "127.0.0.1",
-		"--save", "",
-		"--appendonly", "no",
-		"--dir", s.dir,
-		"--logfile", logFile,
-		"--enable-debug-command", "yes",
-		"--enable-module-command", "yes",
-	)
+	config := filepath.Join(s.dir, "redis.conf")
+	settings := fmt.Sprintf(`port %d
+bind 127.0.0.1
+save ""
+appendonly no
+dir %s
+logfile %s
+enable-debug-command yes
+enable-module-command yes
+`, s.port, strconv.Quote(s.dir), strconv.Quote(logFile))
+	if err := os.WriteFile(config, []byte(settings), 0o644); err != nil {
+		return err
+	}
+	s.cmd = exec.Command(s.path, config)
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("starting redis-server: %w", err)
 	}

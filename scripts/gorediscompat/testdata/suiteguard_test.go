@@ -64,7 +64,13 @@ var guards struct {
 // mode, wraps it with redisguard.Wrap and zero Options. Wrap adds the guard's
 // hook to the client, so every command the spec sends through the returned
 // *redis.Client passes the guard, and turns the client's own retries off.
+//
+// A TCP client with no address gets the suite's server, as it would get
+// go-redis's default localhost:6379 where go-redis's docker setup runs it.
 func newSuiteClient(opt *redis.Options) *redis.Client {
+	if opt != nil && opt.Addr == "" && (opt.Network == "" || opt.Network == "tcp") {
+		opt.Addr = "127.0.0.1:" + redisStackPort
+	}
 	client := redis.NewClient(opt)
 	if !guarded {
 		return client
