@@ -58,7 +58,7 @@ var subjects = []string{"client", "ap-blocking", "ap-async", "ap-fd-blocking", "
 func main() {
 	var o options
 	flag.StringVar(&o.expected, "expected", "", "the expected-failures list (default: expected-failures.txt beside this command)")
-	flag.BoolVar(&o.keep, "keep", false, "keep the temporary module, the logs and the ginkgo reports, and print where")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary module, the logs and the records of every spec, and print where")
 	flag.BoolVar(&o.race, "race", false, "build the suite with the race detector (several times slower)")
 	flag.StringVar(&o.focus, "focus", "", "run only the specs whose full text matches this regular expression")
 	flag.BoolVar(&o.firstCommand, "first-command", false, "hand a guarded client to its spec at once, not after its first connection attempt")

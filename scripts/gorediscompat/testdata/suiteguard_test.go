@@ -103,6 +103,12 @@ func awaitFirstAttempt(guard *redisguard.Client) {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	closeGuards()
+	os.Exit(code)
+}
+
+// closeGuards closes the guard of every client the suite built.
+func closeGuards() {
 	guards.Lock()
 	defer guards.Unlock()
 	for _, guard := range guards.of {
@@ -110,7 +116,6 @@ func TestMain(m *testing.M) {
 			fmt.Fprintf(os.Stderr, "closing a guard: %v\n", err)
 		}
 	}
-	os.Exit(code)
 }
 
 // closeHeld closes what an application holds: the guard of a guarded client,
