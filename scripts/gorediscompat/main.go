@@ -13,8 +13,9 @@
 // seed, a fresh server on the same port for each run), and compares.
 //
 // It exits with status 1 when a spec fails guarded that does not also fail
-// plain and is not in expected-failures.txt, and 2 when the suite could not
-// be run at all. Unexplained failures are run again in both modes once; a
+// plain and is not in expected-failures.txt (or, with -race, when the race
+// detector reports a race with the project's code on a stack), and 2 when the
+// suite could not be run at all. Unexplained failures are run again in both modes once; a
 // spec that does not fail guarded-only again is reported as flaky.
 //
 // Run it from anywhere in the project:
@@ -183,9 +184,13 @@ func run(ctx context.Context, o options) (bool, error) {
 	printSpecs("listed [until-fixed] but passed guarded: remove from the list", v.fixed, guarded, list)
 	printSpecs("failed plain, not listed [plain] (the list should say why)", v.unlistedPlain, plain, list)
 	printSpecs("UNEXPLAINED: failed guarded only, not listed", v.unexplained, guarded, list)
+	if o.race {
+		fmt.Printf("gorediscompat: data races reported: plain %d, guarded %d (%d with the project's code on a stack; see guarded-*.log with -keep)\n",
+			plain.races, guarded.races, guarded.guardRaces)
+	}
 	fmt.Printf("gorediscompat: specs run %d; passed plain %d, guarded %d; failed plain %d, guarded %d; guarded only %d listed, %d flaky, %d unexplained\n",
 		v.ran, v.passedPlain, v.passedGuarded, v.failedPlain, v.failedGuarded, len(v.listed), len(flaky), len(v.unexplained))
-	return len(v.unexplained) == 0, nil
+	return len(v.unexplained) == 0 && guarded.guardRaces == 0, nil
 }
 
 // runner runs the suite's binary against the server.
@@ -225,11 +230,7 @@ func (r runner) run(ctx context.Context, mode, focus, tag string) (suiteRun, err
 			}
 			break
 		}
-		output, err := os.ReadFile(filepath.Join(r.logDir, name+".log"))
-		if err != nil {
-			return suiteRun{}, err
-		}
-		result.specs[a.crashed] = specResult{outcome: failed, failure: "crashed the test process: " + crashReason(string(output))}
+		result.specs[a.crashed] = specResult{outcome: failed, failure: "crashed the test process: " + crashReason(a.output)}
 		fmt.Printf("gorediscompat: %s run: %q crashed the test process; going on without it\n", tag, a.crashed)
 		if n == maxCrashes {
 			return suiteRun{}, fmt.Errorf("%s run: %d crashes, giving up", tag, n)
@@ -293,6 +294,12 @@ func (r runner) process(ctx context.Context, mode, focus string, earlier suiteRu
 	if err != nil {
 		return attempt{}, nil, fmt.Errorf("%s (exit: %v): %w; see %s (keep it with -keep)", name, exitErr, err, logFile.Name())
 	}
+	output, err := os.ReadFile(logFile.Name())
+	if err != nil {
+		return attempt{}, nil, err
+	}
+	a.run.races, a.run.guardRaces = raceReports(string(output))
+	a.output = string(output)
 	return a, exitErr, nil
 }
 

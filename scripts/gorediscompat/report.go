@@ -33,6 +33,9 @@ type suiteRun struct {
 	// setupFailure is set when a suite-level node (BeforeSuite, AfterSuite)
 	// failed: the run says nothing about the specs then.
 	setupFailure string
+	// races counts the race detector's reports (with -race), guardRaces those
+	// with the project's code on a stack: ginkgo's spec states do not show them.
+	races, guardRaces int
 }
 
 func newSuiteRun() suiteRun { return suiteRun{specs: make(map[string]specResult)} }
@@ -53,6 +56,8 @@ type attempt struct {
 	// crashed names the spec that started and never ended: the process died
 	// while it ran.
 	crashed string
+	// output is what the process printed.
+	output string
 }
 
 // readProgress reads the progress file of one process.
@@ -119,6 +124,8 @@ func (r *suiteRun) merge(later suiteRun) {
 	if r.setupFailure == "" {
 		r.setupFailure = later.setupFailure
 	}
+	r.races += later.races
+	r.guardRaces += later.guardRaces
 	for name, result := range later.specs {
 		r.add(name, result)
 	}
@@ -156,4 +163,21 @@ func crashReason(output string) string {
 		}
 	}
 	return strings.Join(lines, " ")
+}
+
+// raceReports counts the race detector's reports in a process's output, and
+// those with a frame of the project's code.
+func raceReports(output string) (races, inGuard int) {
+	const header = "WARNING: DATA RACE"
+	blocks := strings.Split(output, header)
+	for _, block := range blocks[1:] {
+		races++
+		if end := strings.Index(block, "=================="); end >= 0 {
+			block = block[:end]
+		}
+		if strings.Contains(block, projectPath+".") || strings.Contains(block, projectPath+"/") {
+			inGuard++
+		}
+	}
+	return races, inGuard
 }

@@ -98,3 +98,13 @@ func TestExactly(t *testing.T) {
 		}
 	}
 }
+
+func TestRaceReports(t *testing.T) {
+	output := "ok\n==================\nWARNING: DATA RACE\nRead at 0x1 by goroutine 7:\n  github.com/redis/go-redis/v9.(*Client).Ping()\n==================\n" +
+		"==================\nWARNING: DATA RACE\nWrite at 0x2 by goroutine 9:\n  github.com/redisguard/redisguard.(*Client).admit()\n==================\n" +
+		"--- FAIL: TestGinkgoSuite\n    testing.go: race detected during execution of test\n"
+	races, inGuard := raceReports(output)
+	if races != 2 || inGuard != 1 {
+		t.Errorf("raceReports = %d, %d; want 2, 1", races, inGuard)
+	}
+}
