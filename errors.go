@@ -9,10 +9,9 @@ import (
 // Errors returned by the client's admission step. Each is set on the command as well
 // (cmd.Err()), and errors.Is holds on both the returned error and cmd.Err().
 var (
-	// ErrClosed is returned for every command issued after Close. It is also
-	// redis.ErrClosed: errors.Is(err, redis.ErrClosed) holds, as it does for a
-	// closed go-redis client.
-	ErrClosed error = closedError{}
+	// ErrClosed is returned for every command issued after Close. It is
+	// go-redis's redis.ErrClosed itself, as a closed go-redis client returns.
+	ErrClosed = redis.ErrClosed
 
 	// ErrQueueFull is returned at once, without waiting, when Options.QueueLimit
 	// commands are already in flight or waiting.
@@ -39,11 +38,3 @@ var (
 	// command the guard refuses would still reach the server.
 	ErrFullDuplex = errors.New("redisguard: full-duplex auto-pipelining cannot be guarded; use half-duplex auto-pipelining")
 )
-
-// closedError is ErrClosed: its own message, and go-redis's closed error for
-// code written against go-redis.
-type closedError struct{}
-
-func (closedError) Error() string { return "redisguard: client closed" }
-
-func (closedError) Is(target error) bool { return target == redis.ErrClosed }

@@ -73,6 +73,7 @@ func ExampleErrNotReady() {
 		err := rdb.Get(ctx, "greeting").Err()
 		switch {
 		case errors.Is(err, redisguard.ErrNotReady):
+			// The message names the server and why it is down.
 			fmt.Println("not ready: serve from the source of truth")
 		case err != nil:
 			fmt.Println("connection lost")
@@ -80,7 +81,7 @@ func ExampleErrNotReady() {
 	}
 	fmt.Println(rdb.State())
 	// Output:
-	// connection lost
+	// not ready: serve from the source of truth
 	// not ready: serve from the source of truth
 	// reconnecting
 }

@@ -221,23 +221,24 @@ func (n *node) allow(ctx context.Context) (*breaker.Breaker, breaker.Ticket, err
 // credentials report the node lost, so that the supervisor takes over on its
 // schedule instead of every command dialing into the same refusal. Other
 // replies (an unknown CLIENT subcommand, say) are left alone: go-redis reads
-// them to choose how to set the connection up. The mark is wrapped once more
+// them to choose how to set the connection up. The mark is marked once more
 // because go-redis unwraps one level of a handshake error before handing it to
-// the command.
+// the command (but not to a PubSub); a mark keeps the interfaces of what it
+// marks (net.Error).
 func (n *node) handshakeFailed(ctx context.Context, err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case isMaxClients(err):
 		n.dials.busy()
-		return fmt.Errorf("new connection: %w", markNotSent(err))
+		return markNotSent(markNotSent(err))
 	case isAuthFailure(err):
 		n.lost(fmt.Errorf("authentication failed: %w", err))
 		return err
 	}
 	switch classifyErr(err) {
 	case outcomeNotSent:
-		return fmt.Errorf("new connection: %w", err)
+		return markNotSent(markNotSent(err))
 	case outcomeDropped, outcomeTimeout:
 		if n.takeSlowReply() {
 			n.chargeSlow() // the server took too long to answer the handshake
@@ -246,7 +247,7 @@ func (n *node) handshakeFailed(ctx context.Context, err error) error {
 		if !callerGaveUp(ctx) {
 			n.lost(err)
 		}
-		return fmt.Errorf("new connection: %w", err)
+		return markNotSent(err)
 	}
 	return err
 }
@@ -279,16 +280,17 @@ func (n *node) dial(next redis.DialHook) redis.DialHook {
 	}
 }
 
-// awaitDialable returns nil when the node is ready, waiting for it at most as
-// long as the dial's context allows (go-redis bounds it by DialTimeout). A
-// dial that fails is counted by go-redis's pool, which after PoolSize of them
-// refuses every dial until a probe of its own succeeds: a dial asked while
-// the node is down waits for it to come back rather than fail.
+// awaitDialable returns nil when the node is ready or making its first
+// connection, and otherwise waits for it to be ready at most as long as the
+// dial's context allows (go-redis bounds it by DialTimeout). A dial that fails
+// is counted by go-redis's pool, which after PoolSize of them refuses every
+// dial until a probe of its own succeeds: a dial asked while the node is down
+// waits for it to come back rather than fail.
 func (n *node) awaitDialable(ctx context.Context) error {
 	for {
 		st, changed, _ := n.snapshot()
 		switch st {
-		case StateReady:
+		case StateReady, StateConnecting:
 			return nil
 		case StateClosed:
 			return n.c.closedErr()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -112,7 +113,7 @@ func (n *node) snapshot() (State, <-chan struct{}, error) {
 // every waiter. n.mu must be held.
 func (n *node) setStateLocked(s State) {
 	n.state.Store(int32(s))
-	n.refusal = &notReadyError{addr: n.address(), state: s, cause: n.lastErr}
+	n.refusal = newNotReady(n.address(), s, n.lastErr)
 	n.notifyLocked()
 }
 
@@ -132,20 +133,16 @@ func (n *node) refused() error {
 	return n.refusal
 }
 
-// admit lets a command through to the node: at once when it is ready; after
-// the outcome of the first connection attempt while it connects (bounded by
-// ctx and ConnectTimeout), so that code written for go-redis can send its first
-// command right after New; after it is ready again with the offline queue on;
-// otherwise it refuses at once.
+// admit lets a command through to the node: at once while it is ready, or
+// while its first connection is being made (the command then connects as
+// go-redis's would, beside the supervisor's first attempt, and if its own
+// dial fails it waits for that attempt's outcome: see afterFailure); after it
+// is ready again with the offline queue on; otherwise it refuses at once.
 func (n *node) admit(ctx context.Context) error {
-	if n.State() == StateReady {
-		return nil
-	}
-	var timeout <-chan time.Time
 	for {
 		st, changed, _ := n.snapshot()
 		switch st {
-		case StateReady:
+		case StateReady, StateConnecting:
 			return nil
 		case StateClosed:
 			return n.c.closedErr()
@@ -158,20 +155,9 @@ func (n *node) admit(ctx context.Context) error {
 			if !n.c.cfg.offlineQueue {
 				return n.refused()
 			}
-		case StateConnecting:
-			if timeout == nil && !n.c.cfg.offlineQueue {
-				t := time.NewTimer(n.c.cfg.connectTimeout)
-				defer t.Stop()
-				timeout = t.C
-			}
 		}
 		select {
 		case <-changed:
-			if st == StateConnecting && !n.c.cfg.offlineQueue && n.State() == StateConnecting {
-				return n.refused() // the first attempt failed
-			}
-		case <-timeout:
-			return n.refused()
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -183,25 +169,23 @@ func (n *node) admit(ctx context.Context) error {
 // ready however many attempts it takes. Commands that may run again wait here
 // instead of dialing, so that they never add connections to the supervisor's.
 func (n *node) awaitAttempt(ctx context.Context) error {
-	if n.c.cfg.offlineQueue {
-		return n.admit(ctx)
+	for {
+		st, changed, _ := n.snapshot()
+		switch st {
+		case StateReady:
+			return nil
+		case StateClosed:
+			return n.c.closedErr()
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if !n.c.cfg.offlineQueue && n.State() != StateReady {
+			return n.refused()
+		}
 	}
-	st, changed, _ := n.snapshot()
-	switch st {
-	case StateReady:
-		return nil
-	case StateClosed:
-		return n.c.closedErr()
-	}
-	select {
-	case <-changed:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if n.State() != StateReady {
-		return n.refused()
-	}
-	return nil
 }
 
 // lost moves a ready node to reconnecting and starts its supervisor. In any
@@ -263,7 +247,7 @@ func (n *node) attemptFailed(cause error) {
 	n.mu.Lock()
 	n.attempts++
 	n.lastErr = cause
-	n.refusal = &notReadyError{addr: n.address(), state: n.State(), cause: cause}
+	n.refusal = newNotReady(n.address(), n.State(), cause)
 	n.notifyLocked()
 	n.mu.Unlock()
 	n.c.nodeChanged(n)
@@ -304,6 +288,33 @@ func (e *notReadyError) Error() string {
 }
 
 func (e *notReadyError) Is(target error) bool { return target == ErrNotReady }
+
+// notReadyNetError is a notReadyError whose last connection error is a
+// net.Error, which it stays: code written for go-redis asserts net.Error on
+// the error of a server that does not answer.
+type notReadyNetError struct {
+	notReadyError
+	net net.Error
+}
+
+func (e *notReadyNetError) Timeout() bool { return e.net.Timeout() }
+
+// Temporary is part of net.Error.
+//
+// Deprecated: as net.Error's.
+func (e *notReadyNetError) Temporary() bool {
+	t, ok := e.net.(interface{ Temporary() bool })
+	return ok && t.Temporary()
+}
+
+func newNotReady(addr string, state State, cause error) error {
+	e := notReadyError{addr: addr, state: state, cause: cause}
+	var ne net.Error
+	if errors.As(cause, &ne) {
+		return &notReadyNetError{e, ne}
+	}
+	return &e
+}
 
 // isNotReady reports whether err is a refusal for a node that is down.
 func isNotReady(err error) bool { return errors.Is(err, ErrNotReady) }

@@ -72,13 +72,22 @@ func (n *node) afterFailure(ctx context.Context, err error, readOnly bool, rerun
 				if sleep(ctx, n.c.retry.backoff(attempt)) != nil {
 					return err
 				}
-			} else if n.awaitAttempt(ctx) != nil {
-				return err
+			} else if aerr := n.awaitAttempt(ctx); aerr != nil {
+				if isContextErr(aerr) {
+					return err
+				}
+				return aerr // the node is down: say so, and why
 			}
 		case outcomeDropped:
 			n.lost(err)
-			if !retry || !readOnly || n.awaitAttempt(ctx) != nil {
+			if !retry || !readOnly {
 				return err
+			}
+			if aerr := n.awaitAttempt(ctx); aerr != nil {
+				if isContextErr(aerr) {
+					return err
+				}
+				return aerr
 			}
 		case outcomeTimeout:
 			n.lost(err)

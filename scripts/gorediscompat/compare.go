@@ -44,7 +44,7 @@ func compare(plain, guarded suiteRun, list expectedList) verdict {
 			v.listed = append(v.listed, name)
 		case g.outcome == failed && p.outcome != failed:
 			v.unexplained = append(v.unexplained, name)
-		case g.outcome == passed && isListed && entry.section == sectionUntilFixed:
+		case g.outcome == passed && isListed && entry.section != sectionPlain:
 			v.fixed = append(v.fixed, name)
 		}
 		if p.outcome == failed && !(isListed && entry.section == sectionPlain) {

@@ -20,7 +20,7 @@
 //
 // Run it from anywhere in the project:
 //
-//	scripts/gorediscompat/run.sh [-keep] [-race] [-focus REGEXP] [-first-command] [-subject ap-fd]
+//	scripts/gorediscompat/run.sh [-keep] [-race] [-focus REGEXP] [-subject ap-fd]
 package main
 
 import (
@@ -41,14 +41,13 @@ import (
 
 // options are the command-line flags.
 type options struct {
-	expected     string
-	keep         bool
-	race         bool
-	focus        string
-	firstCommand bool
-	seed         int64
-	timeout      time.Duration
-	subject      string
+	expected string
+	keep     bool
+	race     bool
+	focus    string
+	seed     int64
+	timeout  time.Duration
+	subject  string
 }
 
 // subjects are the values of go-redis's GOREDIS_TEST_SUBJECT (main_test.go
@@ -62,7 +61,6 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary module, the logs and the records of every spec, and print where")
 	flag.BoolVar(&o.race, "race", false, "build the suite with the race detector (several times slower)")
 	flag.StringVar(&o.focus, "focus", "", "run only the specs whose full text matches this regular expression")
-	flag.BoolVar(&o.firstCommand, "first-command", false, "hand a guarded client to its spec at once, not after its first connection attempt")
 	flag.Int64Var(&o.seed, "seed", time.Now().Unix(), "ginkgo's randomization seed, the same for both runs")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "bound of one run of the suite")
 	flag.StringVar(&o.subject, "subject", "client", "what the command specs run through: "+strings.Join(subjects, ", ")+
@@ -280,7 +278,6 @@ func (r runner) process(ctx context.Context, mode, focus string, earlier suiteRu
 		"REDIS_PORT="+strconv.Itoa(r.srv.port),
 		"REDIS_VERSION="+r.redisVersion,
 		"REDISGUARD_SUITE="+mode,
-		"REDISGUARD_SUITE_FIRST_COMMAND="+boolEnv(r.o.firstCommand),
 		"REDISGUARD_SUITE_PROGRESS="+progressPath,
 		"GOREDIS_TEST_SUBJECT="+r.o.subject,
 	)

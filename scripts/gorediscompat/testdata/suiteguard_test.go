@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	. "github.com/bsm/ginkgo/v2"
 	"github.com/bsm/ginkgo/v2/types"
@@ -37,17 +36,10 @@ func init() {
 }
 
 // The mode of the run, set by the harness: "plain" builds plain go-redis
-// clients, "guarded" wraps each one with redisguard.Wrap. With
-// REDISGUARD_SUITE_FIRST_COMMAND=1 a guarded client is handed to the spec at
-// once instead of after its first connection attempt.
-var (
-	guarded      = os.Getenv("REDISGUARD_SUITE") == "guarded"
-	firstCommand = os.Getenv("REDISGUARD_SUITE_FIRST_COMMAND") == "1"
-)
-
-// firstAttemptTimeout bounds the wait for a guarded client's first connection
-// attempt: the attempt itself is bounded by redisguard's DefaultConnectTimeout.
-const firstAttemptTimeout = redisguard.DefaultConnectTimeout + 5*time.Second
+// clients, "guarded" wraps each one with redisguard.Wrap. A guarded client is
+// handed to its spec at once: its first command waits for its first
+// connection, as go-redis's does.
+var guarded = os.Getenv("REDISGUARD_SUITE") == "guarded"
 
 // guards holds the guard of every client the suite built, by client. The
 // suite closes the *redis.Client it holds, which closes the connection pool
@@ -85,20 +77,7 @@ func newSuiteClient(opt *redis.Options) *redis.Client {
 	}
 	guards.of[client] = guard
 	guards.Unlock()
-	if !firstCommand {
-		awaitFirstAttempt(guard)
-	}
 	return client
-}
-
-// awaitFirstAttempt waits until the guard's first connection attempt has an
-// outcome (ready, reconnecting or closed), which is what code written for
-// go-redis gets from its first command: a connection or the error of one.
-func awaitFirstAttempt(guard *redisguard.Client) {
-	deadline := time.Now().Add(firstAttemptTimeout)
-	for guard.State() == redisguard.StateConnecting && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
 }
 
 func TestMain(m *testing.M) {
