@@ -93,7 +93,7 @@ func New(opts Options) (*Metrics, error) {
 			NativeHistogramBucketFactor:    factor,
 			NativeHistogramMaxBucketNumber: 160,
 		}, []string{"command"}),
-		errors: counter("command_errors_total", "Redis commands that failed, by command and reason.", "command", "reason"),
+		errors:     counter("command_errors_total", "Redis commands that failed, by command and reason.", "command", "reason"),
 		reconnects: counter("client_reconnect_attempts_total", "Reconnect attempts the client scheduled, by server.", "node"),
 		dials: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "client_connections_total",
 			Help: "Connections the client dialed.", ConstLabels: labels}),
