@@ -42,6 +42,9 @@ func check(ctx context.Context, rdb redis.UniversalClient) Result {
 		return failed(Result{}, noClient("Check", rdb))
 	}
 	c, guarded := rdb.(*redisguard.Client)
+	if cc := clusterOf(rdb); cc != nil {
+		return checkCluster(ctx, c, cc, budget)
+	}
 
 	var res Result
 	if guarded {
@@ -51,15 +54,7 @@ func check(ctx context.Context, rdb redis.UniversalClient) Result {
 		}
 	}
 	latency, err := ping(ctx, rdb)
-	if err != nil && isTimeout(err) {
-		// The socket's deadline, set from ctx's, may pass a moment before ctx
-		// notices: the clock tells whose timeout it was.
-		after := latency
-		if !time.Now().Before(deadline) {
-			after = budget
-		}
-		err = &timeoutError{after: after.Round(time.Millisecond), err: err}
-	}
+	err = timedOut(ctx, err, latency, budget)
 	if guarded {
 		// The PING may have changed the client: report it as it is now, and
 		// never as healthy while it no longer serves.
@@ -67,6 +62,7 @@ func check(ctx context.Context, rdb redis.UniversalClient) Result {
 		if err == nil {
 			err = notServing(ctx, c, res)
 		}
+		res.pinged(latency, err)
 	}
 	res.Latency = latency
 	if err != nil {
@@ -77,6 +73,22 @@ func check(ctx context.Context, rdb redis.UniversalClient) Result {
 	return res
 }
 
+// timedOut returns err, or a *timeoutError saying how long the PING waited
+// when err means that no answer came in time: the check's budget when ctx's
+// deadline passed, its own time otherwise.
+func timedOut(ctx context.Context, err error, latency, budget time.Duration) error {
+	if err == nil || !isTimeout(err) {
+		return err
+	}
+	// The socket's deadline, set from ctx's, may pass a moment before ctx
+	// notices: the clock tells whose timeout it was.
+	after := latency
+	if deadline, _ := ctx.Deadline(); !time.Now().Before(deadline) {
+		after = budget
+	}
+	return &timeoutError{after: after.Round(time.Millisecond), err: err}
+}
+
 // failed completes res as the outcome of a check that failed with err.
 func failed(res Result, err error) Result {
 	res.Status = StatusUnhealthy
@@ -85,11 +97,14 @@ func failed(res Result, err error) Result {
 	return res
 }
 
-// observe reads the state of c and of its breaker.
+// observe reads the state of c, of its breaker and of each of its servers.
 func observe(c *redisguard.Client) Result {
 	res := Result{State: c.State(), HasState: true}
 	if b := c.Breaker(); b != nil {
 		res.Breaker, res.HasBreaker = b.State(), true
+	}
+	for _, n := range c.Nodes() {
+		res.Nodes = append(res.Nodes, observeNode(n))
 	}
 	return res
 }
@@ -101,7 +116,7 @@ func notServing(ctx context.Context, c *redisguard.Client, res Result) error {
 	case res.State == redisguard.StateClosed:
 		return closedReason(ctx, c)
 	case res.State != redisguard.StateReady:
-		return &notReadyError{state: res.State}
+		return &notReadyError{state: res.State, cause: c.LastError()}
 	case res.HasBreaker && res.Breaker == breaker.StateOpen:
 		return breaker.ErrOpen
 	}

@@ -94,8 +94,8 @@ func Example_outage() {
 	probe(mux, "/health/ready")
 	probe(mux, "/health/live")
 	// Output:
-	// /health/ready 503 unhealthy reconnecting closed client not ready (reconnecting)
-	// /health/live 200 healthy reconnecting client not ready (reconnecting)
+	// /health/ready 503 unhealthy reconnecting closed client not ready (reconnecting): connection refused
+	// /health/live 200 healthy reconnecting client not ready (reconnecting): connection refused
 }
 
 // A service whose Redis is a cache stays in its Service while Redis is down:
@@ -114,8 +114,8 @@ func ExampleOptional() {
 	probe(mux, "/health/ready")
 	probe(mux, "/health/redis")
 	// Output:
-	// /health/ready 200 degraded reconnecting closed client not ready (reconnecting)
-	// /health/redis 503 unhealthy reconnecting closed client not ready (reconnecting)
+	// /health/ready 200 degraded reconnecting closed client not ready (reconnecting): connection refused
+	// /health/redis 503 unhealthy reconnecting closed client not ready (reconnecting): connection refused
 }
 
 // NewReadiness stops a program that passes a nil client at startup, instead

@@ -93,7 +93,7 @@ func newPinger(fn string, rdb redis.UniversalClient, opts []Option) (http.Handle
 	if typednil.Is(rdb) {
 		return nil, noClient(fn, rdb)
 	}
-	p := &pinger{rdb: rdb, cfg: newConfig(opts)}
+	p := &pinger{rdb: rdb, cfg: newConfig(opts), cluster: clusterOf(rdb) != nil}
 	return endpoint(p.verdict), nil
 }
 
@@ -118,9 +118,10 @@ func broken(err error) http.Handler {
 // pinger is the state of one Handler: the client, the options and the PING
 // that concurrent requests share.
 type pinger struct {
-	rdb   redis.UniversalClient
-	cfg   config
-	group singleflight.Group
+	rdb     redis.UniversalClient
+	cfg     config
+	cluster bool // rdb is a *redisguard.Client guarding a cluster: answers name its nodes
+	group   singleflight.Group
 }
 
 // verdict waits for the shared check, starting one if none is in flight, or
@@ -138,7 +139,7 @@ func (p *pinger) verdict(r *http.Request) verdict {
 	case <-r.Context().Done():
 		res = failed(Result{}, r.Context().Err())
 	}
-	v := pingVerdict(res, p.cfg.warnLatency)
+	v := pingVerdict(res, p.cfg.warnLatency, p.cluster)
 	if p.cfg.optional {
 		v = v.degrade()
 	}

@@ -58,6 +58,12 @@ type Result struct {
 	// breaker enabled, so that Breaker is known.
 	HasBreaker bool
 
+	// Nodes reports each server of a *redisguard.Client after the check, in
+	// address order: the one server of a standalone client, the current
+	// master of a Sentinel client, every node of a cluster's slot map (each
+	// sent a PING of its own). Nil for a plain go-redis client.
+	Nodes []NodeResult
+
 	// Time is when the check finished. Concurrent requests to one Handler
 	// share a check, and with it its Time.
 	Time time.Time

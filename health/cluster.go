@@ -1,0 +1,121 @@
+package health
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard"
+)
+
+// checkCluster checks a *redisguard.Client that guards a cluster: the
+// client's own state, then a PING to every node of the slot map at once,
+// each through the node's own guard (a node that is down, or whose breaker is
+// open, refuses it at once). The check passes while the client is ready and
+// some node answers; the nodes that do not are reported in Result.Nodes, not
+// failed, since the client serves the other nodes' slots meanwhile.
+func checkCluster(ctx context.Context, c *redisguard.Client, cc *redis.ClusterClient, budget time.Duration) Result {
+	res := observe(c)
+	if err := notServing(ctx, c, res); err != nil {
+		return failed(res, err)
+	}
+	pings, mapErr := pingNodes(ctx, cc)
+	res = observe(c)
+	if len(pings) > 0 {
+		// Client.Nodes may still list servers the slot map dropped.
+		inMap := res.Nodes[:0]
+		for _, n := range res.Nodes {
+			if _, ok := pings[n.Addr]; ok {
+				inMap = append(inMap, n)
+			}
+		}
+		res.Nodes = inMap
+	}
+	var (
+		failures []error
+		answered bool
+		slowest  time.Duration // of every PING, for a check that fails
+	)
+	for i := range res.Nodes {
+		n := &res.Nodes[i]
+		p := pings[n.Addr]
+		slowest = max(slowest, p.latency)
+		switch {
+		case n.Err != nil: // the client's own view: not ready, or its breaker open
+		case p.err != nil:
+			n.Err = timedOut(ctx, p.err, p.latency, budget)
+		default:
+			n.Latency = p.latency
+			res.Latency = max(res.Latency, p.latency)
+			answered = true
+			continue
+		}
+		failures = append(failures, fmt.Errorf("%s: %w", n.Addr, n.Err))
+	}
+	if err := notServing(ctx, c, res); err != nil {
+		return failed(res, err)
+	}
+	if !answered {
+		if mapErr != nil {
+			failures = append(failures, mapErr)
+		}
+		res.Latency = slowest
+		return failed(res, &noNodeAnsweredError{errs: failures})
+	}
+	res.Status = StatusHealthy
+	res.Time = time.Now()
+	return res
+}
+
+// nodePing is the outcome of one node's PING.
+type nodePing struct {
+	latency time.Duration
+	err     error
+	done    bool
+}
+
+// pingNodes PINGs every node of the cluster's slot map at once and returns
+// each node's outcome by address, once every PING returned or ctx ended: a
+// PING still waiting then failed with ctx's error. The error says why the
+// slot map could not be read.
+func pingNodes(ctx context.Context, cc *redis.ClusterClient) (map[string]nodePing, error) {
+	var mu sync.Mutex
+	pings := make(map[string]nodePing)
+	start := time.Now()
+	mapped := make(chan error, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				mapped <- &pingPanicError{value: v}
+			}
+		}()
+		mapped <- cc.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error {
+			addr := node.Options().Addr
+			mu.Lock()
+			pings[addr] = nodePing{}
+			mu.Unlock()
+			latency, err := ping(ctx, node)
+			mu.Lock()
+			pings[addr] = nodePing{latency: latency, err: err, done: true}
+			mu.Unlock()
+			return nil
+		})
+	}()
+	var err error
+	select {
+	case err = <-mapped:
+	case <-ctx.Done():
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	out := make(map[string]nodePing, len(pings))
+	for addr, p := range pings {
+		if !p.done {
+			p.latency, p.err = time.Since(start), ctx.Err()
+		}
+		out[addr] = p
+	}
+	return out, err
+}
