@@ -23,8 +23,31 @@ func checkCluster(ctx context.Context, c *redisguard.Client, cc *redis.ClusterCl
 	}
 	pings, mapErr := pingNodes(ctx, cc)
 	res = observe(c)
+	answered, failures := res.mergePings(ctx, pings, budget)
+	if err := notServing(ctx, c, res); err != nil {
+		return failed(res, err)
+	}
+	if !answered {
+		if mapErr != nil {
+			failures = append(failures, mapErr)
+		}
+		for _, p := range pings {
+			res.Latency = max(res.Latency, p.latency)
+		}
+		return failed(res, &noNodeAnsweredError{errs: failures})
+	}
+	res.Status = StatusHealthy
+	res.Time = time.Now()
+	return res
+}
+
+// mergePings completes the nodes of res with the outcome of their PINGs,
+// keeping only the nodes of the slot map (Client.Nodes may still list
+// servers it dropped), and sets res.Latency to the slowest PING that
+// succeeded. It reports whether any node answered, and returns the failures
+// of those that did not, each naming its node.
+func (res *Result) mergePings(ctx context.Context, pings map[string]nodePing, budget time.Duration) (answered bool, failures []error) {
 	if len(pings) > 0 {
-		// Client.Nodes may still list servers the slot map dropped.
 		inMap := res.Nodes[:0]
 		for _, n := range res.Nodes {
 			if _, ok := pings[n.Addr]; ok {
@@ -33,17 +56,13 @@ func checkCluster(ctx context.Context, c *redisguard.Client, cc *redis.ClusterCl
 		}
 		res.Nodes = inMap
 	}
-	var (
-		failures []error
-		answered bool
-		slowest  time.Duration // of every PING, for a check that fails
-	)
 	for i := range res.Nodes {
 		n := &res.Nodes[i]
-		p := pings[n.Addr]
-		slowest = max(slowest, p.latency)
+		p, pinged := pings[n.Addr]
 		switch {
 		case n.Err != nil: // the client's own view: not ready, or its breaker open
+		case !pinged:
+			continue // the slot map could not be read: the client's view is all there is
 		case p.err != nil:
 			n.Err = timedOut(ctx, p.err, p.latency, budget)
 		default:
@@ -54,19 +73,7 @@ func checkCluster(ctx context.Context, c *redisguard.Client, cc *redis.ClusterCl
 		}
 		failures = append(failures, fmt.Errorf("%s: %w", n.Addr, n.Err))
 	}
-	if err := notServing(ctx, c, res); err != nil {
-		return failed(res, err)
-	}
-	if !answered {
-		if mapErr != nil {
-			failures = append(failures, mapErr)
-		}
-		res.Latency = slowest
-		return failed(res, &noNodeAnsweredError{errs: failures})
-	}
-	res.Status = StatusHealthy
-	res.Time = time.Now()
-	return res
+	return answered, failures
 }
 
 // nodePing is the outcome of one node's PING.

@@ -14,33 +14,26 @@ import (
 )
 
 // cluster is a Redis Cluster of real redis-server processes for one test:
-// masters sharing the 16384 slots evenly, and one replica for each of the
-// first masters. Nodes keep serving their slots while a shard is down
-// (cluster-require-full-coverage no), and a killed master's replica takes
-// over about 3 s later (cluster-node-timeout 2 s).
+// masters sharing the 16384 slots evenly, without replicas, so that a node
+// killed stays in the slot map. Nodes keep serving their slots while a shard
+// is down (cluster-require-full-coverage no).
 type cluster struct {
-	masters  []*redistest.Server
-	replicas []*redistest.Server // replicas[i] replicates masters[i]
-	admin    map[*redistest.Server]*redis.Client
-	bus      map[*redistest.Server]int // the cluster bus port of each node
+	masters []*redistest.Server
+	admin   map[*redistest.Server]*redis.Client
+	bus     map[*redistest.Server]int // the cluster bus port of each node
 }
 
-// startCluster starts a cluster of masters masters, the first replicated
-// of them with a replica each, and returns once every node agrees on it.
-func startCluster(t *testing.T, masters, replicated int) *cluster {
+// startCluster starts a cluster of masters masters and returns once every
+// node agrees on it.
+func startCluster(t *testing.T, masters int) *cluster {
 	t.Helper()
 	c := &cluster{admin: make(map[*redistest.Server]*redis.Client), bus: make(map[*redistest.Server]int)}
 	for range masters {
 		c.masters = append(c.masters, c.startNode(t))
 	}
-	for range replicated {
-		c.replicas = append(c.replicas, c.startNode(t))
-	}
 	ctx := context.Background()
-	nodes := c.nodes()
-	first := c.admin[nodes[0]]
-	for _, n := range nodes[1:] {
-		if err := first.Do(ctx, "CLUSTER", "MEET", "127.0.0.1", n.Port(), c.bus[n]).Err(); err != nil {
+	for _, n := range c.masters[1:] {
+		if err := c.admin[c.masters[0]].Do(ctx, "CLUSTER", "MEET", "127.0.0.1", n.Port(), c.bus[n]).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -51,29 +44,17 @@ func startCluster(t *testing.T, masters, replicated int) *cluster {
 		}
 	}
 	redistest.Eventually(t, 30*time.Second, "every node knows every other", func() bool {
-		for _, n := range nodes {
-			if c.count(n, "") != len(nodes) {
+		for _, n := range c.masters {
+			if c.known(n) != len(c.masters) {
 				return false
 			}
 		}
 		return true
 	})
-	for i, r := range c.replicas {
-		id := c.admin[c.masters[i]].ClusterMyID(ctx).Val()
-		redistest.Eventually(t, 30*time.Second, "a replica attached", func() bool {
-			return c.admin[r].ClusterReplicate(ctx, id).Err() == nil
-		})
-	}
 	redistest.Eventually(t, 30*time.Second, "the cluster formed", func() bool {
-		for _, n := range nodes {
+		for _, n := range c.masters {
 			info := c.admin[n].ClusterInfo(ctx).Val()
-			if !strings.Contains(info, "cluster_state:ok") || !strings.Contains(info, "cluster_slots_assigned:16384") ||
-				c.count(n, "slave") != len(c.replicas) {
-				return false
-			}
-		}
-		for _, r := range c.replicas {
-			if !strings.Contains(c.admin[r].Info(ctx, "replication").Val(), "master_link_status:up") {
+			if !strings.Contains(info, "cluster_state:ok") || !strings.Contains(info, "cluster_slots_assigned:16384") {
 				return false
 			}
 		}
@@ -97,7 +78,6 @@ func (c *cluster) startNode(t *testing.T) *redistest.Server {
 		fmt.Sprintf("cluster-port %d", bus),
 		"cluster-node-timeout 2000",
 		"cluster-require-full-coverage no",
-		"repl-diskless-sync-delay 0",
 	)
 	c.admin[n], c.bus[n] = n.Client(t), bus
 	return n
@@ -113,37 +93,8 @@ func (c *cluster) slots(i int) (first, last int) {
 	return first, last
 }
 
-// keyOn returns a key whose slot masters[i] was given.
-func (c *cluster) keyOn(i int) string {
-	first, last := c.slots(i)
-	for k := 0; ; k++ {
-		key := fmt.Sprint("key", k)
-		if slot := keySlot(key); slot >= first && slot <= last {
-			return key
-		}
-	}
-}
-
-// keySlot is the hash slot of a key without a hash tag: CRC16 (XMODEM) of
-// the key, modulo 16384.
-func keySlot(key string) int {
-	var crc uint16
-	for i := range len(key) {
-		crc ^= uint16(key[i]) << 8
-		for range 8 {
-			if crc&0x8000 != 0 {
-				crc = crc<<1 ^ 0x1021
-			} else {
-				crc <<= 1
-			}
-		}
-	}
-	return int(crc) % 16384
-}
-
-// count returns how many of the nodes n knows, handshake done, have flag
-// among their flags ("" for any).
-func (c *cluster) count(n *redistest.Server, flag string) int {
+// known returns how many nodes n knows that finished their handshake.
+func (c *cluster) known(n *redistest.Server) int {
 	count := 0
 	for _, line := range strings.Split(c.admin[n].ClusterNodes(context.Background()).Val(), "\n") {
 		fields := strings.Fields(line)
@@ -151,22 +102,17 @@ func (c *cluster) count(n *redistest.Server, flag string) int {
 			continue
 		}
 		flags := strings.Split(fields[2], ",")
-		if !slices.Contains(flags, "handshake") && !slices.Contains(flags, "noaddr") && (flag == "" || slices.Contains(flags, flag)) {
+		if !slices.Contains(flags, "handshake") && !slices.Contains(flags, "noaddr") {
 			count++
 		}
 	}
 	return count
 }
 
-// nodes returns every node, masters first.
-func (c *cluster) nodes() []*redistest.Server {
-	return append(append([]*redistest.Server{}, c.masters...), c.replicas...)
-}
-
 // addrs returns the address of every node: the seeds of a cluster client.
 func (c *cluster) addrs() []string {
 	var addrs []string
-	for _, n := range c.nodes() {
+	for _, n := range c.masters {
 		addrs = append(addrs, n.Addr())
 	}
 	return addrs

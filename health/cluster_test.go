@@ -28,7 +28,7 @@ func nodeChecks(b healthBody, name, node string) []healthCheck {
 
 func TestClusterReadinessNamesTheNodesThatAreDown(t *testing.T) {
 	t.Parallel()
-	cl := startCluster(t, 3, 0)
+	cl := startCluster(t, 3)
 	c := guarded(t, cl.addrs()[0], func(o *redisguard.Options) {
 		o.Redis = &redis.UniversalOptions{Addrs: cl.addrs(), IsClusterMode: true}
 		o.Breaker = breaker.Settings{OpenTimeout: time.Hour}

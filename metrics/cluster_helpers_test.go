@@ -38,9 +38,8 @@ func startCluster(t *testing.T, masters, replicated int) *cluster {
 	}
 	ctx := context.Background()
 	nodes := c.nodes()
-	first := c.admin[nodes[0]]
 	for _, n := range nodes[1:] {
-		if err := first.Do(ctx, "CLUSTER", "MEET", "127.0.0.1", n.Port(), c.bus[n]).Err(); err != nil {
+		if err := c.admin[nodes[0]].Do(ctx, "CLUSTER", "MEET", "127.0.0.1", n.Port(), c.bus[n]).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}
