@@ -24,8 +24,14 @@ import (
 // first and sends no PING when the client is known not to serve: closed, not
 // ready, or its breaker open. Such a client would refuse the PING anyway
 // (with the offline queue on, it would make it wait), and the answer says
-// why. While the breaker is half-open the PING goes through, as one of the
-// breaker's probes. Check never panics: a nil rdb, or a nil pointer in it
+// why, with the client's last connection error when it cannot connect. While
+// the breaker is half-open the PING goes through, as one of the breaker's
+// probes. Result.Nodes reports each of the client's servers.
+//
+// A *redisguard.Client that guards a cluster gets one PING per node of the
+// slot map, at once, each through that node's guard; the check passes while
+// the client is ready and some node answers, and Result.Nodes says which did
+// not and why. Check never panics: a nil rdb, or a nil pointer in it
 // such as a (*redis.Client)(nil), fails with ErrNoClient, and a PING that
 // panics (a broken client) fails with an error holding the panic's value.
 func Check(ctx context.Context, rdb redis.UniversalClient) Result {
