@@ -54,6 +54,7 @@ func TestClusterReadinessNamesTheNodesThatAreDown(t *testing.T) {
 	// One master dies: the client serves the other two; readiness stays 200
 	// and names the dead one.
 	cl.masters[1].Kill()
+	killed := time.Now()
 	redistest.Eventually(t, 10*time.Second, "the dead master named", func() bool {
 		a, b := get(t, ready)
 		if a.code != http.StatusOK {
@@ -67,7 +68,7 @@ func TestClusterReadinessNamesTheNodesThatAreDown(t *testing.T) {
 		b.Warning != m1+" "+b.Nodes[m1] {
 		t.Fatalf("readiness with one master dead: %d %s", a.code, a.body)
 	}
-	t.Logf("one master dead: %s", a.body)
+	t.Logf("one master dead, named %v after the kill: %s", time.Since(killed).Round(time.Millisecond), a.body)
 	a, hb = getHealth(t, ready)
 	conn := nodeChecks(hb, "redis:connection", m1)
 	if a.code != http.StatusOK || hb.Status != "warn" || !strings.Contains(hb.Output, m1) || len(conn) != 1 ||
@@ -134,9 +135,10 @@ func TestClusterReadinessNamesTheNodesThatAreDown(t *testing.T) {
 
 	cl.masters[0].Restart()
 	cl.masters[1].Restart()
+	restarted := time.Now()
 	redistest.Eventually(t, 15*time.Second, "200 again", func() bool {
 		a, b := get(t, ready)
 		return a.code == http.StatusOK && b.Nodes[m0] == "ready" && b.Nodes[m1] == "ready"
 	})
-	t.Logf("back: %s", request(ready, http.MethodGet, "").body)
+	t.Logf("200 with both masters ready %v after their restart: %s", time.Since(restarted).Round(time.Millisecond), request(ready, http.MethodGet, "").body)
 }

@@ -80,6 +80,7 @@ func TestClusterMetricsPerNode(t *testing.T) {
 		_ = c.Get(ctx, keys[0]).Err() // the client notices
 		return gather(t, reg).value("redis_client_node_state", deadNode, "state=reconnecting") == 1
 	})
+	t.Logf("the dead master shown reconnecting %v after the kill", time.Since(killed).Round(time.Millisecond))
 	if err := c.Get(ctx, keys[0]).Err(); !errors.Is(err, redisguard.ErrNotReady) {
 		t.Fatalf("GET on the dead shard: %v, want ErrNotReady", err)
 	}
@@ -161,11 +162,13 @@ func TestSentinelFailoverLeavesNoStaleBreaker(t *testing.T) {
 	if err := sc.Failover(ctx, "mymaster").Err(); err != nil {
 		t.Fatal(err)
 	}
+	failover := time.Now()
 	redistest.Eventually(t, 30*time.Second, "the new master's breaker shown, the old one's gone", func() bool {
 		g := gather(t, reg)
 		return g.value("redis_breaker_state", newNode, "state=closed") == 1 && g.metric("redis_breaker_state", oldNode) == nil &&
 			g.value("redis_client_node_state", newNode, "state=ready") == 1
 	})
+	t.Logf("the new master's closed breaker shown, the old one's gone, %v after SENTINEL FAILOVER", time.Since(failover).Round(time.Millisecond))
 	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
 		t.Fatalf("SET on the new master: %v", err)
 	}
