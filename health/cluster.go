@@ -21,18 +21,17 @@ func checkCluster(ctx context.Context, c *redisguard.Client, cc *redis.ClusterCl
 	if err := notServing(ctx, c, res); err != nil {
 		return failed(res, err)
 	}
-	pings, mapErr := pingNodes(ctx, cc)
+	start := time.Now()
+	pings, mapErr := pingNodes(ctx, cc, budget/4)
 	res = observe(c)
 	answered, failures := res.mergePings(ctx, pings, budget)
 	if err := notServing(ctx, c, res); err != nil {
 		return failed(res, err)
 	}
 	if !answered {
+		res.Latency = time.Since(start)
 		if mapErr != nil {
-			failures = append(failures, mapErr)
-		}
-		for _, p := range pings {
-			res.Latency = max(res.Latency, p.latency)
+			failures = append(failures, timedOut(ctx, mapErr, res.Latency, budget))
 		}
 		return failed(res, &noNodeAnsweredError{errs: failures})
 	}
@@ -85,9 +84,11 @@ type nodePing struct {
 
 // pingNodes PINGs every node of the cluster's slot map at once and returns
 // each node's outcome by address, once every PING returned or ctx ended: a
-// PING still waiting then failed with ctx's error. The error says why the
-// slot map could not be read.
-func pingNodes(ctx context.Context, cc *redis.ClusterClient) (map[string]nodePing, error) {
+// PING still waiting then failed with ctx's error. The slot map is read
+// again first, from one node; when that takes longer than mapBudget (the
+// node asked is paused) the map the client has is used. The error says why
+// the slot map could not be read, or is ctx's when it ended first.
+func pingNodes(ctx context.Context, cc *redis.ClusterClient, mapBudget time.Duration) (map[string]nodePing, error) {
 	var mu sync.Mutex
 	pings := make(map[string]nodePing)
 	start := time.Now()
@@ -98,12 +99,14 @@ func pingNodes(ctx context.Context, cc *redis.ClusterClient) (map[string]nodePin
 				mapped <- &pingPanicError{value: v}
 			}
 		}()
-		mapped <- cc.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error {
+		mapCtx, cancel := context.WithTimeout(ctx, mapBudget)
+		defer cancel()
+		mapped <- cc.ForEachShard(mapCtx, func(_ context.Context, node *redis.Client) error {
 			addr := node.Options().Addr
 			mu.Lock()
 			pings[addr] = nodePing{}
 			mu.Unlock()
-			latency, err := ping(ctx, node)
+			latency, err := ping(ctx, node) // under the check's budget, not the map's
 			mu.Lock()
 			pings[addr] = nodePing{latency: latency, err: err, done: true}
 			mu.Unlock()
@@ -114,6 +117,7 @@ func pingNodes(ctx context.Context, cc *redis.ClusterClient) (map[string]nodePin
 	select {
 	case err = <-mapped:
 	case <-ctx.Done():
+		err = ctx.Err() // the slot map may not have been read yet
 	}
 	mu.Lock()
 	defer mu.Unlock()

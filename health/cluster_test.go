@@ -142,3 +142,40 @@ func TestClusterReadinessNamesTheNodesThatAreDown(t *testing.T) {
 	})
 	t.Logf("200 with both masters ready %v after their restart: %s", time.Since(restarted).Round(time.Millisecond), request(ready, http.MethodGet, "").body)
 }
+
+func TestClusterReadinessWithAPausedNode(t *testing.T) {
+	t.Parallel()
+	cl := startCluster(t, 3)
+	c := guarded(t, cl.addrs()[0], func(o *redisguard.Options) {
+		o.Redis = &redis.UniversalOptions{Addrs: cl.addrs(), IsClusterMode: true}
+	})
+	const timeout = 200 * time.Millisecond
+	ready := health.Readiness(c, health.WithTimeout(timeout))
+	if a, b := get(t, ready); a.code != http.StatusOK || b.Warning != "" {
+		t.Fatalf("before the pause: %d %s", a.code, a.body)
+	}
+	paused := cl.masters[2].Addr()
+	cl.masters[2].Stop()
+	t.Cleanup(cl.masters[2].Continue)
+
+	// The paused node's PING times out, or, once timeouts opened its breaker,
+	// is refused by it; the others answer, and so does readiness, in time.
+	var slowest time.Duration
+	seen := map[string]int{}
+	for range 8 {
+		a, b := get(t, ready)
+		slowest = max(slowest, a.took)
+		seen[b.Nodes[paused]]++
+		if a.code != http.StatusOK || a.took > timeout+time.Second ||
+			!oneOf(b.Nodes[paused], []string{"ready (timeout after 200ms)", "ready (circuit breaker open)", "reconnecting (timeout)"}) ||
+			b.Warning != paused+" "+b.Nodes[paused] {
+			t.Fatalf("readiness with a paused node, in %v: %d %s", a.took, a.code, a.body)
+		}
+		for _, m := range cl.masters[:2] {
+			if b.Nodes[m.Addr()] != "ready" {
+				t.Fatalf("a live node is reported %q: %s", b.Nodes[m.Addr()], a.body)
+			}
+		}
+	}
+	t.Logf("8 answers 200 with a paused node, the slowest in %v: %v", slowest.Round(time.Millisecond), seen)
+}
