@@ -31,19 +31,23 @@ import (
 // A *redisguard.Client that guards a cluster gets one PING per node of the
 // slot map, at once, each through that node's guard; the check passes while
 // the client is ready and some node answers, and Result.Nodes says which did
-// not and why. Check never panics: a nil rdb, or a nil pointer in it
-// such as a (*redis.Client)(nil), fails with ErrNoClient, and a PING that
-// panics (a broken client) fails with an error holding the panic's value.
+// not and why.
+//
+// Check never panics: a nil rdb, or a nil pointer in it such as a
+// (*redis.Client)(nil), fails with ErrNoClient, and a PING that panics (a
+// broken client) fails with an error holding the panic's value.
 func Check(ctx context.Context, rdb redis.UniversalClient) Result {
-	ctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
+	budget := DefaultTimeout
+	if deadline, ok := ctx.Deadline(); ok {
+		budget = max(0, min(budget, time.Until(deadline)))
+	}
+	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
-	return check(ctx, rdb)
+	return check(ctx, rdb, budget)
 }
 
-// check is Check under a ctx that has a deadline.
-func check(ctx context.Context, rdb redis.UniversalClient) Result {
-	deadline, _ := ctx.Deadline()
-	budget := time.Until(deadline)
+// check is Check under a ctx whose deadline is budget from now.
+func check(ctx context.Context, rdb redis.UniversalClient, budget time.Duration) Result {
 	if typednil.Is(rdb) {
 		return failed(Result{}, noClient("Check", rdb))
 	}
@@ -79,17 +83,21 @@ func check(ctx context.Context, rdb redis.UniversalClient) Result {
 	return res
 }
 
+// timeoutSlack is how close to the check's budget a timeout must come to be
+// the budget's: the socket's deadline, set from ctx's with a clock go-redis
+// caches, may pass a moment before ctx's.
+const timeoutSlack = 10 * time.Millisecond
+
 // timedOut returns err, or a *timeoutError saying how long the PING waited
 // when err means that no answer came in time: the check's budget when ctx's
-// deadline passed, its own time otherwise.
+// deadline passed or the PING gave up within timeoutSlack of it, its own time
+// otherwise (a client's ReadTimeout shorter than the budget).
 func timedOut(ctx context.Context, err error, latency, budget time.Duration) error {
 	if err == nil || !isTimeout(err) {
 		return err
 	}
-	// The socket's deadline, set from ctx's, may pass a moment before ctx
-	// notices: the clock tells whose timeout it was.
 	after := latency
-	if deadline, _ := ctx.Deadline(); !time.Now().Before(deadline) {
+	if deadline, _ := ctx.Deadline(); !time.Now().Before(deadline) || budget-latency < timeoutSlack {
 		after = budget
 	}
 	return &timeoutError{after: after.Round(time.Millisecond), err: err}

@@ -134,7 +134,7 @@ func (p *pinger) verdict(r *http.Request) verdict {
 	shared := p.group.DoChan("ping", func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), p.cfg.timeout)
 		defer cancel()
-		return check(ctx, p.rdb), nil
+		return check(ctx, p.rdb, p.cfg.timeout), nil
 	})
 	var res Result
 	select {
