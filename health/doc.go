@@ -74,9 +74,11 @@
 // # Clusters
 //
 // A *redisguard.Client that guards a cluster supervises each node on its own
-// and stays ready while any node serves. Its check PINGs every node of the
-// slot map at once, each through the node's own guard (a node that is down,
-// or whose breaker is open, refuses at once, without a dial), and passes
+// and stays ready while any node serves. Its check reads the slot map again
+// (CLUSTER SLOTS from one node, for at most a quarter of the timeout, after
+// which the map the client has is used), PINGs every node of it at once, each
+// through the node's own guard (a node that is down, or whose breaker is
+// open, refuses at once, without a dial), and passes
 // while the client is ready and some node answers: one shard down takes no
 // pod out of its Service, since the pod still serves every other shard's
 // keys. The nodes that do not serve, are slower than WithWarnLatency, or
@@ -100,7 +102,9 @@
 //	  {"componentId":"10.0.0.7:6379","componentType":"datastore","observedValue":"reconnecting",
 //	   "status":"warn","output":"connection refused",…}, …]
 //
-// These answers name the cluster's nodes by address (never with a password);
+// Concurrent probes share one round of PINGs, as they share one PING
+// elsewhere. These answers name the cluster's nodes by address (never with a
+// password);
 // the answers for a standalone or Sentinel client name none. Check reports
 // every server in Result.Nodes, for every kind of client.
 //
