@@ -24,24 +24,37 @@ import (
 // first and sends no PING when the client is known not to serve: closed, not
 // ready, or its breaker open. Such a client would refuse the PING anyway
 // (with the offline queue on, it would make it wait), and the answer says
-// why. While the breaker is half-open the PING goes through, as one of the
-// breaker's probes. Check never panics: a nil rdb, or a nil pointer in it
-// such as a (*redis.Client)(nil), fails with ErrNoClient, and a PING that
-// panics (a broken client) fails with an error holding the panic's value.
+// why, with the client's last connection error when it cannot connect. While
+// the breaker is half-open the PING goes through, as one of the breaker's
+// probes. Result.Nodes reports each of the client's servers.
+//
+// A *redisguard.Client that guards a cluster gets one PING per node of the
+// slot map, at once, each through that node's guard; the check passes while
+// the client is ready and some node answers, and Result.Nodes says which did
+// not and why.
+//
+// Check never panics: a nil rdb, or a nil pointer in it such as a
+// (*redis.Client)(nil), fails with ErrNoClient, and a PING that panics (a
+// broken client) fails with an error holding the panic's value.
 func Check(ctx context.Context, rdb redis.UniversalClient) Result {
-	ctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
+	budget := DefaultTimeout
+	if deadline, ok := ctx.Deadline(); ok {
+		budget = max(0, min(budget, time.Until(deadline)))
+	}
+	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
-	return check(ctx, rdb)
+	return check(ctx, rdb, budget)
 }
 
-// check is Check under a ctx that has a deadline.
-func check(ctx context.Context, rdb redis.UniversalClient) Result {
-	deadline, _ := ctx.Deadline()
-	budget := time.Until(deadline)
+// check is Check under a ctx whose deadline is budget from now.
+func check(ctx context.Context, rdb redis.UniversalClient, budget time.Duration) Result {
 	if typednil.Is(rdb) {
 		return failed(Result{}, noClient("Check", rdb))
 	}
 	c, guarded := rdb.(*redisguard.Client)
+	if cc := clusterOf(rdb); cc != nil {
+		return checkCluster(ctx, c, cc, budget)
+	}
 
 	var res Result
 	if guarded {
@@ -51,15 +64,7 @@ func check(ctx context.Context, rdb redis.UniversalClient) Result {
 		}
 	}
 	latency, err := ping(ctx, rdb)
-	if err != nil && isTimeout(err) {
-		// The socket's deadline, set from ctx's, may pass a moment before ctx
-		// notices: the clock tells whose timeout it was.
-		after := latency
-		if !time.Now().Before(deadline) {
-			after = budget
-		}
-		err = &timeoutError{after: after.Round(time.Millisecond), err: err}
-	}
+	err = timedOut(ctx, err, latency, budget)
 	if guarded {
 		// The PING may have changed the client: report it as it is now, and
 		// never as healthy while it no longer serves.
@@ -67,6 +72,7 @@ func check(ctx context.Context, rdb redis.UniversalClient) Result {
 		if err == nil {
 			err = notServing(ctx, c, res)
 		}
+		res.pinged(latency, err)
 	}
 	res.Latency = latency
 	if err != nil {
@@ -77,6 +83,26 @@ func check(ctx context.Context, rdb redis.UniversalClient) Result {
 	return res
 }
 
+// timeoutSlack is how close to the check's budget a timeout must come to be
+// the budget's: the socket's deadline, set from ctx's with a clock go-redis
+// caches, may pass a moment before ctx's.
+const timeoutSlack = 10 * time.Millisecond
+
+// timedOut returns err, or a *timeoutError saying how long the PING waited
+// when err means that no answer came in time: the check's budget when ctx's
+// deadline passed or the PING gave up within timeoutSlack of it, its own time
+// otherwise (a client's ReadTimeout shorter than the budget).
+func timedOut(ctx context.Context, err error, latency, budget time.Duration) error {
+	if err == nil || !isTimeout(err) {
+		return err
+	}
+	after := latency
+	if deadline, _ := ctx.Deadline(); !time.Now().Before(deadline) || budget-latency < timeoutSlack {
+		after = budget
+	}
+	return &timeoutError{after: after.Round(time.Millisecond), err: err}
+}
+
 // failed completes res as the outcome of a check that failed with err.
 func failed(res Result, err error) Result {
 	res.Status = StatusUnhealthy
@@ -85,11 +111,14 @@ func failed(res Result, err error) Result {
 	return res
 }
 
-// observe reads the state of c and of its breaker.
+// observe reads the state of c, of its breaker and of each of its servers.
 func observe(c *redisguard.Client) Result {
 	res := Result{State: c.State(), HasState: true}
 	if b := c.Breaker(); b != nil {
 		res.Breaker, res.HasBreaker = b.State(), true
+	}
+	for _, n := range c.Nodes() {
+		res.Nodes = append(res.Nodes, observeNode(n))
 	}
 	return res
 }
@@ -101,7 +130,7 @@ func notServing(ctx context.Context, c *redisguard.Client, res Result) error {
 	case res.State == redisguard.StateClosed:
 		return closedReason(ctx, c)
 	case res.State != redisguard.StateReady:
-		return &notReadyError{state: res.State}
+		return &notReadyError{state: res.State, cause: c.LastError()}
 	case res.HasBreaker && res.Breaker == breaker.StateOpen:
 		return breaker.ErrOpen
 	}

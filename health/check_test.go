@@ -29,6 +29,10 @@ func TestCheck(t *testing.T) {
 		if !res.HasState || res.State != redisguard.StateReady || !res.HasBreaker || res.Breaker != breaker.StateClosed {
 			t.Fatalf("state %v (%v), breaker %v (%v)", res.State, res.HasState, res.Breaker, res.HasBreaker)
 		}
+		if len(res.Nodes) != 1 || res.Nodes[0].Addr != srv.Addr() || res.Nodes[0].State != redisguard.StateReady ||
+			res.Nodes[0].Latency != res.Latency || res.Nodes[0].Err != nil || res.Nodes[0].Breaker != breaker.StateClosed {
+			t.Fatalf("Nodes %+v, want the one server, ready, with the PING's latency", res.Nodes)
+		}
 	})
 	t.Run("go-redis", func(t *testing.T) {
 		t.Parallel()
@@ -55,8 +59,11 @@ func TestCheck(t *testing.T) {
 		redistest.Eventually(t, 2*time.Second, "reconnecting", func() bool { return c.State() == redisguard.StateReconnecting })
 		res := health.Check(ctx, c)
 		if res.Status != health.StatusUnhealthy || !errors.Is(res.Err, redisguard.ErrNotReady) || res.Latency != 0 ||
-			res.State != redisguard.StateReconnecting || res.Message() != "client not ready (reconnecting)" {
+			res.State != redisguard.StateReconnecting || !reconnecting(res.Message()) {
 			t.Fatalf("Check while reconnecting: %+v", res)
+		}
+		if len(res.Nodes) != 1 || res.Nodes[0].State != redisguard.StateReconnecting || res.Nodes[0].Message() != res.Message() {
+			t.Fatalf("Nodes while reconnecting: %+v", res.Nodes)
 		}
 	})
 }

@@ -27,6 +27,14 @@
 //     closed", "TLS: certificate signed by unknown authority", or a Redis error
 //     reply such as "LOADING Redis is loading the dataset in memory"; never an
 //     address, a host name or a password.
+//   - A client that cannot connect says why, from its last connection error
+//     (redisguard.Client.LastError): "client not ready (reconnecting):
+//     authentication failed: WRONGPASS invalid username-password pair or user
+//     is disabled.", "client not ready (connecting): TLS: certificate signed
+//     by unknown authority", "client closed: reconnect retries exhausted:
+//     connection refused".
+//   - On a cluster, each node is checked on its own, and one node down does
+//     not fail the check (see "Clusters" below).
 //
 // # Answers
 //
@@ -55,11 +63,50 @@
 //	status  HTTP  when
 //	pass    200   PING answered; the client (if guarded) ready, its breaker closed
 //	warn    200   PING answered, but the breaker is half-open or the PING was slower
-//	              than WithWarnLatency; Liveness: the client is (re)connecting;
-//	              with Optional: anything that would otherwise fail (the plain
-//	              JSON then says "status":"degraded" with the "error")
+//	              than WithWarnLatency; on a cluster, some node does not serve, is
+//	              slow, or its breaker is not closed; Liveness: the client is
+//	              (re)connecting; with Optional: anything that would otherwise fail
+//	              (the plain JSON then says "status":"degraded" with the "error")
 //	fail    503   PING failed or timed out; the client not ready, closed, or its
-//	              breaker open; Liveness: the client is closed
+//	              breaker open; on a cluster, no node answered; Liveness: the
+//	              client is closed
+//
+// # Clusters
+//
+// A *redisguard.Client that guards a cluster supervises each node on its own
+// and stays ready while any node serves. Its check reads the slot map again
+// (CLUSTER SLOTS from one node, for at most a quarter of the timeout, after
+// which the map the client has is used), PINGs every node of it at once, each
+// through the node's own guard (a node that is down, or whose breaker is
+// open, refuses at once, without a dial), and passes
+// while the client is ready and some node answers: one shard down takes no
+// pod out of its Service, since the pod still serves every other shard's
+// keys. The nodes that do not serve, are slower than WithWarnLatency, or
+// whose breaker is half-open or open make the answer warn (200), and are
+// named in it; 503 comes only when no node answers, or the client itself is
+// not ready:
+//
+//	200 {"status":"healthy","latency":"0.42ms","latency_ms":0.42,"state":"ready",
+//	     "warning":"10.0.0.7:6379 reconnecting (connection refused)",
+//	     "nodes":{"10.0.0.6:6379":"ready","10.0.0.7:6379":"reconnecting (connection refused)",
+//	              "10.0.0.8:6379":"ready (circuit breaker open)"}}
+//	503 {"status":"unhealthy","state":"ready","error":"no node answered: timeout after 1s","nodes":{…}}
+//
+// "latency" is the slowest node's, and "breaker" is absent: each node has its
+// own, shown in "nodes". In application/health+json each node adds one entry
+// to "redis:connection", "redis:responseTime" and "redis:circuitBreaker",
+// named by its address in "componentId", after the client's own entries:
+//
+//	"redis:connection":[
+//	  {"componentType":"datastore","observedValue":"ready","status":"pass",…},
+//	  {"componentId":"10.0.0.7:6379","componentType":"datastore","observedValue":"reconnecting",
+//	   "status":"warn","output":"connection refused",…}, …]
+//
+// Concurrent probes share one round of PINGs, as they share one PING
+// elsewhere. These answers name the cluster's nodes by address (never with a
+// password);
+// the answers for a standalone or Sentinel client name none. Check reports
+// every server in Result.Nodes, for every kind of client.
 //
 // # Kubernetes
 //

@@ -24,6 +24,9 @@ type plainBody struct {
 	Breaker   string   `json:"breaker,omitempty"`
 	Warning   string   `json:"warning,omitempty"`
 	Error     string   `json:"error,omitempty"`
+	// Nodes maps each node of a cluster to its state and, when it does not
+	// serve, why: "reconnecting (connection refused)".
+	Nodes map[string]string `json:"nodes,omitempty"`
 }
 
 // healthBody is the application/health+json answer (draft-inadarei-api-health-check).
@@ -35,6 +38,7 @@ type healthBody struct {
 
 // healthCheck is one entry of healthBody.Checks.
 type healthCheck struct {
+	ComponentID   string `json:"componentId,omitempty"` // a cluster node's address
 	ComponentType string `json:"componentType"`
 	ObservedValue any    `json:"observedValue,omitempty"`
 	ObservedUnit  string `json:"observedUnit,omitempty"`
@@ -80,6 +84,12 @@ func (v verdict) plainBody() plainBody {
 	if v.breaker != nil {
 		b.Breaker = v.breaker.value
 	}
+	if len(v.nodes) > 0 {
+		b.Nodes = make(map[string]string, len(v.nodes))
+		for _, n := range v.nodes {
+			b.Nodes[n.addr] = n.summary
+		}
+	}
 	return b
 }
 
@@ -89,20 +99,42 @@ func (v verdict) healthBody() healthBody {
 	if v.status != pass {
 		b.Output = v.output
 	}
+	add := func(name string, c healthCheck) { b.Checks[name] = append(b.Checks[name], c) }
 	if v.probe != nil {
-		c := v.probe.check("datastore", at)
-		if v.timed {
-			c.ObservedValue, c.ObservedUnit = milliseconds(v.latency), "ms"
-		}
-		b.Checks["redis:responseTime"] = []healthCheck{c}
+		add("redis:responseTime", v.probe.latencyCheck(v.latency, v.timed, at))
 	}
 	if v.state != nil {
-		b.Checks["redis:connection"] = []healthCheck{v.state.check("datastore", at)}
+		add("redis:connection", v.state.check("datastore", at))
 	}
 	if v.breaker != nil {
-		b.Checks["redis:circuitBreaker"] = []healthCheck{v.breaker.check("component", at)}
+		add("redis:circuitBreaker", v.breaker.check("component", at))
+	}
+	// A cluster's nodes follow the client's own checks, one entry each,
+	// told apart by their componentId.
+	for _, n := range v.nodes {
+		probe := n.probe.latencyCheck(n.latency, n.timed, at)
+		probe.ComponentID = n.addr
+		add("redis:responseTime", probe)
+		state := n.state.check("datastore", at)
+		state.ComponentID = n.addr
+		add("redis:connection", state)
+		if n.breaker != nil {
+			cb := n.breaker.check("component", at)
+			cb.ComponentID = n.addr
+			add("redis:circuitBreaker", cb)
+		}
 	}
 	return b
+}
+
+// latencyCheck renders a PING as a health+json check, with its round trip
+// as observedValue when it succeeded.
+func (o *observation) latencyCheck(latency time.Duration, timed bool, at string) healthCheck {
+	c := o.check("datastore", at)
+	if timed {
+		c.ObservedValue, c.ObservedUnit = milliseconds(latency), "ms"
+	}
+	return c
 }
 
 // check renders o as a health+json check; the state it observed, if any, is

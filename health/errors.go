@@ -32,15 +32,44 @@ func (e *pingPanicError) Error() string {
 	return fmt.Sprintf("health: PING panicked: %v", e.value)
 }
 
-// notReadyError is why a *redisguard.Client that is connecting or
-// reconnecting was not sent a PING. It wraps redisguard.ErrNotReady.
-type notReadyError struct{ state redisguard.State }
-
-func (e *notReadyError) Error() string {
-	return fmt.Sprintf("%v (%v)", redisguard.ErrNotReady, e.state)
+// notReadyError is why a *redisguard.Client, or one of its servers, that is
+// connecting or reconnecting was not sent a PING. It wraps
+// redisguard.ErrNotReady and, when there is one, the last connection error,
+// which says why the client cannot connect.
+type notReadyError struct {
+	state redisguard.State
+	cause error // the last connection error, or nil
 }
 
-func (e *notReadyError) Unwrap() error { return redisguard.ErrNotReady }
+func (e *notReadyError) Error() string {
+	msg := fmt.Sprintf("%v (%v)", redisguard.ErrNotReady, e.state)
+	if e.cause != nil {
+		msg += ": " + e.cause.Error()
+	}
+	return msg
+}
+
+func (e *notReadyError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{redisguard.ErrNotReady}
+	}
+	return []error{redisguard.ErrNotReady, e.cause}
+}
+
+// noNodeAnsweredError is a cluster client that is ready, none of whose
+// nodes answered the check's PING. It wraps each node's failure, named by
+// the node's address.
+type noNodeAnsweredError struct{ errs []error }
+
+func (e *noNodeAnsweredError) Error() string {
+	msg := "no node of the cluster answered"
+	if err := errors.Join(e.errs...); err != nil {
+		msg += ": " + err.Error()
+	}
+	return msg
+}
+
+func (e *noNodeAnsweredError) Unwrap() []error { return e.errs }
 
 // timeoutError is a PING that got no answer within after. It wraps the
 // client's error (context.DeadlineExceeded or a network timeout).

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard"
 	"github.com/redisguard/redisguard/health"
 )
@@ -94,8 +95,8 @@ func Example_outage() {
 	probe(mux, "/health/ready")
 	probe(mux, "/health/live")
 	// Output:
-	// /health/ready 503 unhealthy reconnecting closed client not ready (reconnecting)
-	// /health/live 200 healthy reconnecting client not ready (reconnecting)
+	// /health/ready 503 unhealthy reconnecting closed client not ready (reconnecting): connection refused
+	// /health/live 200 healthy reconnecting client not ready (reconnecting): connection refused
 }
 
 // A service whose Redis is a cache stays in its Service while Redis is down:
@@ -114,8 +115,8 @@ func ExampleOptional() {
 	probe(mux, "/health/ready")
 	probe(mux, "/health/redis")
 	// Output:
-	// /health/ready 200 degraded reconnecting closed client not ready (reconnecting)
-	// /health/redis 503 unhealthy reconnecting closed client not ready (reconnecting)
+	// /health/ready 200 degraded reconnecting closed client not ready (reconnecting): connection refused
+	// /health/redis 503 unhealthy reconnecting closed client not ready (reconnecting): connection refused
 }
 
 // NewReadiness stops a program that passes a nil client at startup, instead
@@ -174,4 +175,59 @@ func ExampleCheck() {
 	fmt.Println(res.Status, res.State, res.Breaker)
 	// Output:
 	// healthy ready closed
+}
+
+// A client that cannot connect says why: here a wrong password.
+func ExampleCheck_cause() {
+	srv, err := miniredis.Run()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	srv.RequireAuth("right-password")
+	rdb, err := redisguard.New(redisguard.Options{
+		URL:       "redis://:wrong-password@" + srv.Addr(),
+		Reconnect: redisguard.ExponentialBackoff{MaxRetries: -1},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_ = rdb.WaitReady(ctx) // its error says the same, with the address
+
+	res := health.Check(context.Background(), rdb)
+	fmt.Println(res.Status)
+	fmt.Println(res.Message())
+	// Output:
+	// unhealthy
+	// client not ready (reconnecting): authentication failed: WRONGPASS invalid username-password pair
+}
+
+// On a cluster, Check PINGs every node of the slot map and passes while the
+// client is ready and some node answers; Nodes says which do not, and why.
+// (Compiled, not run: it needs a cluster.)
+func ExampleCheck_cluster() {
+	rdb, err := redisguard.New(redisguard.Options{
+		Redis: &redis.UniversalOptions{
+			Addrs:         []string{"10.0.0.6:6379", "10.0.0.7:6379", "10.0.0.8:6379"},
+			IsClusterMode: true,
+		},
+		Reconnect: redisguard.ExponentialBackoff{MaxRetries: -1},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rdb.Close()
+
+	res := health.Check(context.Background(), rdb)
+	if res.Status != health.StatusHealthy {
+		log.Printf("redis: %s", res.Message()) // "no node answered: timeout after 1s"
+	}
+	for _, n := range res.Nodes {
+		if n.Err != nil {
+			log.Printf("redis node %s: %s", n.Addr, n.Message()) // "client not ready (reconnecting): connection refused"
+		}
+	}
 }

@@ -28,7 +28,9 @@ import (
 // (breaker half-open, PING slower than WithWarnLatency). The error is
 // Result.Message: no address, no password. The check is Check's, under the
 // Handler's timeout instead of a caller's context, including its handling of
-// a *redisguard.Client that is known not to serve.
+// a *redisguard.Client that is known not to serve, and of a cluster, whose
+// nodes are each PINGed and reported under "nodes" (see "Clusters" in the
+// package documentation).
 //
 // HEAD gets the same status and headers without the body; other methods get
 // 405 with "Allow: GET, HEAD". Every answer has "Cache-Control: no-store". A
@@ -59,7 +61,9 @@ func NewHandler(rdb redis.UniversalClient, opts ...Option) (http.Handler, error)
 // Readiness answers /health/ready, for Kubernetes' readinessProbe, with the
 // check and the answers of Handler: 503 while a *redisguard.Client is not
 // ready, while its breaker is open, and when the PING fails or times out; 200
-// otherwise.
+// otherwise. On a cluster, 503 only when the client is not ready or no node
+// answers: a node that is down, or whose breaker is open, is a warning (200)
+// that names it, since the other nodes serve their keys meanwhile.
 //
 // While the breaker is open, Readiness answers from its state without a PING.
 // Once the breaker's open period has passed (it is half-open) Readiness sends
@@ -93,7 +97,7 @@ func newPinger(fn string, rdb redis.UniversalClient, opts []Option) (http.Handle
 	if typednil.Is(rdb) {
 		return nil, noClient(fn, rdb)
 	}
-	p := &pinger{rdb: rdb, cfg: newConfig(opts)}
+	p := &pinger{rdb: rdb, cfg: newConfig(opts), cluster: clusterOf(rdb) != nil}
 	return endpoint(p.verdict), nil
 }
 
@@ -118,9 +122,10 @@ func broken(err error) http.Handler {
 // pinger is the state of one Handler: the client, the options and the PING
 // that concurrent requests share.
 type pinger struct {
-	rdb   redis.UniversalClient
-	cfg   config
-	group singleflight.Group
+	rdb     redis.UniversalClient
+	cfg     config
+	cluster bool // rdb is a *redisguard.Client guarding a cluster: answers name its nodes
+	group   singleflight.Group
 }
 
 // verdict waits for the shared check, starting one if none is in flight, or
@@ -129,7 +134,7 @@ func (p *pinger) verdict(r *http.Request) verdict {
 	shared := p.group.DoChan("ping", func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), p.cfg.timeout)
 		defer cancel()
-		return check(ctx, p.rdb), nil
+		return check(ctx, p.rdb, p.cfg.timeout), nil
 	})
 	var res Result
 	select {
@@ -138,7 +143,7 @@ func (p *pinger) verdict(r *http.Request) verdict {
 	case <-r.Context().Done():
 		res = failed(Result{}, r.Context().Err())
 	}
-	v := pingVerdict(res, p.cfg.warnLatency)
+	v := pingVerdict(res, p.cfg.warnLatency, p.cluster)
 	if p.cfg.optional {
 		v = v.degrade()
 	}

@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,13 +63,14 @@ type answer struct {
 
 // body is the plain JSON answer.
 type body struct {
-	Status    string   `json:"status"`
-	Latency   string   `json:"latency"`
-	LatencyMS *float64 `json:"latency_ms"`
-	State     string   `json:"state"`
-	Breaker   string   `json:"breaker"`
-	Warning   string   `json:"warning"`
-	Error     string   `json:"error"`
+	Status    string            `json:"status"`
+	Latency   string            `json:"latency"`
+	LatencyMS *float64          `json:"latency_ms"`
+	State     string            `json:"state"`
+	Breaker   string            `json:"breaker"`
+	Warning   string            `json:"warning"`
+	Error     string            `json:"error"`
+	Nodes     map[string]string `json:"nodes"`
 }
 
 // healthBody is the application/health+json answer.
@@ -78,6 +81,7 @@ type healthBody struct {
 }
 
 type healthCheck struct {
+	ComponentID   string `json:"componentId"`
 	ComponentType string `json:"componentType"`
 	ObservedValue any    `json:"observedValue"`
 	ObservedUnit  string `json:"observedUnit"`
@@ -139,6 +143,20 @@ func keys(t testing.TB, raw []byte) map[string]bool {
 		out[k] = true
 	}
 	return out
+}
+
+// lostServer are the causes a client gives for a server that went away.
+var lostServer = []string{"connection refused", "connection reset by peer", "connection closed by server"}
+
+// reconnecting reports whether msg says that the client is reconnecting to a
+// server that went away, with the cause when it knows one.
+func reconnecting(msg string) bool {
+	cause, ok := strings.CutPrefix(msg, "client not ready (reconnecting)")
+	if !ok {
+		return false
+	}
+	cause, ok = strings.CutPrefix(cause, ": ")
+	return cause == "" || ok && slices.Contains(lostServer, cause)
 }
 
 var pingCalls = regexp.MustCompile(`cmdstat_ping:calls=(\d+)`)

@@ -141,7 +141,7 @@ func TestHealthJSON(t *testing.T) {
 		srv.Kill()
 		redistest.Eventually(t, 2*time.Second, "reconnecting", func() bool {
 			_, b := getHealth(t, h)
-			return b.Output == "client not ready (reconnecting)"
+			return reconnecting(b.Output)
 		})
 		a, b := getHealth(t, h)
 		rt, conn := b.Checks["redis:responseTime"][0], b.Checks["redis:connection"][0]

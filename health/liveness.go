@@ -17,7 +17,7 @@ import (
 //
 // Bodies follow Handler's, without latency and breaker:
 //
-//	{"status":"healthy","state":"reconnecting","warning":"client not ready (reconnecting)"}
+//	{"status":"healthy","state":"reconnecting","warning":"client not ready (reconnecting): connection refused"}
 //	{"status":"unhealthy","state":"closed","error":"client closed: reconnect retries exhausted"}
 //
 // A nil c cannot be checked: every request is answered 500 with "no Redis
@@ -39,10 +39,14 @@ func newLiveness(fn string, c *redisguard.Client) (http.Handler, error) {
 	}
 	return endpoint(func(r *http.Request) verdict {
 		st := c.State()
-		var closedErr error
-		if st == redisguard.StateClosed {
-			closedErr = closedReason(r.Context(), c)
+		var why error
+		switch st {
+		case redisguard.StateReady:
+		case redisguard.StateClosed:
+			why = closedReason(r.Context(), c)
+		default:
+			why = &notReadyError{state: st, cause: c.LastError()}
 		}
-		return livenessVerdict(st, closedErr, time.Now())
+		return livenessVerdict(st, why, time.Now())
 	}), nil
 }

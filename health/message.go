@@ -27,15 +27,23 @@ func describe(err error) string {
 	var (
 		timeout  *timeoutError
 		notReady *notReadyError
-		reply    redis.Error
-		dnsErr   *net.DNSError
-		errno    syscall.Errno
-		opErr    *net.OpError
+		noAnswer *noNodeAnsweredError
 		panicked *pingPanicError
 	)
 	switch {
 	case err == nil:
 		return ""
+	case errors.As(err, &noAnswer):
+		// Each node says why it did not answer in the nodes' own answers;
+		// the first one's reason stands for all.
+		if len(noAnswer.errs) > 0 {
+			if reason := nodeReason(noAnswer.errs[0]); reason != "" {
+				return "no node answered: " + reason
+			}
+		}
+		return "no node answered"
+	case errors.As(err, &notReady):
+		return withCause("client not ready ("+notReady.state.String()+")", notReady.cause)
 	case errors.As(err, &timeout):
 		return "timeout after " + timeout.after.String()
 	case errors.As(err, &panicked):
@@ -43,11 +51,9 @@ func describe(err error) string {
 	case errors.Is(err, ErrNoClient):
 		return strings.TrimPrefix(err.Error(), "health: ") // "no Redis client: Readiness got a nil *redis.Client"
 	case errors.Is(err, redisguard.ErrMaxRetriesReached):
-		return "client closed: reconnect retries exhausted"
+		return withCause("client closed: reconnect retries exhausted", err)
 	case errors.Is(err, redisguard.ErrClosed), errors.Is(err, redis.ErrClosed):
 		return "client closed"
-	case errors.As(err, &notReady):
-		return "client not ready (" + notReady.state.String() + ")"
 	case errors.Is(err, redisguard.ErrNotReady):
 		return "client not ready"
 	case errors.Is(err, breaker.ErrOpen):
@@ -58,8 +64,41 @@ func describe(err error) string {
 		return "connection pool timeout"
 	case errors.Is(err, context.Canceled):
 		return "check canceled"
+	}
+	if cause := failure(err); cause != "" {
+		return cause
+	}
+	return "PING failed"
+}
+
+// withCause appends to msg what failure says of cause, if anything: the
+// reason a client could not connect, such as "authentication failed" or
+// "TLS: certificate signed by unknown authority".
+func withCause(msg string, cause error) string {
+	if cause == nil {
+		return msg
+	}
+	if f := failure(cause); f != "" {
+		return msg + ": " + f
+	}
+	return msg
+}
+
+// failure names what went wrong on the network or on the server: a timeout,
+// an error reply, a refused password, DNS, TLS, a refused or closed
+// connection. It returns "" for an error it does not recognise.
+func failure(err error) string {
+	var (
+		reply  redis.Error
+		dnsErr *net.DNSError
+		errno  syscall.Errno
+		opErr  *net.OpError
+	)
+	switch {
 	case isTimeout(err):
 		return "timeout"
+	case errors.As(err, &reply) && isAuthReply(reply.Error()):
+		return "authentication failed: " + replyText(reply.Error())
 	case errors.As(err, &reply):
 		return replyText(reply.Error())
 	case errors.As(err, &dnsErr):
@@ -77,8 +116,14 @@ func describe(err error) string {
 	case errors.As(err, &opErr):
 		return "network error (" + opErr.Op + ")"
 	default:
-		return "PING failed"
+		return ""
 	}
+}
+
+// isAuthReply reports whether an error reply refuses the client's
+// credentials: a wrong password or user, or none given where one is needed.
+func isAuthReply(msg string) bool {
+	return strings.HasPrefix(msg, "WRONGPASS") || strings.HasPrefix(msg, "NOAUTH") || strings.HasPrefix(msg, "ERR invalid password")
 }
 
 // replyText keeps the first line of a Redis error reply, without the

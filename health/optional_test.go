@@ -63,7 +63,7 @@ func TestOptionalReadinessStaysReadyThroughAnOutage(t *testing.T) {
 	})
 	// Reconnecting: answered from the client's state, "connection refused"
 	// if the PING went out first.
-	checkDegraded(t, ready, "client not ready (reconnecting)", "connection refused")
+	checkDegraded(t, ready, "client not ready (reconnecting): connection refused", "connection refused")
 	if a, b := get(t, ready); b.State != "reconnecting" {
 		t.Fatalf("optional readiness while reconnecting: %d %s, want the state", a.code, a.body)
 	}
@@ -93,7 +93,7 @@ func TestOptionalReadinessAgainstAPausedServer(t *testing.T) {
 			t.Fatalf("an answer took %v with a %v timeout", a.took, timeout)
 		}
 		slowest = max(slowest, a.took)
-		checkDegraded(t, ready, "timeout after 200ms", "circuit breaker open", "client not ready (reconnecting)")
+		checkDegraded(t, ready, "timeout after 200ms", "circuit breaker open", "client not ready (reconnecting): timeout", "client not ready (reconnecting)")
 	}
 	_, last := get(t, ready)
 	t.Logf("while paused every answer was 200 degraded; the slowest of 8 timed ones took %v; the last said %q", slowest.Round(time.Millisecond), last.Error)

@@ -27,7 +27,7 @@ func TestReadinessFollowsTheClientThroughAnOutage(t *testing.T) {
 		if a.code != http.StatusServiceUnavailable {
 			t.Fatalf("readiness after the kill: %d %s", a.code, a.body)
 		}
-		return b.Error == "client not ready (reconnecting)"
+		return reconnecting(b.Error)
 	})
 	if a, _ := get(t, live); a.code != http.StatusOK {
 		t.Fatalf("liveness while reconnecting: %d %s", a.code, a.body)

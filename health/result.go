@@ -12,7 +12,8 @@ type Status string
 
 const (
 	// StatusHealthy: Redis answered the PING, and a *redisguard.Client is
-	// ready with its breaker not open.
+	// ready with its breaker not open; on a cluster, the client is ready and
+	// some node answered (Result.Nodes says which did not).
 	StatusHealthy Status = "healthy"
 	// StatusUnhealthy: the PING failed or timed out, or the client is known
 	// not to serve (not ready, breaker open, closed). Result.Err says why.
@@ -35,7 +36,8 @@ type Result struct {
 	Latency time.Duration
 
 	// Err is why the check failed, nil when healthy. It is the client's own
-	// error, for logs and errors.Is (redisguard.ErrNotReady,
+	// error, wrapping its last connection error when it cannot connect, for
+	// logs and errors.Is (redisguard.ErrNotReady,
 	// redisguard.ErrClosed, redisguard.ErrMaxRetriesReached, breaker.ErrOpen,
 	// context.DeadlineExceeded, …): it may name the server's address. Show
 	// Message to whoever should not see that.
@@ -58,6 +60,12 @@ type Result struct {
 	// breaker enabled, so that Breaker is known.
 	HasBreaker bool
 
+	// Nodes reports each server of a *redisguard.Client after the check, in
+	// address order: the one server of a standalone client, the current
+	// master of a Sentinel client, every node of a cluster's slot map (each
+	// sent a PING of its own). Nil for a plain go-redis client.
+	Nodes []NodeResult
+
 	// Time is when the check finished. Concurrent requests to one Handler
 	// share a check, and with it its Time.
 	Time time.Time
@@ -65,7 +73,9 @@ type Result struct {
 
 // Message says why the check failed in a few words fit for a response body,
 // such as "connection refused", "timeout after 1s", "client not ready
-// (reconnecting)", "circuit breaker open" or a Redis error reply like
-// "LOADING Redis is loading the dataset in memory". It never contains an
-// address, a host name or a password. It is "" when the check succeeded.
+// (reconnecting): authentication failed: WRONGPASS invalid username-password
+// pair or user is disabled.", "circuit breaker open", "no node answered:
+// timeout after 1s" or a Redis error reply like "LOADING Redis is loading the
+// dataset in memory". It never contains an address, a host name or a
+// password. It is "" when the check succeeded.
 func (r Result) Message() string { return describe(r.Err) }

@@ -44,6 +44,10 @@ type verdict struct {
 	state   *observation // the client's state; nil for a plain go-redis client
 	breaker *observation // the client's breaker; nil when unknown or disabled
 
+	// nodes are the nodes of a cluster, each with checks of its own; nil for
+	// any other client, whose one server the client's checks describe.
+	nodes []nodeVerdict
+
 	degraded bool // the check failed, but Redis is optional here (Optional)
 	broken   bool // the endpoint has no client to check: 500
 }
@@ -57,8 +61,10 @@ type observation struct {
 
 // pingVerdict is the answer of Handler and Readiness for the outcome of a
 // check. It fails when the check failed; it warns when the PING was slower
-// than warnLatency (if positive) or the breaker is half-open.
-func pingVerdict(res Result, warnLatency time.Duration) verdict {
+// than warnLatency (if positive) or the breaker is half-open. With cluster,
+// each node of res is reported on its own, and one that does not serve, is
+// slow, or whose breaker is not closed makes the verdict warn.
+func pingVerdict(res Result, warnLatency time.Duration, cluster bool) verdict {
 	v := verdict{time: res.Time, probe: &observation{}}
 	if res.HasState {
 		v.state = &observation{value: res.State.String(), status: pass}
@@ -75,6 +81,11 @@ func pingVerdict(res Result, warnLatency time.Duration) verdict {
 			v.breaker.status = fail
 		}
 	}
+	if cluster {
+		for _, n := range res.Nodes {
+			v.nodes = append(v.nodes, nodeVerdictOf(n, warnLatency))
+		}
+	}
 	if res.Status != StatusHealthy {
 		// The PING failed, or was not sent because the client does not serve:
 		// the probe fails, and so does whatever of the client showed why.
@@ -85,12 +96,15 @@ func pingVerdict(res Result, warnLatency time.Duration) verdict {
 				o.status, o.output = fail, v.output
 			}
 		}
+		for i := range v.nodes {
+			v.nodes[i].setStatus(fail)
+		}
 		return v
 	}
 	v.latency, v.timed = res.Latency, true
-	if warnLatency > 0 && res.Latency > warnLatency {
+	if !cluster && warnLatency > 0 && res.Latency > warnLatency {
 		v.probe.status = warn
-		v.probe.output = fmt.Sprintf("PING took %v, above %v", res.Latency.Round(time.Microsecond), warnLatency)
+		v.probe.output = slowText(res.Latency, warnLatency)
 	}
 	var warnings []string
 	for _, o := range []*observation{v.probe, v.state, v.breaker} {
@@ -99,21 +113,32 @@ func pingVerdict(res Result, warnLatency time.Duration) verdict {
 			warnings = append(warnings, o.output)
 		}
 	}
+	for _, n := range v.nodes {
+		if n.status == warn {
+			v.status = warn
+			warnings = append(warnings, n.addr+" "+n.summary)
+		}
+	}
 	v.output = strings.Join(warnings, "; ")
 	return v
 }
 
-// livenessVerdict is the answer of Liveness for a client in state st, closed
-// for reason closedErr: it fails only when the client is closed, and warns
+// slowText says that a PING that took latency was slower than limit.
+func slowText(latency, limit time.Duration) string {
+	return fmt.Sprintf("PING took %v, above %v", latency.Round(time.Microsecond), limit)
+}
+
+// livenessVerdict is the answer of Liveness for a client in state st, not
+// ready for reason why: it fails only when the client is closed, and warns
 // while it is connecting or reconnecting.
-func livenessVerdict(st redisguard.State, closedErr error, now time.Time) verdict {
+func livenessVerdict(st redisguard.State, why error, now time.Time) verdict {
 	v := verdict{time: now, state: &observation{value: st.String()}}
 	switch st {
 	case redisguard.StateReady:
 	case redisguard.StateClosed:
-		v.status, v.output = fail, describe(closedErr)
+		v.status, v.output = fail, describe(why)
 	default:
-		v.status, v.output = warn, describe(&notReadyError{state: st})
+		v.status, v.output = warn, describe(why)
 	}
 	v.state.status, v.state.output = v.status, v.output
 	return v
@@ -131,6 +156,9 @@ func (v verdict) degrade() verdict {
 		if o != nil && o.status == fail {
 			o.status = warn
 		}
+	}
+	for i := range v.nodes {
+		v.nodes[i].setStatus(warn)
 	}
 	return v
 }

@@ -16,9 +16,16 @@ import (
 var ErrAlreadyInstrumented = errors.New("metrics: already instrumenting a client")
 
 // Instrument counts and times c's commands and exports its lifecycle: state,
-// reconnect attempts, dials, refusals, queue length, breaker state and
-// transitions, and go-redis pool statistics read at scrape time. A nil c is
-// an error wrapping ErrNoClient.
+// the state of each server, reconnect attempts, dials, refusals, queue length,
+// breaker state and transitions, and go-redis pool statistics read at scrape
+// time. A nil c is an error wrapping ErrNoClient.
+//
+// The series about one server carry its address in the "node" label, on every
+// kind of client: the one server of a standalone client, the current master of
+// a Sentinel client, each node of a cluster's slot map. When the client stops
+// using a server (Hooks.OnNodeRemoved: the slot map dropped it, or the Sentinel
+// master moved away) its series are deleted, so that the label values stay
+// bounded by the servers in use.
 func (m *Metrics) Instrument(c *redisguard.Client) error {
 	if c == nil {
 		return noClient("Instrument", c)
@@ -31,13 +38,32 @@ func (m *Metrics) Instrument(c *redisguard.Client) error {
 	m.instrumented = true
 	c.AddHook(m.Hook())
 	c.AddHooks(redisguard.Hooks{
-		OnConnect:      func(string) { m.dials.Inc() },
-		OnReconnecting: func(int, time.Duration) { m.reconnects.Inc() },
-		OnRefused:      func(err error) { m.refused.WithLabelValues(reason(err)).Inc() },
-		OnBreakerStateChange: func(from, to breaker.State) {
-			m.transition.WithLabelValues(from.String(), to.String()).Inc()
+		OnConnect: func(string) { m.dials.Inc() },
+		OnRefused: func(err error) { m.refused.WithLabelValues(reason(err)).Inc() },
+		OnNodeReady: func(addr string) {
+			m.client.removed.restore(addr)
+			m.reconnects.WithLabelValues(addr) // from 0, so that rate() sees the first attempt
+		},
+		OnNodeError: func(addr string, _ error) { m.client.removed.restore(addr) },
+		OnNodeReconnecting: func(addr string, _ int, _ time.Duration) {
+			m.client.removed.restore(addr)
+			m.reconnects.WithLabelValues(addr).Inc()
+		},
+		OnNodeBreakerStateChange: func(addr string, from, to breaker.State) {
+			m.client.removed.restore(addr)
+			m.transition.WithLabelValues(addr, from.String(), to.String()).Inc()
+		},
+		OnNodeRemoved: func(addr string) {
+			m.client.removed.add(addr)
+			m.reconnects.DeleteLabelValues(addr)
+			m.transition.DeletePartialMatch(prometheus.Labels{"node": addr})
 		},
 	})
+	for _, n := range c.Nodes() {
+		if n.State == redisguard.StateReady {
+			m.reconnects.WithLabelValues(n.Addr)
+		}
+	}
 	m.client.c.Store(c)
 	return nil
 }
@@ -49,9 +75,10 @@ var (
 
 // clientCollector reads the instrumented client's gauges at scrape time.
 type clientCollector struct {
-	c atomic.Pointer[redisguard.Client]
+	c       atomic.Pointer[redisguard.Client]
+	removed removedNodes
 
-	state, queue, breakerState                    *prometheus.Desc
+	state, nodeState, queue, breakerState         *prometheus.Desc
 	poolHits, poolMisses, poolTimeouts, poolStale *prometheus.Desc
 	poolWaits, poolWaitSeconds                    *prometheus.Desc
 	poolConns, poolIdle                           *prometheus.Desc
@@ -62,9 +89,10 @@ func newClientCollector(ns string, labels prometheus.Labels) *clientCollector {
 		return prometheus.NewDesc(prometheus.BuildFQName(ns, "", name), help, labelNames, labels)
 	}
 	return &clientCollector{
-		state:           desc("client_state", "1 for the client's current state: connecting, ready, reconnecting or closed.", "state"),
+		state:           desc("client_state", "1 for the client's current state: connecting, ready, reconnecting or closed (a cluster is ready while any node serves).", "state"),
+		nodeState:       desc("client_node_state", "1 for the current state of the client's connection to each server: connecting, ready, reconnecting or closed.", "node", "state"),
 		queue:           desc("client_queue_length", "Commands in flight or waiting for the connection."),
-		breakerState:    desc("breaker_state", "1 for the circuit breaker's current state: closed, half-open or open.", "state"),
+		breakerState:    desc("breaker_state", "1 for the current state of each server's circuit breaker: closed, half-open or open.", "node", "state"),
 		poolHits:        desc("pool_hits_total", "Times a free connection was found in the pool.", "pool"),
 		poolMisses:      desc("pool_misses_total", "Times a connection had to be dialed.", "pool"),
 		poolTimeouts:    desc("pool_timeouts_total", "Times waiting for a pooled connection timed out.", "pool"),
@@ -77,7 +105,7 @@ func newClientCollector(ns string, labels prometheus.Labels) *clientCollector {
 }
 
 func (cc *clientCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{cc.state, cc.queue, cc.breakerState, cc.poolHits, cc.poolMisses,
+	for _, d := range []*prometheus.Desc{cc.state, cc.nodeState, cc.queue, cc.breakerState, cc.poolHits, cc.poolMisses,
 		cc.poolTimeouts, cc.poolStale, cc.poolWaits, cc.poolWaitSeconds, cc.poolConns, cc.poolIdle} {
 		ch <- d
 	}
@@ -93,10 +121,16 @@ func (cc *clientCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(cc.state, prometheus.GaugeValue, oneIf(s == current), s.String())
 	}
 	ch <- prometheus.MustNewConstMetric(cc.queue, prometheus.GaugeValue, float64(c.QueueLen()))
-	if b := c.Breaker(); b != nil {
-		current := b.State()
+	for _, n := range cc.removed.visible(c.Nodes()) {
+		for _, s := range clientStates {
+			ch <- prometheus.MustNewConstMetric(cc.nodeState, prometheus.GaugeValue, oneIf(s == n.State), n.Addr, s.String())
+		}
+		if n.Breaker == nil {
+			continue
+		}
+		current := n.Breaker.State()
 		for _, s := range breakerStates {
-			ch <- prometheus.MustNewConstMetric(cc.breakerState, prometheus.GaugeValue, oneIf(s == current), s.String())
+			ch <- prometheus.MustNewConstMetric(cc.breakerState, prometheus.GaugeValue, oneIf(s == current), n.Addr, s.String())
 		}
 	}
 	if ps := c.PoolStats(); ps != nil {

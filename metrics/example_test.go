@@ -71,6 +71,45 @@ func Example() {
 	// redis_client_state{state="ready"} 1
 }
 
+// The series about one server carry its address in the node label, on every
+// kind of client; on a cluster there is one set per node. (The address, which
+// changes from run to run, is printed as <addr>.)
+func Example_servers() {
+	srv, err := miniredis.Run()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	rdb, err := redisguard.New(redisguard.Options{URL: "redis://" + srv.Addr()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rdb.Close()
+	if err := rdb.WaitReady(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(metrics.Options{Registerer: reg})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := m.Instrument(rdb); err != nil {
+		log.Fatal(err)
+	}
+
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for line := range strings.Lines(rec.Body.String()) {
+		if strings.Contains(line, `node="`) && strings.HasSuffix(line, " 1\n") || strings.HasPrefix(line, "redis_client_reconnect_attempts_total{") {
+			fmt.Print(strings.ReplaceAll(line, srv.Addr(), "<addr>"))
+		}
+	}
+	// Output:
+	// redis_breaker_state{node="<addr>",state="closed"} 1
+	// redis_client_node_state{node="<addr>",state="ready"} 1
+	// redis_client_reconnect_attempts_total{node="<addr>"} 0
+}
+
 // Alerts on the seed's production thresholds, logged as they fire and resolve.
 // (Compiled, not run: it needs a real server and minutes to say anything.)
 func ExampleNewMonitor() {

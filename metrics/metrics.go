@@ -46,7 +46,7 @@ type Metrics struct {
 	commands   *prometheus.CounterVec
 	durations  *prometheus.HistogramVec
 	errors     *prometheus.CounterVec
-	reconnects prometheus.Counter
+	reconnects *prometheus.CounterVec
 	dials      prometheus.Counter
 	refused    *prometheus.CounterVec
 	transition *prometheus.CounterVec
@@ -93,13 +93,12 @@ func New(opts Options) (*Metrics, error) {
 			NativeHistogramBucketFactor:    factor,
 			NativeHistogramMaxBucketNumber: 160,
 		}, []string{"command"}),
-		errors: counter("command_errors_total", "Redis commands that failed, by command and reason.", "command", "reason"),
-		reconnects: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "client_reconnect_attempts_total",
-			Help: "Reconnect attempts the client scheduled.", ConstLabels: labels}),
+		errors:     counter("command_errors_total", "Redis commands that failed, by command and reason.", "command", "reason"),
+		reconnects: counter("client_reconnect_attempts_total", "Reconnect attempts the client scheduled, by server.", "node"),
 		dials: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "client_connections_total",
 			Help: "Connections the client dialed.", ConstLabels: labels}),
 		refused:    counter("client_refused_total", "Commands the client refused before sending them, by reason.", "reason"),
-		transition: counter("breaker_transitions_total", "Circuit breaker state changes.", "from", "to"),
+		transition: counter("breaker_transitions_total", "Circuit breaker state changes, by server.", "node", "from", "to"),
 		cacheReqs:  counter("cache_requests_total", "Keys served by a cache, by cache and result.", "cache", "result"),
 		client:     newClientCollector(ns, labels),
 		caches:     newCacheCollector(ns, labels),

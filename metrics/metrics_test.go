@@ -136,14 +136,20 @@ func TestLifecycleMetrics(t *testing.T) {
 		t.Fatal("the state gauge does not show ready")
 	}
 
+	node := "node=" + srv.Addr()
+	if g.value("redis_client_node_state", node, "state=ready") != 1 || g.value("redis_client_reconnect_attempts_total", node) != 0 {
+		t.Fatal("the server's own series do not show it ready, without reconnect attempts")
+	}
+
 	srv.Kill()
 	_ = c.Ping(ctx).Err()
 	redistest.Eventually(t, 5*time.Second, "a reconnect attempt", func() bool {
-		return gather(t, reg).value("redis_client_reconnect_attempts_total") >= 1
+		return gather(t, reg).value("redis_client_reconnect_attempts_total", node) >= 1
 	})
 	g = gather(t, reg)
-	if g.value("redis_client_state", "state=reconnecting") != 1 || g.value("redis_client_state", "state=ready") != 0 {
-		t.Fatal("the state gauge does not show reconnecting")
+	if g.value("redis_client_state", "state=reconnecting") != 1 || g.value("redis_client_state", "state=ready") != 0 ||
+		g.value("redis_client_node_state", node, "state=reconnecting") != 1 {
+		t.Fatal("the state gauges do not show reconnecting")
 	}
 	if err := c.Get(ctx, "k").Err(); !errors.Is(err, redisguard.ErrNotReady) {
 		t.Fatal(err)
@@ -162,10 +168,10 @@ func TestLifecycleMetrics(t *testing.T) {
 	}
 	_ = c.Get(ctx, "k").Err()
 	g = gather(t, reg)
-	if g.value("redis_breaker_state", "state=open") != 1 || g.value("redis_breaker_state", "state=closed") != 0 {
+	if g.value("redis_breaker_state", node, "state=open") != 1 || g.value("redis_breaker_state", node, "state=closed") != 0 {
 		t.Fatal("the breaker gauge does not show open")
 	}
-	if n := g.value("redis_breaker_transitions_total", "from=closed", "to=open"); n != 1 {
+	if n := g.value("redis_breaker_transitions_total", node, "from=closed", "to=open"); n != 1 {
 		t.Fatalf("redis_breaker_transitions_total{closed→open} = %v", n)
 	}
 	if n := g.value("redis_client_refused_total", "reason=breaker_open"); n != 1 {

@@ -1,0 +1,57 @@
+package metrics
+
+import (
+	"sync"
+
+	"github.com/redisguard/redisguard"
+)
+
+// removedNodes are the servers the client reported it no longer uses
+// (Hooks.OnNodeRemoved) and has reported nothing about since. Such a server
+// that is not ready is not exported, whatever Client.Nodes still says of it,
+// so that a dead server the client is done with leaves no series behind. Any
+// later event about it (it failed, is reconnecting, became ready), or its
+// being ready, shows it in use again.
+type removedNodes struct {
+	mu    sync.Mutex
+	addrs map[string]struct{}
+}
+
+func (r *removedNodes) add(addr string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.addrs == nil {
+		r.addrs = make(map[string]struct{})
+	}
+	r.addrs[addr] = struct{}{}
+}
+
+func (r *removedNodes) restore(addr string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.addrs, addr)
+}
+
+// visible returns the nodes to export. It forgets the removed addresses that
+// nodes no longer lists, so that the set stays bounded by the client's list.
+func (r *removedNodes) visible(nodes []redisguard.NodeStatus) []redisguard.NodeStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.addrs) == 0 {
+		return nodes
+	}
+	listed := make(map[string]struct{}, len(nodes))
+	out := nodes[:0]
+	for _, n := range nodes {
+		listed[n.Addr] = struct{}{}
+		if _, removed := r.addrs[n.Addr]; !removed || n.State == redisguard.StateReady {
+			out = append(out, n)
+		}
+	}
+	for addr := range r.addrs {
+		if _, ok := listed[addr]; !ok {
+			delete(r.addrs, addr)
+		}
+	}
+	return out
+}
