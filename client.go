@@ -190,7 +190,6 @@ func (c *Client) startSolo(rdb *redis.Client) {
 	opt := rdb.Options()
 	n := newNode(c, opt.Addr, dialProber{opt: opt, addr: opt.Addr}, judgeLimit(opt.ReadTimeout), opt.PoolSize)
 	n.master = c.failoverWrapped
-	n.unresolved.Store(c.failoverWrapped)
 	n.client.Store(rdb)
 	c.solo = n
 	rdb.AddHook(soloHook{n})
@@ -250,6 +249,9 @@ func (c *Client) Nodes() []NodeStatus {
 	}
 	out := make([]NodeStatus, 0, len(nodes))
 	for _, n := range nodes {
+		if n.retired.Load() {
+			continue // the slot map no longer names it
+		}
 		st, _, last := n.snapshot()
 		out = append(out, NodeStatus{Addr: n.address(), State: st, Breaker: n.breaker.Load(), LastError: last})
 	}

@@ -91,6 +91,9 @@ func (r *clusterNodes) onNewNode(rdb *redis.Client) {
 	r.mu.Unlock()
 	n.client.Store(rdb)
 	rdb.AddHook(nodeHook{n})
+	if !ok {
+		r.c.events.nodeReady(opt.Addr)
+	}
 }
 
 // list returns the nodes in address order.
@@ -157,15 +160,23 @@ func (r *clusterNodes) allExhausted() bool {
 	return true
 }
 
-// lastError returns the last connection error of a node that is down.
+// lastError returns the last connection error of a node of the slot map that
+// is down.
 func (r *clusterNodes) lastError() error {
 	for _, n := range r.list() {
+		if n.retired.Load() {
+			continue
+		}
 		if err := n.lastError(); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// pruneTimeout bounds a reload of the slot map: go-redis asks one node after
+// another, and a paused one must not hold the supervisor that asked.
+const pruneTimeout = time.Second
 
 // clusterWatchInterval is how often the slot map is reloaded, and the
 // cluster asked which nodes it sees, while a node is down.
@@ -279,7 +290,7 @@ func (c *Client) retireIfForgotten(n *node) bool {
 // reports whether n is one of them (with n nil: whether the map was loaded). A
 // map that cannot be loaded retires none.
 func (r *clusterNodes) prune(n *node) bool {
-	ctx, cancel := context.WithTimeout(r.c.ctx, r.c.cfg.connectTimeout)
+	ctx, cancel := context.WithTimeout(r.c.ctx, min(r.c.cfg.connectTimeout, pruneTimeout))
 	defer cancel()
 	var mu sync.Mutex
 	named := make(map[string]bool)
@@ -301,7 +312,7 @@ func (r *clusterNodes) prune(n *node) bool {
 	for _, m := range r.list() {
 		if named[m.address()] {
 			if m.retired.CompareAndSwap(true, false) {
-				r.c.nodeChanged(m) // back in the map
+				m.rejoined() // back in the map
 			}
 			continue
 		}

@@ -25,9 +25,6 @@ type node struct {
 	// master: the node is a Sentinel master, whose address moves; a READONLY
 	// reply means it was demoted, and the supervisor finds the new one.
 	master bool
-	// unresolved: the node's address is a placeholder until a Sentinel
-	// master is first found.
-	unresolved atomic.Bool
 
 	addr    atomic.Pointer[string]
 	client  atomic.Pointer[redis.Client]    // the go-redis client of the node (go-redis may replace a cluster's)
@@ -83,12 +80,13 @@ func (n *node) newBreaker() {
 	s := *n.c.cfg.breaker
 	s.SlowCallThreshold = slowCallThreshold(s.SlowCallThreshold, n.judgeLimit)
 	onChange := s.OnStateChange
+	addr := n.address() // a breaker judges one server: a moved master gets another
 	s.OnStateChange = func(from, to breaker.State) {
 		n.slowReplies.Store(0) // measured before the change: judged already
 		if onChange != nil {
 			onChange(from, to)
 		}
-		n.c.events.breakerStateChange(n.address(), from, to)
+		n.c.events.breakerStateChange(addr, from, to)
 	}
 	b, err := breaker.New(s) // validated by Options.config already
 	if err != nil {
@@ -212,6 +210,22 @@ func (n *node) lost(cause error) {
 	}
 }
 
+// rejoined takes back a node the slot map names again after it had retired
+// it: a node that is down gets its supervisor back, attempting at once.
+func (n *node) rejoined() {
+	n.mu.Lock()
+	start := n.State() == StateReconnecting && !n.running
+	if start {
+		n.running = true
+	}
+	cause := n.lastErr
+	n.mu.Unlock()
+	n.c.nodeChanged(n)
+	if start && n.c.goBackground(func() { n.supervise(cause) }) {
+		n.hurry()
+	}
+}
+
 // hurry makes the supervisor attempt at once instead of waiting out its delay:
 // a new master was announced.
 func (n *node) hurry() {
@@ -331,9 +345,7 @@ func (n *node) moveTo(addr string) {
 	n.gen.Add(1)
 	n.slowReplies.Store(0)
 	n.newBreaker()
-	if !n.unresolved.Swap(false) {
-		n.c.events.nodeRemoved(old)
-	}
+	n.c.events.nodeRemoved(old)
 }
 
 // dialAddr is the address a pool dial of the node goes to: a Sentinel

@@ -52,7 +52,6 @@ func (c *Client) startSentinel(rdb *redis.Client, cfg *sentinelConfig) {
 	c.sentinels = s
 	n := newNode(c, opt.Addr, sentinelProber{s: s, opt: opt}, judgeLimit(opt.ReadTimeout), opt.PoolSize)
 	n.master = true
-	n.unresolved.Store(true)
 	n.client.Store(rdb)
 	s.n = n
 	c.solo = n

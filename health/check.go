@@ -69,8 +69,16 @@ func check(ctx context.Context, rdb redis.UniversalClient, budget time.Duration)
 		// The PING may have changed the client: report it as it is now, and
 		// never as healthy while it no longer serves.
 		res = observe(c)
-		if err == nil {
+		switch {
+		case err == nil:
 			err = notServing(ctx, c, res)
+		case errors.Is(err, redisguard.ErrNotReady):
+			// The PING was refused: the server was found down meanwhile.
+			state := res.State
+			if state == redisguard.StateReady {
+				state = redisguard.StateReconnecting
+			}
+			err = &notReadyError{state: state, cause: c.LastError()}
 		}
 		res.pinged(latency, err)
 	}

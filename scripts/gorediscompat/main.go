@@ -338,10 +338,3 @@ func abbreviate(s string, n int) string {
 	}
 	return s
 }
-
-func boolEnv(b bool) string {
-	if b {
-		return "1"
-	}
-	return "0"
-}
