@@ -4,38 +4,52 @@
 // A Client embeds redis.UniversalClient, so every go-redis command, pipeline and
 // transaction is available, and each one passes through a guard:
 //
-//   - One supervisor goroutine owns the connection. When the connection is lost
-//     (refused, reset, closed, or no answer within the read timeout) the client
-//     moves to StateReconnecting and the supervisor reconnects with capped
+//   - Every server is supervised on its own: the one of a standalone client,
+//     the master of a Sentinel client (one server whose address moves), every
+//     node of a cluster. When a server's connection is lost (refused, reset,
+//     closed, no answer within the read timeout, refused credentials) it moves
+//     to reconnecting and one supervisor goroutine reconnects it with capped
 //     exponential backoff: 100 ms doubling to 3 s, ±10 % jitter, 10 attempts by
-//     default, the seed's node-redis reconnectStrategy. Meanwhile callers fail
-//     fast with ErrNotReady and never dial the server themselves, so a dead
-//     server sees the backoff schedule however many goroutines call.
+//     default, the seed's node-redis reconnectStrategy. Meanwhile the commands
+//     routed to it fail fast with ErrNotReady (naming the server and why) and
+//     never dial it themselves, so a dead server sees the backoff schedule
+//     however many goroutines call; the other servers are untouched.
 //   - Options.QueueLimit bounds the commands in flight plus those waiting
 //     (ErrQueueFull beyond it); Options.OfflineQueue makes commands wait for
 //     the connection instead of failing fast.
-//   - A circuit breaker (package breaker) stops commands at once, with
-//     breaker.ErrOpen, while Redis is slow or refusing to serve (timeouts,
-//     LOADING, BUSY, …), and lets a few probes through after a pause.
+//   - A circuit breaker per server (package breaker) stops commands at once,
+//     with breaker.ErrOpen, while the server is slow or refusing to serve
+//     (LOADING, BUSY, …), and lets a few probes through after a pause. It
+//     judges the server's own time, measured from the write: callers in a
+//     hurry and a busy host never open it.
 //   - A write that may have reached the server is never sent twice. go-redis's
 //     own retries are turned off; the client retries only what cannot apply
-//     twice (see Client).
-//   - Hooks report the lifecycle as node-redis's events do: OnConnect, OnReady,
-//     OnError, OnReconnecting, OnEnd.
+//     twice (see Client), and on a cluster keeps go-redis's retries from
+//     resending a pipeline that may have been applied.
+//   - New connections are paced while a server is ready (Options.DialRate),
+//     and pause while it refuses them for max clients: no connection storms.
+//   - Hooks report the lifecycle as node-redis's events do: OnConnect,
+//     OnReady, OnError, OnReconnecting, OnEnd; the OnNode hooks say which
+//     server.
 //   - Close is graceful: commands in flight finish, new ones get ErrClosed.
-//   - No password appears in an error, an event or a log line. Passwords may
-//     come from the URL, the options or a file (Options.PasswordFile), which is
-//     read again for every new connection so that a rotated secret is used.
+//   - No password appears in an error, an event, a log line or a printed
+//     Client. Passwords may come from the URL, the options or a file
+//     (Options.PasswordFile), which is read again for every new connection so
+//     that a rotated secret is used.
 //
 // # Lifecycle
 //
 //	connecting → ready → reconnecting → ready … → closed
 //
 // New validates the options and returns at once; the first connection is made
-// in the background. Call WaitReady before the first command, or turn on
-// OfflineQueue. When the reconnect strategy gives up, the client is closed for
-// good: OnError and OnEnd receive an error wrapping ErrMaxRetriesReached, and
-// every command fails at once with it.
+// in the background, and the first command connects as go-redis's would.
+// WaitReady waits for the client to be ready, and says why it is not when its
+// context ends first. On a cluster the client is ready while any node of the
+// slot map serves. When the reconnect strategy gives up (on a cluster: on
+// every node it knows), the client is closed for good: OnError and OnEnd
+// receive an error wrapping ErrMaxRetriesReached, and every command fails at
+// once with it. A long-running service sets
+// Options.Reconnect = ExponentialBackoff{MaxRetries: -1, Jitter: 0.1}.
 //
 // # Mapping from node-redis
 //
@@ -52,8 +66,7 @@
 //	client.quit()                  Client.Close
 //
 // Standalone servers, Sentinel (Redis.MasterName) and Cluster (several
-// Redis.Addrs) all come through redis.UniversalOptions. On a cluster the client
-// has one state for the whole cluster, reconnect attempts go to the seed nodes
-// in turn, and go-redis's cluster pipeline may still resend a batch whose
-// connection broke.
+// Redis.Addrs, or Options.Cluster) all come through Options. Publish/subscribe
+// connections bypass the guard, and full-duplex auto-pipelining, which cannot
+// be guarded, is refused (ErrFullDuplex).
 package redisguard

@@ -2,6 +2,7 @@ package redisguard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -195,5 +196,41 @@ func TestWrapClusterClient(t *testing.T) {
 	}
 	if n, _ := direct.Get(ctx, "n").Int(); n > 5 {
 		t.Fatalf("a wrapped cluster client applied 5 INCR calls %d times", n)
+	}
+}
+
+func TestClusterOptionsAreUsedAsGiven(t *testing.T) {
+	t.Parallel()
+	node := redistest.StartServer(t, "cluster-enabled yes")
+	admin := node.Client(t)
+	ctx := context.Background()
+	if err := admin.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
+		t.Fatal(err)
+	}
+	redistest.Eventually(t, 10*time.Second, "cluster state ok", func() bool {
+		info, _ := admin.ClusterInfo(ctx).Result()
+		return strings.Contains(info, "cluster_state:ok")
+	})
+	given := &redis.ClusterOptions{Addrs: []string{node.Addr()}, ClusterStateReloadInterval: 7 * time.Second}
+	c := newTestClient(t, Options{Cluster: given})
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.UniversalClient.(*redis.ClusterClient).Options().ClusterStateReloadInterval; got != 7*time.Second {
+		t.Fatalf("ClusterStateReloadInterval %v, want the 7s given", got)
+	}
+	if given.MaxRetries != 0 || given.Dialer != nil {
+		t.Fatal("New changed the ClusterOptions it was given")
+	}
+	for _, opts := range []Options{
+		{Cluster: given, URL: "redis://" + node.Addr()},
+		{Cluster: given, Redis: &redis.UniversalOptions{}},
+		{Cluster: &redis.ClusterOptions{}},
+		{Cluster: &redis.ClusterOptions{Addrs: []string{node.Addr()}, PoolSize: -1}},
+	} {
+		var oe *OptionError
+		if _, err := New(opts); !errors.As(err, &oe) {
+			t.Fatalf("New(%+v): %v, want an OptionError", opts, err)
+		}
 	}
 }
