@@ -43,10 +43,14 @@ type node struct {
 
 	// gen counts the moves of a Sentinel master to another server: a
 	// connection dialed before the last move refuses to write.
-	gen       atomic.Uint64
-	draining  atomic.Int32 // connections of this node being drained
-	exhausted atomic.Bool  // the strategy gave up on this node (a cluster node keeps probing)
-	retired   atomic.Bool  // the cluster's slot map no longer names this node
+	gen      atomic.Uint64
+	draining atomic.Int32 // connections of this node being drained
+	// conns are the open connections of a Sentinel master's node, closed
+	// under their readers when the master moves.
+	connsMu   sync.Mutex
+	conns     map[*timedConn]struct{}
+	exhausted atomic.Bool // the strategy gave up on this node (a cluster node keeps probing)
+	retired   atomic.Bool // the cluster's slot map no longer names this node
 
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced at every change of state and failed attempt
@@ -342,10 +346,30 @@ func (n *node) moveTo(addr string) {
 		return
 	}
 	n.addr.Store(&addr)
-	n.gen.Add(1)
+	gen := n.gen.Add(1)
 	n.slowReplies.Store(0)
 	n.newBreaker()
+	n.dropOldConns(gen)
 	n.c.events.nodeRemoved(old)
+}
+
+// dropOldConns closes the connections to a master that was replaced, under
+// their readers: a command waiting for the old master's reply (a frozen one
+// never sends it) fails at once, as a connection that broke after the write,
+// and its caller can go on with the new master.
+func (n *node) dropOldConns(gen uint64) {
+	n.connsMu.Lock()
+	var old []*timedConn
+	for tc := range n.conns {
+		if tc.gen != gen {
+			old = append(old, tc)
+		}
+	}
+	n.connsMu.Unlock()
+	for _, tc := range old {
+		tc.moved.Store(true)
+		_ = tc.Conn.Close()
+	}
 }
 
 // dialAddr is the address a pool dial of the node goes to: a Sentinel

@@ -52,6 +52,7 @@ func (c *Client) startSentinel(rdb *redis.Client, cfg *sentinelConfig) {
 	c.sentinels = s
 	n := newNode(c, opt.Addr, sentinelProber{s: s, opt: opt}, judgeLimit(opt.ReadTimeout), opt.PoolSize)
 	n.master = true
+	n.conns = make(map[*timedConn]struct{})
 	n.client.Store(rdb)
 	s.n = n
 	c.solo = n
