@@ -141,6 +141,9 @@ func (n *node) refused() error {
 // dial fails it waits for that attempt's outcome: see afterFailure); after it
 // is ready again with the offline queue on; otherwise it refuses at once.
 func (n *node) admit(ctx context.Context) error {
+	if st := n.State(); st == StateReady || st == StateConnecting {
+		return nil // the common case, without a lock
+	}
 	for {
 		st, changed, _ := n.snapshot()
 		switch st {
