@@ -11,22 +11,27 @@ import (
 // ObserveCache counts one result of the named cache. Pass it as
 // cache.Options.Observer.
 func (m *Metrics) ObserveCache(name string, r cache.Result) {
-	m.caches.of(name, m.cacheReqs).observe(r)
+	m.caches.of(name, m.cacheReqs, m.cacheEvents).observe(r)
 }
 
 // cacheCounts are the series and counts of one cache, resolved once so that
 // observing a result allocates nothing.
 type cacheCounts struct {
-	requests        [cache.ResultCorrupt + 1]prometheus.Counter
-	answered, total atomic.Uint64 // for the hit rate
+	results         [cache.ResultNearEviction + 1]prometheus.Counter // requests by result, then events
+	answered, total atomic.Uint64                                    // for the hit rate
 }
 
+// observe counts a key served (a request, and the hit rate) or an event of the
+// cache's invalidations and near tier.
 func (cc *cacheCounts) observe(r cache.Result) {
-	if int(r) < len(cc.requests) {
-		cc.requests[r].Inc()
+	if int(r) < len(cc.results) {
+		cc.results[r].Inc()
+	}
+	if !r.Served() {
+		return
 	}
 	cc.total.Add(1)
-	if r == cache.ResultHit || r == cache.ResultNegativeHit {
+	if r.Hit() {
 		cc.answered.Add(1)
 	}
 }
@@ -39,16 +44,20 @@ type cacheCollector struct {
 
 func newCacheCollector(ns string, labels prometheus.Labels) *cacheCollector {
 	return &cacheCollector{hitRate: prometheus.NewDesc(prometheus.BuildFQName(ns, "", "cache_hit_rate"),
-		"Share of the keys a cache served that Redis answered (hits and cached not-founds), since start.", []string{"cache"}, labels)}
+		"Share of the keys a cache served without its loader (hits and cached not-founds, from Redis or its near tier), since start.", []string{"cache"}, labels)}
 }
 
-func (cc *cacheCollector) of(name string, requests *prometheus.CounterVec) *cacheCounts {
+func (cc *cacheCollector) of(name string, requests, events *prometheus.CounterVec) *cacheCounts {
 	if c, ok := cc.caches.Load(name); ok {
 		return c.(*cacheCounts)
 	}
 	c := &cacheCounts{}
-	for r := range c.requests {
-		c.requests[r] = requests.WithLabelValues(name, cache.Result(r).String())
+	for r := range c.results {
+		if result := cache.Result(r); result.Served() {
+			c.results[r] = requests.WithLabelValues(name, result.String())
+		} else {
+			c.results[r] = events.WithLabelValues(name, result.String())
+		}
 	}
 	actual, _ := cc.caches.LoadOrStore(name, c)
 	return actual.(*cacheCounts)

@@ -56,7 +56,8 @@ func Example() {
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	for line := range strings.Lines(rec.Body.String()) {
-		if strings.HasPrefix(line, "redis_cache_") || strings.HasPrefix(line, `redis_client_state{state="ready"}`) {
+		if strings.HasPrefix(line, "redis_cache_hit_rate") || strings.HasPrefix(line, "redis_cache_requests_total") ||
+			strings.HasPrefix(line, `redis_client_state{state="ready"}`) {
 			fmt.Print(line)
 		}
 	}
@@ -67,6 +68,8 @@ func Example() {
 	// redis_cache_requests_total{cache="greeting",result="hit"} 2
 	// redis_cache_requests_total{cache="greeting",result="load_error"} 0
 	// redis_cache_requests_total{cache="greeting",result="miss"} 1
+	// redis_cache_requests_total{cache="greeting",result="near_hit"} 0
+	// redis_cache_requests_total{cache="greeting",result="near_negative_hit"} 0
 	// redis_cache_requests_total{cache="greeting",result="negative_hit"} 0
 	// redis_client_state{state="ready"} 1
 }

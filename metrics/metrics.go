@@ -43,18 +43,19 @@ type Options struct {
 // Metrics holds the client and cache metrics. Its methods are safe for
 // concurrent use.
 type Metrics struct {
-	commands   *prometheus.CounterVec
-	durations  *prometheus.HistogramVec
-	errors     *prometheus.CounterVec
-	reconnects *prometheus.CounterVec
-	dials      prometheus.Counter
-	refused    *prometheus.CounterVec
-	transition *prometheus.CounterVec
-	cacheReqs  *prometheus.CounterVec
-	perCommand sync.Map // command name → *commandMetrics
-	pipeline   prometheus.Observer
-	client     *clientCollector
-	caches     *cacheCollector
+	commands    *prometheus.CounterVec
+	durations   *prometheus.HistogramVec
+	errors      *prometheus.CounterVec
+	reconnects  *prometheus.CounterVec
+	dials       prometheus.Counter
+	refused     *prometheus.CounterVec
+	transition  *prometheus.CounterVec
+	cacheReqs   *prometheus.CounterVec
+	cacheEvents *prometheus.CounterVec
+	perCommand  sync.Map // command name → *commandMetrics
+	pipeline    prometheus.Observer
+	client      *clientCollector
+	caches      *cacheCollector
 
 	mu           sync.Mutex // guards instrumented
 	instrumented bool
@@ -97,11 +98,12 @@ func New(opts Options) (*Metrics, error) {
 		reconnects: counter("client_reconnect_attempts_total", "Reconnect attempts the client scheduled, by server.", "node"),
 		dials: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "client_connections_total",
 			Help: "Connections the client dialed.", ConstLabels: labels}),
-		refused:    counter("client_refused_total", "Commands the client refused before sending them, by reason.", "reason"),
-		transition: counter("breaker_transitions_total", "Circuit breaker state changes, by server.", "node", "from", "to"),
-		cacheReqs:  counter("cache_requests_total", "Keys served by a cache, by cache and result.", "cache", "result"),
-		client:     newClientCollector(ns, labels),
-		caches:     newCacheCollector(ns, labels),
+		refused:     counter("client_refused_total", "Commands the client refused before sending them, by reason.", "reason"),
+		transition:  counter("breaker_transitions_total", "Circuit breaker state changes, by server.", "node", "from", "to"),
+		cacheReqs:   counter("cache_requests_total", "Keys served by a cache, by cache and result.", "cache", "result"),
+		cacheEvents: counter("cache_events_total", "Invalidations a cache kept, applied or dropped, and values its near tier evicted, by cache and event.", "cache", "event"),
+		client:      newClientCollector(ns, labels),
+		caches:      newCacheCollector(ns, labels),
 	}
 	m.pipeline = m.durations.WithLabelValues("pipeline")
 	if opts.Registerer != nil {
@@ -129,6 +131,6 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 func (m *Metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		m.commands, m.durations, m.errors, m.reconnects, m.dials, m.refused,
-		m.transition, m.cacheReqs, m.client, m.caches,
+		m.transition, m.cacheReqs, m.cacheEvents, m.client, m.caches,
 	}
 }

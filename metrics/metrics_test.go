@@ -256,3 +256,35 @@ func TestNothingIsRegisteredGlobally(t *testing.T) {
 		t.Fatal("decreasing buckets accepted")
 	}
 }
+
+// Near-tier hits count as hits and requests; the cache's events are counted
+// apart and stay out of the hit rate.
+func TestCacheNearHitsAndEvents(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(metrics.Options{Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []cache.Result{cache.ResultNearHit, cache.ResultMiss, cache.ResultInvalidationDeferred, cache.ResultNearEviction} {
+		m.ObserveCache("p", r)
+	}
+	g := gather(t, reg)
+	for _, want := range []struct {
+		name, labelName, label string
+		value                  float64
+	}{
+		{"redis_cache_requests_total", "result", "near_hit", 1},
+		{"redis_cache_requests_total", "result", "miss", 1},
+		{"redis_cache_events_total", "event", "invalidation_deferred", 1},
+		{"redis_cache_events_total", "event", "near_eviction", 1},
+		{"redis_cache_hit_rate", "", "", 0.5},
+	} {
+		labels := []string{"cache=p"}
+		if want.labelName != "" {
+			labels = append(labels, want.labelName+"="+want.label)
+		}
+		if got := g.value(want.name, labels...); got != want.value {
+			t.Errorf("%s %v = %v, want %v", want.name, labels, got, want.value)
+		}
+	}
+}
