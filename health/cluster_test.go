@@ -26,13 +26,25 @@ func nodeChecks(b healthBody, name, node string) []healthCheck {
 	return out
 }
 
-func TestClusterReadinessNamesTheNodesThatAreDown(t *testing.T) {
-	t.Parallel()
-	// Without replicas, a dead master stays in the slot map.
+// guardedCluster starts a cluster of three masters without replicas, so that
+// a dead master stays in the slot map, and returns its masters in the order
+// of their slots and a ready client of the cluster. edit, if given, adjusts
+// the client's options first.
+func guardedCluster(t *testing.T, edit ...func(*redisguard.Options)) ([]*redistest.Server, *redisguard.Client) {
+	t.Helper()
 	cl := redistest.StartCluster(t, redistest.ClusterConfig{Masters: 3})
-	masters := cl.Masters()
 	c := guarded(t, cl.Addrs()[0], func(o *redisguard.Options) {
 		o.Redis = &redis.UniversalOptions{Addrs: cl.Addrs(), IsClusterMode: true}
+		for _, e := range edit {
+			e(o)
+		}
+	})
+	return cl.Masters(), c
+}
+
+func TestClusterReadinessNamesTheNodesThatAreDown(t *testing.T) {
+	t.Parallel()
+	masters, c := guardedCluster(t, func(o *redisguard.Options) {
 		o.Breaker = breaker.Settings{OpenTimeout: time.Hour}
 	})
 	ready, live := health.Readiness(c), health.Liveness(c)
@@ -148,12 +160,7 @@ func TestClusterReadinessNamesTheNodesThatAreDown(t *testing.T) {
 
 func TestClusterReadinessWithAPausedNode(t *testing.T) {
 	t.Parallel()
-	// Without replicas, a dead master stays in the slot map.
-	cl := redistest.StartCluster(t, redistest.ClusterConfig{Masters: 3})
-	masters := cl.Masters()
-	c := guarded(t, cl.Addrs()[0], func(o *redisguard.Options) {
-		o.Redis = &redis.UniversalOptions{Addrs: cl.Addrs(), IsClusterMode: true}
-	})
+	masters, c := guardedCluster(t)
 	const timeout = 200 * time.Millisecond
 	ready := health.Readiness(c, health.WithTimeout(timeout))
 	if a, b := get(t, ready); a.code != http.StatusOK || b.Warning != "" {
