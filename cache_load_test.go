@@ -3,7 +3,6 @@ package redisguard_test
 import (
 	"context"
 	"errors"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -59,22 +58,7 @@ func TestCacheUnderLoadNeverOpensTheBreaker(t *testing.T) {
 		return "product " + id, nil
 	}
 
-	stop := make(chan struct{})
-	var spinners sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		spinners.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				for i := 0; i < 1e5; i++ {
-					_ = i * i
-				}
-			}
-		})
-	}
+	stopSpinning := redistest.BusyCores(t)
 	var gets atomic.Int64
 	var wg sync.WaitGroup
 	until := time.Now().Add(5 * time.Second)
@@ -91,8 +75,7 @@ func TestCacheUnderLoadNeverOpensTheBreaker(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	close(stop)
-	spinners.Wait()
+	stopSpinning()
 	time.Sleep(rdb.Breaker().SlowCallThreshold() + 100*time.Millisecond)
 
 	mu.Lock()

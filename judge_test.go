@@ -3,7 +3,6 @@ package redisguard
 import (
 	"context"
 	"errors"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,30 +12,6 @@ import (
 	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/internal/redistest"
 )
-
-// spin keeps every core busy until the test ends, as a loaded host does.
-func spin(t *testing.T) {
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				for i := 0; i < 1e5; i++ {
-					_ = i * i
-				}
-			}
-		})
-	}
-	t.Cleanup(func() {
-		close(stop)
-		wg.Wait()
-	})
-}
 
 // A caller's deadline that ends before the command is written (here, while
 // the connection is dialed) says nothing about the server.
@@ -82,7 +57,7 @@ func TestPoolWaitsAndABusyHostDoNotOpenTheBreaker(t *testing.T) {
 		Redis: &redis.UniversalOptions{Addrs: []string{srv.Addr()}, PoolSize: 2},
 		Hooks: rec.hooks(),
 	})
-	spin(t)
+	redistest.BusyCores(t)
 	var ok, timedOut, other atomic.Int64
 	var wg sync.WaitGroup
 	stop := time.Now().Add(3 * time.Second)

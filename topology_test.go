@@ -60,16 +60,8 @@ func TestSentinelFailover(t *testing.T) {
 
 func TestClusterClientIsGuarded(t *testing.T) {
 	t.Parallel()
-	node := redistest.StartServer(t, "cluster-enabled yes")
-	admin := node.Client(t)
+	node := startOneNodeCluster(t)
 	ctx := context.Background()
-	if err := admin.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
-		t.Fatal(err)
-	}
-	redistest.Eventually(t, 10*time.Second, "cluster state ok", func() bool {
-		info, _ := admin.ClusterInfo(ctx).Result()
-		return strings.Contains(info, "cluster_state:ok")
-	})
 
 	rec := newRecorder()
 	c := newTestClient(t, Options{
@@ -101,6 +93,14 @@ func waitReadyWithin(c *Client, d time.Duration) error {
 	return c.WaitReady(ctx)
 }
 
+// startOneNodeCluster starts a cluster of one node that holds every slot.
+func startOneNodeCluster(t *testing.T) *redistest.Server {
+	t.Helper()
+	node := redistest.StartServer(t, "cluster-enabled yes")
+	claimEverySlot(t, node)
+	return node
+}
+
 // startClusterBehindProxy starts a one-node cluster holding every slot that
 // announces a fault proxy's address, so that all cluster traffic, redirections
 // included, passes the proxy.
@@ -108,22 +108,27 @@ func startClusterBehindProxy(t *testing.T) (*redistest.Server, *redistest.Proxy)
 	t.Helper()
 	node := redistest.StartServer(t, "cluster-enabled yes")
 	proxy := redistest.NewProxy(t, node.Addr())
+	_, port, _ := net.SplitHostPort(proxy.Addr())
+	if err := node.Client(t).ConfigSet(context.Background(), "cluster-announce-port", port).Err(); err != nil {
+		t.Fatal(err)
+	}
+	claimEverySlot(t, node)
+	return node, proxy
+}
+
+// claimEverySlot gives node, a cluster of its own, every hash slot and waits
+// until it serves them.
+func claimEverySlot(t *testing.T, node *redistest.Server) {
+	t.Helper()
 	admin := node.Client(t)
 	ctx := context.Background()
-	_, port, _ := net.SplitHostPort(proxy.Addr())
-	for _, args := range [][]any{
-		{"CONFIG", "SET", "cluster-announce-port", port},
-		{"CLUSTER", "ADDSLOTSRANGE", 0, 16383},
-	} {
-		if err := admin.Do(ctx, args...).Err(); err != nil {
-			t.Fatal(err)
-		}
+	if err := admin.ClusterAddSlotsRange(ctx, 0, redistest.ClusterSlots-1).Err(); err != nil {
+		t.Fatal(err)
 	}
 	redistest.Eventually(t, 10*time.Second, "cluster state ok", func() bool {
 		info, _ := admin.ClusterInfo(ctx).Result()
 		return strings.Contains(info, "cluster_state:ok")
 	})
-	return node, proxy
 }
 
 func TestClusterWritesAreNeverDoubled(t *testing.T) {
@@ -201,16 +206,8 @@ func TestWrapClusterClient(t *testing.T) {
 
 func TestClusterOptionsAreUsedAsGiven(t *testing.T) {
 	t.Parallel()
-	node := redistest.StartServer(t, "cluster-enabled yes")
-	admin := node.Client(t)
+	node := startOneNodeCluster(t)
 	ctx := context.Background()
-	if err := admin.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
-		t.Fatal(err)
-	}
-	redistest.Eventually(t, 10*time.Second, "cluster state ok", func() bool {
-		info, _ := admin.ClusterInfo(ctx).Result()
-		return strings.Contains(info, "cluster_state:ok")
-	})
 	given := &redis.ClusterOptions{Addrs: []string{node.Addr()}, ClusterStateReloadInterval: 7 * time.Second}
 	c := newTestClient(t, Options{Cluster: given})
 	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {

@@ -3,8 +3,9 @@ package cache_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -109,27 +110,13 @@ func TestStampedeLoadsOnce(t *testing.T) {
 		OnFallback: func(string, error) { fallbacks.Add(1) },
 	})
 	const callers = 1000
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	errs := make(chan error, callers)
-	for range callers {
-		wg.Go(func() {
-			<-start
-			p, err := c.Get(context.Background(), "a", src.load)
-			if err == nil && p != src.products["a"] {
-				err = errors.New("wrong value")
-			}
-			errs <- err
-		})
-	}
-	close(start)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
+	atOnce(t, slices.Repeat([]func() error{func() error {
+		p, err := c.Get(context.Background(), "a", src.load)
+		if err == nil && p != src.products["a"] {
+			err = fmt.Errorf("Get(a) = %+v, want %+v", p, src.products["a"])
 		}
-	}
+		return err
+	}}, callers))
 	// A caller whose GET failed (on a machine loaded enough to overrun even
 	// this budget) loads on its own, as a fallback: every other one shares.
 	if n := src.loads.Load(); n != 1+fallbacks.Load() {

@@ -73,14 +73,19 @@ func (s *source) write(ctx context.Context, p product) error {
 }
 
 // guarded returns a redisguard client to addr that notices a dead or paused
-// server fast, closed when the test ends.
-func guarded(t testing.TB, addr string) *redisguard.Client {
+// server fast, closed when the test ends. edit, if given, adjusts the
+// options first.
+func guarded(t testing.TB, addr string, edit ...func(*redisguard.Options)) *redisguard.Client {
 	t.Helper()
-	c, err := redisguard.New(redisguard.Options{
+	opts := redisguard.Options{
 		Redis:          &redis.UniversalOptions{Addrs: []string{addr}, ReadTimeout: 200 * time.Millisecond},
 		ConnectTimeout: 300 * time.Millisecond,
 		Reconnect:      redisguard.ExponentialBackoff{MaxRetries: -1},
-	})
+	}
+	for _, e := range edit {
+		e(&opts)
+	}
+	c, err := redisguard.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +96,50 @@ func guarded(t testing.TB, addr string) *redisguard.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// lastServed reads id through c, from src on a miss, every 2 ms until until,
+// and returns when c last served old: how long a stale value outlived what
+// should have removed it. It is the zero time when c never served old.
+func lastServed(t testing.TB, c *cache.Cache[product], src *source, id string, old product, until time.Time) time.Time {
+	t.Helper()
+	ctx := context.Background()
+	var last time.Time
+	for time.Now().Before(until) {
+		p, err := c.Get(ctx, id, src.load)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p == old {
+			last = time.Now()
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return last
+}
+
+// atOnce runs every call in a goroutine of its own, all released at the
+// same moment, as a stampede of callers arrives, and fails the test with the
+// first error any of them returned once all have returned.
+func atOnce(t testing.TB, calls []func() error) {
+	t.Helper()
+	start := make(chan struct{})
+	errs := make(chan error, len(calls))
+	var wg sync.WaitGroup
+	for _, call := range calls {
+		wg.Go(func() {
+			<-start
+			errs <- call()
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func newCache(t testing.TB, rdb redis.UniversalClient, opts cache.Options) *cache.Cache[product] {

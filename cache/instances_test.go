@@ -2,6 +2,7 @@ package cache_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -38,29 +39,17 @@ func TestOneLoadPerColdKeyAcrossInstances(t *testing.T) {
 	for round := range 3 {
 		key := "k" + itoa(round)
 		loads.Store(0)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		errs := make(chan error, 8*25)
+		var calls []func() error
 		for _, c := range caches {
-			for range 25 {
-				wg.Go(func() {
-					<-start
-					p, err := c.Get(context.Background(), key, load)
-					if err == nil && p.ID != key {
-						t.Errorf("Get(%s) = %+v", key, p)
-					}
-					errs <- err
-				})
-			}
+			calls = append(calls, slices.Repeat([]func() error{func() error {
+				p, err := c.Get(context.Background(), key, load)
+				if err == nil && p.ID != key {
+					err = fmt.Errorf("Get(%s) = %+v", key, p)
+				}
+				return err
+			}}, 25)...)
 		}
-		close(start)
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		atOnce(t, calls)
 		t.Logf("round %d: %d loads for 8 instances × 25 callers", round+1, loads.Load())
 		if n := loads.Load(); n > 2 {
 			t.Fatalf("round %d: %d loads of one cold key by 8 instances, want at most 2", round+1, n)

@@ -201,17 +201,7 @@ func TestNearBoundsStalenessWhenInvalidationsAreLost(t *testing.T) {
 	if err := writer.Update(ctx, "a", updated, src.write); err != nil {
 		t.Fatal(err)
 	}
-	var lastOld time.Time
-	for time.Since(readAt) < maxStaleness+time.Second {
-		p, err := reader.Get(ctx, "a", src.load)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p == old {
-			lastOld = time.Now()
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	lastOld := lastServed(t, reader, src, "a", old, readAt.Add(maxStaleness+time.Second))
 	t.Logf("with invalidations lost, the old value was served until %v after it was read (MaxStaleness %v)",
 		lastOld.Sub(readAt).Round(time.Millisecond), maxStaleness)
 	if lastOld.Sub(readAt) > maxStaleness {

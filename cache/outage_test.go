@@ -11,24 +11,10 @@ import (
 	"github.com/redisguard/redisguard/internal/redistest"
 )
 
-// guardedVia returns a redisguard client to addr that reconnects quickly.
-func guardedVia(t *testing.T, addr string) *redisguard.Client {
-	t.Helper()
-	c, err := redisguard.New(redisguard.Options{
-		Redis:          &redis.UniversalOptions{Addrs: []string{addr}, ReadTimeout: 200 * time.Millisecond},
-		ConnectTimeout: 300 * time.Millisecond,
-		Reconnect:      redisguard.ExponentialBackoff{MaxRetries: -1, Max: 200 * time.Millisecond},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return c
+// reconnectQuickly caps the waits between reconnect attempts at 200 ms, so
+// that a client is back within moments of the fault's end.
+func reconnectQuickly(o *redisguard.Options) {
+	o.Reconnect = redisguard.ExponentialBackoff{MaxRetries: -1, Max: 200 * time.Millisecond}
 }
 
 // A write acknowledged while Redis is unreachable from the writer is applied
@@ -39,7 +25,7 @@ func TestWriteThroughDuringAnOutage(t *testing.T) {
 		name string
 		new  func(t *testing.T, addr string) redis.UniversalClient
 	}{
-		{"redisguard", func(t *testing.T, addr string) redis.UniversalClient { return guardedVia(t, addr) }},
+		{"redisguard", func(t *testing.T, addr string) redis.UniversalClient { return guarded(t, addr, reconnectQuickly) }},
 		{"plain go-redis", func(t *testing.T, addr string) redis.UniversalClient { return plain(t, addr, nil) }},
 	} {
 		for _, fault := range []string{"refuse", "blackhole"} {
@@ -137,17 +123,7 @@ func TestWriterRestartMidOutageBound(t *testing.T) {
 	proxy.Heal()
 
 	bound := stored.Add(time.Duration(float64(ttl) * 1.2))
-	var lastOld time.Time
-	for time.Now().Before(bound.Add(500 * time.Millisecond)) {
-		p, err := reader.Get(ctx, "a", src.load)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p == old {
-			lastOld = time.Now()
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	lastOld := lastServed(t, reader, src, "a", old, bound.Add(500*time.Millisecond))
 	t.Logf("the old value was served until %v after it was stored; the bound is TTL·(1+Jitter) = %v",
 		lastOld.Sub(stored).Round(time.Millisecond), bound.Sub(stored))
 	if lastOld.After(bound) {

@@ -26,16 +26,30 @@ func nodeChecks(b healthBody, name, node string) []healthCheck {
 	return out
 }
 
+// guardedCluster starts a cluster of three masters without replicas, so that
+// a dead master stays in the slot map, and returns its masters in the order
+// of their slots and a ready client of the cluster. edit, if given, adjusts
+// the client's options first.
+func guardedCluster(t *testing.T, edit ...func(*redisguard.Options)) ([]*redistest.Server, *redisguard.Client) {
+	t.Helper()
+	cl := redistest.StartCluster(t, redistest.ClusterConfig{Masters: 3})
+	c := guarded(t, cl.Addrs()[0], func(o *redisguard.Options) {
+		o.Redis = &redis.UniversalOptions{Addrs: cl.Addrs(), IsClusterMode: true}
+		for _, e := range edit {
+			e(o)
+		}
+	})
+	return cl.Masters(), c
+}
+
 func TestClusterReadinessNamesTheNodesThatAreDown(t *testing.T) {
 	t.Parallel()
-	cl := startCluster(t, 3)
-	c := guarded(t, cl.addrs()[0], func(o *redisguard.Options) {
-		o.Redis = &redis.UniversalOptions{Addrs: cl.addrs(), IsClusterMode: true}
+	masters, c := guardedCluster(t, func(o *redisguard.Options) {
 		o.Breaker = breaker.Settings{OpenTimeout: time.Hour}
 	})
 	ready, live := health.Readiness(c), health.Liveness(c)
 	ctx := context.Background()
-	m0, m1, m2 := cl.masters[0].Addr(), cl.masters[1].Addr(), cl.masters[2].Addr()
+	m0, m1, m2 := masters[0].Addr(), masters[1].Addr(), masters[2].Addr()
 
 	a, b := get(t, ready)
 	if a.code != http.StatusOK || b.Status != "healthy" || b.State != "ready" || b.Warning != "" ||
@@ -53,7 +67,7 @@ func TestClusterReadinessNamesTheNodesThatAreDown(t *testing.T) {
 
 	// One master dies: the client serves the other two; readiness stays 200
 	// and names the dead one.
-	cl.masters[1].Kill()
+	masters[1].Kill()
 	killed := time.Now()
 	redistest.Eventually(t, 10*time.Second, "the dead master named", func() bool {
 		a, b := get(t, ready)
@@ -119,7 +133,7 @@ func TestClusterReadinessNamesTheNodesThatAreDown(t *testing.T) {
 	}
 
 	// The last master that served dies: no node serves, 503.
-	cl.masters[0].Kill()
+	masters[0].Kill()
 	redistest.Eventually(t, 10*time.Second, "503 once no node serves", func() bool {
 		return request(ready, http.MethodGet, "").code == http.StatusServiceUnavailable
 	})
@@ -134,8 +148,8 @@ func TestClusterReadinessNamesTheNodesThatAreDown(t *testing.T) {
 		t.Fatalf("optional readiness with no node serving: %d %s", a.code, a.body)
 	}
 
-	cl.masters[0].Restart()
-	cl.masters[1].Restart()
+	masters[0].Restart()
+	masters[1].Restart()
 	restarted := time.Now()
 	redistest.Eventually(t, 15*time.Second, "200 again", func() bool {
 		a, b := get(t, ready)
@@ -146,18 +160,15 @@ func TestClusterReadinessNamesTheNodesThatAreDown(t *testing.T) {
 
 func TestClusterReadinessWithAPausedNode(t *testing.T) {
 	t.Parallel()
-	cl := startCluster(t, 3)
-	c := guarded(t, cl.addrs()[0], func(o *redisguard.Options) {
-		o.Redis = &redis.UniversalOptions{Addrs: cl.addrs(), IsClusterMode: true}
-	})
+	masters, c := guardedCluster(t)
 	const timeout = 200 * time.Millisecond
 	ready := health.Readiness(c, health.WithTimeout(timeout))
 	if a, b := get(t, ready); a.code != http.StatusOK || b.Warning != "" {
 		t.Fatalf("before the pause: %d %s", a.code, a.body)
 	}
-	paused := cl.masters[2].Addr()
-	cl.masters[2].Stop()
-	t.Cleanup(cl.masters[2].Continue)
+	paused := masters[2].Addr()
+	masters[2].Stop()
+	t.Cleanup(masters[2].Continue)
 
 	// The paused node's PING times out, or, once timeouts opened its breaker,
 	// is refused by it; the others answer, and so does readiness, in time.
@@ -172,7 +183,7 @@ func TestClusterReadinessWithAPausedNode(t *testing.T) {
 			b.Warning != paused+" "+b.Nodes[paused] {
 			t.Fatalf("readiness with a paused node, in %v: %d %s", a.took, a.code, a.body)
 		}
-		for _, m := range cl.masters[:2] {
+		for _, m := range masters[:2] {
 			if b.Nodes[m.Addr()] != "ready" {
 				t.Fatalf("a live node is reported %q: %s", b.Nodes[m.Addr()], a.body)
 			}

@@ -44,19 +44,26 @@ func instrumented(t *testing.T, opts redisguard.Options) (*prometheus.Registry, 
 
 func TestClusterMetricsPerNode(t *testing.T) {
 	t.Parallel()
-	cl := startCluster(t, 3, 1)
+	// A master killed is replaced by its replica about 3 s later (the
+	// cluster's node timeout of 2 s, and a second).
+	cl := redistest.StartCluster(t, redistest.ClusterConfig{Masters: 3, ReplicasPerMaster: 1})
+	masters := cl.Masters()
 	reg, c := instrumented(t, redisguard.Options{
-		Redis: &redis.UniversalOptions{Addrs: cl.addrs(), IsClusterMode: true},
+		Redis: &redis.UniversalOptions{Addrs: cl.Addrs(), IsClusterMode: true},
 	})
 	ctx := context.Background()
-	keys := []string{cl.keyOn(0), cl.keyOn(1), cl.keyOn(2)}
+	shardKeys := cl.KeysOnEveryShard(1)
+	var keys []string // keys[i] is served by masters[i]
+	for _, m := range masters {
+		keys = append(keys, shardKeys[m][0])
+	}
 	for _, k := range keys {
 		if err := c.Set(ctx, k, "v", 0).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}
 	g := gather(t, reg)
-	for _, n := range cl.masters {
+	for _, n := range masters {
 		node := "node=" + n.Addr()
 		if g.value("redis_client_node_state", node, "state=ready") != 1 || g.value("redis_client_node_state", node, "state=reconnecting") != 0 ||
 			g.value("redis_breaker_state", node, "state=closed") != 1 || g.value("redis_client_reconnect_attempts_total", node) != 0 {
@@ -72,7 +79,7 @@ func TestClusterMetricsPerNode(t *testing.T) {
 		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
 	}
 
-	dead, heir := cl.masters[0], cl.replicas[0]
+	dead, heir := masters[0], cl.ReplicaOf(masters[0])
 	deadNode := "node=" + dead.Addr()
 	dead.Kill()
 	killed := time.Now()
@@ -93,7 +100,7 @@ func TestClusterMetricsPerNode(t *testing.T) {
 	if g.value("redis_client_state", "state=ready") != 1 {
 		t.Fatal("the client is not ready while two shards serve")
 	}
-	for _, n := range cl.masters[1:] {
+	for _, n := range masters[1:] {
 		node := "node=" + n.Addr()
 		if g.value("redis_client_node_state", node, "state=ready") != 1 || g.value("redis_client_reconnect_attempts_total", node) != 0 {
 			t.Fatalf("live master %s: ready %v, attempts %v", n.Addr(), g.value("redis_client_node_state", node, "state=ready"), g.value("redis_client_reconnect_attempts_total", node))

@@ -19,10 +19,12 @@ func ReportCPUPerOp(b *testing.B, fn func()) {
 	b.ReportMetric(float64(spent.Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
 
-func cpuTime(b *testing.B) time.Duration {
+// cpuTime returns the CPU time this process has spent so far, user and
+// system.
+func cpuTime(t testing.TB) time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatalf("redistest: getrusage: %v", err)
+		t.Fatalf("redistest: getrusage: %v", err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -54,6 +54,10 @@
 // Series (per 100 ms), FirstSuccess and WaitSuccess (when a key was served
 // again), LongestGap (how long keys went without a success).
 //
+// BusyCores keeps every core busy for the rest of a test, as a loaded host
+// does, for tests that check the client judges the server and not its own
+// goroutines' scheduling.
+//
 // # Ground rules
 //
 // Everything listens on and dials 127.0.0.1 only, and port 6379 is never
