@@ -38,15 +38,20 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
+// minDerivedSlowCall is the least threshold a read timeout makes: a server
+// that answers within it is not sick, however short the read timeout.
+const minDerivedSlowCall = 10 * time.Millisecond
+
 // slowCallThreshold is the threshold of a node's breaker: the one set, or the
-// smaller of the default and the node's read timeout, since a reply slower
-// than the read timeout is one the application chose not to wait for.
+// smaller of the default and the node's read timeout (a reply slower than the
+// read timeout is one the application chose not to wait for), but no less
+// than minDerivedSlowCall.
 func slowCallThreshold(set, readTimeout time.Duration) time.Duration {
 	if set > 0 {
 		return set
 	}
 	if readTimeout > 0 {
-		return min(breaker.DefaultSlowCallThreshold, readTimeout)
+		return max(min(breaker.DefaultSlowCallThreshold, readTimeout), minDerivedSlowCall)
 	}
 	return breaker.DefaultSlowCallThreshold
 }

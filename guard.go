@@ -164,6 +164,11 @@ func (n *node) process(ctx context.Context, cmd redis.Cmder, next redis.ProcessH
 			cmd.SetErr(nil)
 			return next(ctx, cmd)
 		})
+		if errors.Is(err, redis.ErrPoolTimeout) && n.State() == StateReconnecting {
+			// It waited for a connection while the server went down: say so.
+			err = n.refused()
+			cmd.SetErr(err)
+		}
 	}
 	if b != nil {
 		b.Done(ticket, n.verdict(err))

@@ -112,7 +112,8 @@ type Options struct {
 	// the write are not counted; replies such as LOADING or BUSY are; time counts
 	// only as the server's own, measured from the write, past
 	// Breaker.SlowCallThreshold (zero means the smaller of
-	// breaker.DefaultSlowCallThreshold and the client's ReadTimeout). A command
+	// breaker.DefaultSlowCallThreshold and the client's ReadTimeout, but at
+	// least 10 ms). A command
 	// whose caller's deadline passed after the write counts only if the server
 	// did not answer within that threshold: its connection is drained in the
 	// background to find out. On a cluster, CLUSTERDOWN, TRYAGAIN, MOVED and ASK
