@@ -71,7 +71,7 @@ func (n *node) wrapConn(conn net.Conn, gen uint64) net.Conn {
 func (c *timedConn) NetConn() net.Conn { return c.Conn }
 
 func (c *timedConn) Write(p []byte) (int, error) {
-	if c.closed.Load() || c.gen != c.n.gen.Load() {
+	if c.closed.Load() || !c.current() {
 		return 0, &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: errWriteOnClosed}
 	}
 	if c.writeAt.Load() == 0 {
@@ -130,12 +130,18 @@ func (c *timedConn) slow(took time.Duration) bool {
 	return b != nil && took >= b.SlowCallThreshold()
 }
 
-// judge charges the node with a slow reply when took was too long.
+// judge charges the node with a slow reply when took was too long. A
+// connection to a master that moved away judges that old server, not the
+// node's breaker's.
 func (c *timedConn) judge(took time.Duration) {
-	if c.judged.Load() && c.slow(took) {
+	if c.judged.Load() && c.slow(took) && c.current() {
 		c.n.slowReplies.Add(1)
 	}
 }
+
+// current reports whether the connection goes to the node's server as it is
+// now (a Sentinel master may have moved since it was dialed).
+func (c *timedConn) current() bool { return c.gen == c.n.gen.Load() }
 
 // Close closes the connection. One closed cleanly gives its dial back to the
 // node's gate. One closed with a judged reply still pending that is not yet

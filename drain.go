@@ -29,7 +29,9 @@ func (d *drainer) start(tc *timedConn, writeAt int64) bool {
 	}
 	deadline := d.c.epoch.Add(time.Duration(writeAt) + b.SlowCallThreshold())
 	if !time.Now().Before(deadline) {
-		tc.n.chargeSlow() // already late, and abandoned before a read noticed
+		if tc.current() {
+			tc.n.chargeSlow() // already late, and abandoned before a read noticed
+		}
 		return false
 	}
 	d.mu.Lock()
@@ -60,7 +62,7 @@ func (d *drainer) drain(tc *timedConn, deadline time.Time) {
 	}
 	var b [1]byte
 	n, err := tc.Conn.Read(b[:])
-	if n == 0 && isTimeout(err) && d.c.ctx.Err() == nil {
+	if n == 0 && isTimeout(err) && d.c.ctx.Err() == nil && tc.current() {
 		tc.n.chargeSlow()
 	}
 }

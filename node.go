@@ -52,13 +52,15 @@ type node struct {
 	exhausted atomic.Bool // the strategy gave up on this node (a cluster node keeps probing)
 	retired   atomic.Bool // the cluster's slot map no longer names this node
 
-	mu       sync.Mutex
-	changed  chan struct{} // closed and replaced at every change of state and failed attempt
-	lastErr  error         // the last connection error, redacted
-	refusal  error         // what commands get while the node is not ready
-	wake     chan struct{} // makes the supervisor attempt at once (a new master was announced)
-	running  bool          // a supervisor goroutine is at work
-	attempts int           // failed attempts since the node was last ready
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced at every change of state and failed attempt
+	lastErr error         // the last connection error, redacted
+	refusal error         // what commands get while the node is not ready
+	wake    chan struct{} // makes the supervisor attempt at once (a new master was announced)
+	// cancelAttempt ends the attempt in progress (a new master was announced).
+	cancelAttempt context.CancelFunc
+	running       bool // a supervisor goroutine is at work
+	attempts      int  // failed attempts since the node was last ready
 }
 
 func newNode(c *Client, addr string, p prober, judgeLimit time.Duration, poolSize int) *node {

@@ -236,7 +236,7 @@ func (s *sentinelSet) switched(payload string) {
 		return
 	}
 	s.n.lost(fmt.Errorf("sentinel: master %s moved to %s", s.masterName, addr))
-	s.n.hurry()
+	s.n.abandonAttempt()
 }
 
 // close stops the watchers and the sentinels' clients. It is safe on nil.

@@ -107,6 +107,9 @@ func TestSentinelMasterAndOneSentinelStopped(t *testing.T) {
 	t.Logf("master and one sentinel stopped 10 s: no write for %v (plain go-redis: %v)", g.Round(time.Millisecond), p.Round(time.Millisecond))
 	if g > p+250*time.Millisecond {
 		t.Errorf("unavailable %v, plain go-redis %v: want no longer", g.Round(time.Millisecond), p.Round(time.Millisecond))
+		for _, e := range s.rec.snapshot() {
+			t.Logf("%v %v", e.at.Sub(stopped).Round(time.Millisecond), e)
+		}
 	}
 }
 

@@ -61,11 +61,33 @@ func (n *node) supervise(cause error) {
 	}
 }
 
-// attempt makes one connection attempt within the connect timeout.
+// attempt makes one connection attempt within the connect timeout, or until
+// a new master is announced (see abandonAttempt).
 func (n *node) attempt() error {
 	ctx, cancel := context.WithTimeout(n.c.ctx, n.c.cfg.connectTimeout)
 	defer cancel()
+	n.mu.Lock()
+	n.cancelAttempt = cancel
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		n.cancelAttempt = nil
+		n.mu.Unlock()
+	}()
 	return n.prober.probe(ctx, n)
+}
+
+// abandonAttempt ends the attempt in progress, if any, and makes the next one
+// start at once: the Sentinels announced a new master, and the attempt may be
+// waiting on the old one, frozen.
+func (n *node) abandonAttempt() {
+	n.mu.Lock()
+	cancel := n.cancelAttempt
+	n.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	n.hurry()
 }
 
 // wait sleeps d, or less when a new master is announced. It returns false when
