@@ -2,58 +2,67 @@ package redisguard
 
 import "github.com/redis/go-redis/v9"
 
-// admit applies admission steps 1 and 2 for slots commands. On success the
-// caller holds the slots and must release them.
-func (c *Client) admit(slots int64) error {
+// admit applies admission steps 1 and 2 for one command. On success the
+// caller holds a queue slot, from the stripe returned, and must release it.
+func (c *Client) admit() (stripe int, err error) {
 	if c.State() == StateClosed {
-		return c.closedErr()
+		return 0, c.closedErr()
 	}
-	if c.inflight.Add(slots) > c.cfg.queueLimit {
-		c.release(slots)
-		return ErrQueueFull
+	stripe, ok := c.queue.takeOne()
+	if !ok {
+		return 0, ErrQueueFull
 	}
-	return nil
+	return stripe, nil
+}
+
+// release gives back the queue slot of one command.
+func (c *Client) release(stripe int) {
+	c.queue.releaseOne(stripe)
+	c.signalDrained()
 }
 
 // admitBatch admits the commands of a pipeline, each holding a queue slot: a
 // transaction all or none, a pipeline (an auto-pipelined batch among them) as
 // many of its first commands as the limit lets through, the others refused
 // with ErrQueueFull. It returns how many were admitted and the slots held.
-func (c *Client) admitBatch(cmds []redis.Cmder) (admitted int, slots int64, err error) {
+func (c *Client) admitBatch(cmds []redis.Cmder) (admitted int, h hold, err error) {
 	if c.State() == StateClosed {
-		return 0, 0, c.closedErr()
+		return 0, h, c.closedErr()
 	}
-	n := int64(len(cmds))
+	want := int64(len(cmds))
 	if isTransaction(cmds) {
-		slots = min(n, c.cfg.queueLimit) // a transaction larger than the limit runs alone
-		if err := c.admit(slots); err != nil {
-			return 0, 0, err
+		want = min(want, c.cfg.queueLimit) // a transaction larger than the limit runs alone
+		h, took := c.queue.take(want)
+		if took < want {
+			c.releaseHold(h)
+			return 0, hold{}, ErrQueueFull
 		}
-		return len(cmds), slots, nil
+		return len(cmds), h, nil
 	}
-	total := c.inflight.Add(n)
-	if over := total - c.cfg.queueLimit; over > 0 {
-		c.release(min(over, n))
-		slots = n - min(over, n)
-		if slots == 0 {
-			return 0, 0, ErrQueueFull
-		}
-		for _, cmd := range cmds[slots:] {
-			cmd.SetErr(ErrQueueFull)
-			c.events.refused(ErrQueueFull)
-		}
-		return int(slots), slots, nil
+	h, took := c.queue.take(want)
+	if took == 0 {
+		return 0, h, ErrQueueFull
 	}
-	return len(cmds), n, nil
+	for _, cmd := range cmds[took:] {
+		cmd.SetErr(ErrQueueFull)
+		c.events.refused(ErrQueueFull)
+	}
+	return int(took), h, nil
 }
 
 func isTransaction(cmds []redis.Cmder) bool {
 	return len(cmds) > 0 && cmds[0].Name() == "multi"
 }
 
-// release gives back queue slots.
-func (c *Client) release(slots int64) {
-	if c.inflight.Add(-slots) == 0 && c.closing.Load() {
+// releaseHold gives back the queue slots of a pipeline.
+func (c *Client) releaseHold(h hold) {
+	c.queue.release(h, c.cfg.queueLimit)
+	c.signalDrained()
+}
+
+// signalDrained tells Close that no command is in flight any more.
+func (c *Client) signalDrained() {
+	if c.closing.Load() && c.queue.len() == 0 {
 		select {
 		case c.drained <- struct{}{}:
 		default:

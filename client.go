@@ -65,10 +65,10 @@ type Client struct {
 	drainer         drainer
 	secrets         []string // passwords from the options, kept out of errors
 
-	state    atomic.Int32 // a State
-	inflight atomic.Int64 // commands admitted and not yet finished
-	closing  atomic.Bool  // Close began: signal drained when inflight reaches 0
-	drained  chan struct{}
+	state   atomic.Int32 // a State
+	queue   *queue       // commands admitted and not yet finished
+	closing atomic.Bool  // Close began: signal drained when the queue empties
+	drained chan struct{}
 
 	mu        sync.Mutex    // guards changed, endErr, everReady; held for every state change
 	changed   chan struct{} // closed and replaced at every state change
@@ -168,6 +168,7 @@ func newClient(inner redis.UniversalClient, cfg config, retry retryPolicy) *Clie
 		retry:           retry,
 		events:          cfg.events,
 		epoch:           time.Now(),
+		queue:           newQueue(cfg.queueLimit),
 		drained:         make(chan struct{}, 1),
 		changed:         make(chan struct{}),
 	}
@@ -215,7 +216,7 @@ func (c *Client) State() State { return State(c.state.Load()) }
 
 // QueueLen returns the number of commands in flight plus those waiting for a
 // connection. It never exceeds Options.QueueLimit.
-func (c *Client) QueueLen() int { return int(c.inflight.Load()) }
+func (c *Client) QueueLen() int { return int(c.queue.len()) }
 
 // AddHooks adds lifecycle listeners, e.g. for metrics, after construction.
 func (c *Client) AddHooks(h Hooks) { c.events.add(h) }
@@ -352,12 +353,12 @@ func (c *Client) closeNodes() {
 func (c *Client) awaitDrained() {
 	timer := time.NewTimer(c.cfg.closeTimeout)
 	defer timer.Stop()
-	for c.inflight.Load() > 0 {
+	for c.queue.len() > 0 {
 		select {
 		case <-c.drained:
 		case <-timer.C:
 			c.cfg.logger.Warn("redis close: commands still in flight after the close timeout",
-				"in_flight", c.inflight.Load(), "timeout", c.cfg.closeTimeout)
+				"in_flight", c.queue.len(), "timeout", c.cfg.closeTimeout)
 			return
 		}
 	}

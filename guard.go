@@ -24,11 +24,12 @@ func (h soloHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if IsConnectionSetup(cmd) {
 			return n.handshakeFailed(ctx, next(ctx, cmd))
 		}
-		if err := c.admit(1); err != nil {
+		stripe, err := c.admit()
+		if err != nil {
 			return c.refuse(cmd, err)
 		}
-		err := n.process(ctx, cmd, next)
-		c.release(1)
+		err = n.process(ctx, cmd, next)
+		c.release(stripe)
 		return err
 	}
 }
@@ -40,12 +41,12 @@ func (h soloHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 		if allConnectionSetup(cmds) {
 			return n.handshakeFailed(ctx, next(ctx, cmds))
 		}
-		admitted, slots, err := c.admitBatch(cmds)
+		admitted, held, err := c.admitBatch(cmds)
 		if err != nil {
 			return c.refuseAll(cmds, err)
 		}
 		err = n.processBatch(ctx, cmds[:admitted], next, true)
-		c.release(slots)
+		c.releaseHold(held)
 		return firstErr(err, cmds)
 	}
 }
@@ -59,15 +60,16 @@ func (clusterHook) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (h clusterHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	c := h.c
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if err := c.admit(1); err != nil {
+		stripe, err := c.admit()
+		if err != nil {
 			return c.refuse(cmd, err)
 		}
-		err := next(ctx, cmd)
+		err = next(ctx, cmd)
 		if e, ok := err.(*notRetriedError); ok {
 			err = e.err
 			cmd.SetErr(err)
 		}
-		c.release(1)
+		c.release(stripe)
 		return err
 	}
 }
@@ -75,12 +77,12 @@ func (h clusterHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 func (h clusterHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	c := h.c
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		admitted, slots, err := c.admitBatch(cmds)
+		admitted, held, err := c.admitBatch(cmds)
 		if err != nil {
 			return c.refuseAll(cmds, err)
 		}
 		err = next(ctx, cmds[:admitted])
-		c.release(slots)
+		c.releaseHold(held)
 		return firstErr(err, cmds)
 	}
 }

@@ -1,90 +1,68 @@
 package redisguard
 
 import (
-	"context"
-	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
-
-	"github.com/redisguard/redisguard/internal/redistest"
 )
 
-func TestQueueLimitWithPausedServer(t *testing.T) {
+// The striped queue never holds more than its limit, and refuses only when it
+// is full.
+func TestQueueHoldsAtMostItsLimit(t *testing.T) {
 	t.Parallel()
+	for _, limit := range []int64{1, 3, 8, 13, 1000} {
+		q := newQueue(limit)
+		var held []int
+		for range limit {
+			stripe, ok := q.takeOne()
+			if !ok {
+				t.Fatalf("limit %d: refused with %d held", limit, len(held))
+			}
+			held = append(held, stripe)
+		}
+		if _, ok := q.takeOne(); ok {
+			t.Fatalf("limit %d: one more admitted", limit)
+		}
+		if _, took := q.take(5); took != 0 {
+			t.Fatalf("limit %d: a pipeline took %d slots of a full queue", limit, took)
+		}
+		for _, stripe := range held {
+			q.releaseOne(stripe)
+		}
+		if n := q.len(); n != 0 {
+			t.Fatalf("limit %d: %d slots after releasing all", limit, n)
+		}
+		h, took := q.take(limit + 5)
+		if took != limit {
+			t.Fatalf("limit %d: a pipeline of %d took %d slots of an empty queue", limit, limit+5, took)
+		}
+		q.release(h, limit)
+		if n := q.len(); n != 0 {
+			t.Fatalf("limit %d: %d slots after releasing the pipeline", limit, n)
+		}
+	}
+
 	const limit = 50
-	srv := redistest.StartServer(t)
-	opts := quickOptions(srv.Addr())
-	opts.QueueLimit = limit
-	opts.OfflineQueue = true
-	c := newTestClient(t, opts)
-	ctx := context.Background()
-	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
-		t.Fatal(err)
-	}
-
-	srv.Stop()
-	// A command times out: the client notices the pause and stops sending.
-	if err := c.Get(ctx, "k").Err(); err == nil {
-		t.Fatal("GET on a paused server succeeded")
-	}
-	redistest.Eventually(t, 2*time.Second, "reconnecting", func() bool { return c.State() == StateReconnecting })
-
-	var maxSeen atomic.Int64
-	sampling := make(chan struct{})
-	var sampler sync.WaitGroup
-	sampler.Go(func() {
-		for {
-			select {
-			case <-sampling:
-				return
-			default:
+	q := newQueue(limit)
+	var inFlight, peak atomic.Int64
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			for range 2000 {
+				stripe, ok := q.takeOne()
+				if !ok {
+					continue
+				}
+				if n := inFlight.Add(1); n > peak.Load() {
+					peak.Store(n)
+				}
+				inFlight.Add(-1)
+				q.releaseOne(stripe)
 			}
-			if n := int64(c.QueueLen()); n > maxSeen.Load() {
-				maxSeen.Store(n)
-			}
-			time.Sleep(100 * time.Microsecond)
-		}
-	})
-
-	results := make(chan error, limit)
-	for range limit {
-		go func() { results <- c.Get(ctx, "k").Err() }()
+		})
 	}
-	redistest.Eventually(t, 2*time.Second, "the queue fills", func() bool { return c.QueueLen() == limit })
-
-	start := time.Now()
-	cmd := c.Get(ctx, "k")
-	if took := time.Since(start); took > 50*time.Millisecond {
-		t.Errorf("the command beyond the limit waited %v", took)
-	}
-	if !errors.Is(cmd.Err(), ErrQueueFull) {
-		t.Fatalf("command beyond the limit: %v, want ErrQueueFull", cmd.Err())
-	}
-	pipe := c.Pipeline()
-	pipe.Get(ctx, "k")
-	if _, err := pipe.Exec(ctx); !errors.Is(err, ErrQueueFull) {
-		t.Fatalf("pipeline beyond the limit: %v, want ErrQueueFull", err)
-	}
-
-	srv.Continue()
-	for range limit {
-		select {
-		case err := <-results:
-			if err != nil {
-				t.Errorf("admitted command: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("admitted commands did not complete after the server resumed")
-		}
-	}
-	close(sampling)
-	sampler.Wait()
-	if m := maxSeen.Load(); m > limit {
-		t.Fatalf("QueueLen reached %d, above the limit %d", m, limit)
-	}
-	if n := c.QueueLen(); n != 0 {
-		t.Fatalf("QueueLen %d after every command completed", n)
+	wg.Wait()
+	if p := peak.Load(); p > limit {
+		t.Fatalf("%d in flight at once, limit %d", p, limit)
 	}
 }

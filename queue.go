@@ -1,0 +1,105 @@
+package redisguard
+
+import (
+	"math/rand/v2"
+	"sync/atomic"
+)
+
+// maxQueueStripes bounds how many counters the queue limit is spread over.
+const maxQueueStripes = 8
+
+// queue counts the commands in flight plus those waiting against
+// Options.QueueLimit. The count is striped over a few counters, each on its own
+// cache line and holding its share of the limit, so that admitting a command
+// does not make every core write the same word: a command takes a slot from a
+// stripe picked at random, and from the others when that one is full. Their
+// shares add up to the limit, which is therefore never exceeded, and a command
+// is refused only when every stripe was full as it looked.
+type queue struct {
+	stripes []queueStripe
+}
+
+type queueStripe struct {
+	n     atomic.Int64
+	limit int64
+	_     [48]byte // a cache line of its own
+}
+
+// hold is the queue slots a command or a pipeline took, by stripe.
+type hold [maxQueueStripes]int32
+
+func newQueue(limit int64) *queue {
+	q := &queue{stripes: make([]queueStripe, min(limit, maxQueueStripes))}
+	for i := range q.stripes {
+		share := limit / int64(len(q.stripes))
+		if int64(i) < limit%int64(len(q.stripes)) {
+			share++
+		}
+		q.stripes[i].limit = share
+	}
+	return q
+}
+
+// takeOne takes a slot for one command, reporting the stripe it came from.
+func (q *queue) takeOne() (stripe int, ok bool) {
+	start := int(rand.Uint32N(uint32(len(q.stripes))))
+	for i := range q.stripes {
+		stripe = (start + i) % len(q.stripes)
+		s := &q.stripes[stripe]
+		if s.n.Add(1) <= s.limit {
+			return stripe, true
+		}
+		s.n.Add(-1)
+	}
+	return 0, false
+}
+
+func (q *queue) releaseOne(stripe int) { q.stripes[stripe].n.Add(-1) }
+
+// take takes as many of want slots as are free, up to want.
+func (q *queue) take(want int64) (h hold, took int64) {
+	start := int(rand.Uint32N(uint32(len(q.stripes))))
+	for i := 0; i < len(q.stripes) && took < want; i++ {
+		stripe := (start + i) % len(q.stripes)
+		s := &q.stripes[stripe]
+		for {
+			cur := s.n.Load()
+			free := s.limit - cur
+			if free <= 0 {
+				break
+			}
+			k := min(free, want-took)
+			if s.n.CompareAndSwap(cur, cur+k) {
+				h[stripe] += int32(k)
+				took += k
+				break
+			}
+		}
+	}
+	return h, took
+}
+
+// release gives back up to n of the slots h holds, and returns what remains.
+func (q *queue) release(h hold, n int64) hold {
+	for stripe := range q.stripes {
+		if n == 0 {
+			break
+		}
+		k := min(int64(h[stripe]), n)
+		if k > 0 {
+			q.stripes[stripe].n.Add(-k)
+			h[stripe] -= int32(k)
+			n -= k
+		}
+	}
+	return h
+}
+
+// len returns the slots taken.
+func (q *queue) len() int64 {
+	var n int64
+	for i := range q.stripes {
+		n += q.stripes[i].n.Load()
+	}
+	return n
+}
