@@ -80,8 +80,10 @@ type Options struct {
 	PingInterval time.Duration
 
 	// QueueLimit bounds the commands in flight plus the commands waiting for the
-	// connection (a pipeline or transaction counts once). One more is refused at
-	// once with ErrQueueFull. Zero means 1000.
+	// connection, every command of a pipeline or transaction counting (a
+	// transaction larger than the limit runs alone; a pipeline runs the
+	// commands that fit, and the others get ErrQueueFull). One more is refused
+	// at once with ErrQueueFull. Zero means 1000.
 	QueueLimit int
 
 	// OfflineQueue makes commands issued while the client is not ready wait for it
