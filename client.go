@@ -191,7 +191,6 @@ func (c *Client) startSolo(rdb *redis.Client) {
 	opt := rdb.Options()
 	n := newNode(c, opt.Addr, dialProber{opt: opt, addr: opt.Addr}, judgeLimit(opt.ReadTimeout), opt.PoolSize)
 	n.master = c.failoverWrapped
-	n.conns = make(map[*timedConn]struct{})
 	n.client.Store(rdb)
 	c.solo = n
 	rdb.AddHook(soloHook{n})

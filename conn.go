@@ -19,12 +19,6 @@ import (
 // is. It is net.ErrClosed as well, so that go-redis discards the connection.
 var errWriteOnClosed = fmt.Errorf("%w before the request was written", net.ErrClosed)
 
-// errMasterMoved is the error of a read on a connection to a Sentinel master
-// that was replaced: its reply will never come (a frozen old master), or
-// would come from a server that is no longer the master. The command may have
-// been written, so it is not sent again unless it is read-only.
-var errMasterMoved = fmt.Errorf("%w: the master moved to another server", net.ErrClosed)
-
 // timedConn is a connection of a node's pool. It measures the server's own time
 // for each reply, from the moment the request was written to the moment its
 // first byte came back, so that the breaker judges the server and not the time
@@ -40,7 +34,6 @@ type timedConn struct {
 	writeAt atomic.Int64 // clock reading of the first write awaiting a reply; 0 when none
 	judged  atomic.Bool  // the awaited reply is expected within the node's ReadTimeout
 	closed  atomic.Bool
-	moved   atomic.Bool // closed under its reader: the node's master moved
 	replied atomic.Bool // the server sent something: the connection was accepted
 	first   []byte      // the start of what it sent first, set once with replied
 }
@@ -56,11 +49,6 @@ func (c sysConn) SyscallConn() (syscall.RawConn, error) {
 
 func (n *node) wrapConn(conn net.Conn, gen uint64) net.Conn {
 	tc := &timedConn{Conn: conn, n: n, gen: gen}
-	if n.master {
-		n.connsMu.Lock()
-		n.conns[tc] = struct{}{}
-		n.connsMu.Unlock()
-	}
 	if _, ok := conn.(syscall.Conn); ok {
 		return sysConn{tc}
 	}
@@ -91,11 +79,7 @@ func (c *timedConn) Read(p []byte) (int, error) {
 		c.replied.Store(true)
 	}
 	if err != nil && n == 0 {
-		if c.moved.Load() {
-			err = &net.OpError{Op: "read", Net: "tcp", Addr: c.RemoteAddr(), Err: errMasterMoved}
-		} else {
-			err = c.refusal(err)
-		}
+		err = c.refusal(err)
 	}
 	if at := c.writeAt.Load(); at != 0 {
 		took := time.Duration(c.n.c.clock() - at)
@@ -151,11 +135,6 @@ func (c *timedConn) current() bool { return c.gen == c.n.gen.Load() }
 func (c *timedConn) Close() error {
 	if c.closed.Swap(true) {
 		return nil
-	}
-	if c.n.master {
-		c.n.connsMu.Lock()
-		delete(c.n.conns, c)
-		c.n.connsMu.Unlock()
 	}
 	at := c.writeAt.Load()
 	if at == 0 {

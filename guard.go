@@ -282,7 +282,13 @@ func (n *node) dial(next redis.DialHook) redis.DialHook {
 			}
 			return nil, err
 		}
-		n.c.events.connect(conn.RemoteAddr().String())
+		remote := conn.RemoteAddr().String()
+		n.c.events.connect(remote)
+		if n.c.failoverWrapped && remote != n.address() {
+			// go-redis's failover client found another master.
+			n.moveTo(remote)
+			gen = n.gen.Load()
+		}
 		return n.wrapConn(conn, gen), nil
 	}
 }

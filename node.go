@@ -43,14 +43,11 @@ type node struct {
 
 	// gen counts the moves of a Sentinel master to another server: a
 	// connection dialed before the last move refuses to write.
-	gen      atomic.Uint64
-	draining atomic.Int32 // connections of this node being drained
-	// conns are the open connections of a Sentinel master's node, closed
-	// under their readers when the master moves.
-	connsMu   sync.Mutex
-	conns     map[*timedConn]struct{}
-	exhausted atomic.Bool // the strategy gave up on this node (a cluster node keeps probing)
-	retired   atomic.Bool // the cluster's slot map no longer names this node
+	gen       atomic.Uint64
+	draining  atomic.Int32 // connections of this node being drained
+	exhausted atomic.Bool  // the strategy gave up on this node (a cluster node keeps probing)
+	switching atomic.Bool  // a new Sentinel master was announced: its attempt is under way
+	retired   atomic.Bool  // the cluster's slot map no longer names this node
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced at every change of state and failed attempt
@@ -159,6 +156,11 @@ func (n *node) admit(ctx context.Context) error {
 				// map. Try it; a failure restarts its supervision.
 				return nil
 			}
+			if n.switching.Load() {
+				// A new master was announced and is being connected at
+				// once: wait for that attempt rather than refuse.
+				return n.awaitAttempt(ctx)
+			}
 			if !n.c.cfg.offlineQueue {
 				return n.refused()
 			}
@@ -252,6 +254,7 @@ func (n *node) becomeReady() bool {
 		return false
 	}
 	n.attempts = 0
+	n.switching.Store(false)
 	n.exhausted.Store(false)
 	n.retired.Store(false)
 	n.lastErr = nil
@@ -267,6 +270,7 @@ func (n *node) becomeReady() bool {
 // its outcome.
 func (n *node) attemptFailed(cause error) {
 	cause = n.c.redactErr(cause)
+	n.switching.Store(false)
 	n.mu.Lock()
 	n.attempts++
 	n.lastErr = cause
@@ -351,30 +355,10 @@ func (n *node) moveTo(addr string) {
 		return
 	}
 	n.addr.Store(&addr)
-	gen := n.gen.Add(1)
+	n.gen.Add(1)
 	n.slowReplies.Store(0)
 	n.newBreaker()
-	n.dropOldConns(gen)
 	n.c.events.nodeRemoved(old)
-}
-
-// dropOldConns closes the connections to a master that was replaced, under
-// their readers: a command waiting for the old master's reply (a frozen one
-// never sends it) fails at once, as a connection that broke after the write,
-// and its caller can go on with the new master.
-func (n *node) dropOldConns(gen uint64) {
-	n.connsMu.Lock()
-	var old []*timedConn
-	for tc := range n.conns {
-		if tc.gen != gen {
-			old = append(old, tc)
-		}
-	}
-	n.connsMu.Unlock()
-	for _, tc := range old {
-		tc.moved.Store(true)
-		_ = tc.Conn.Close()
-	}
 }
 
 // dialAddr is the address a pool dial of the node goes to: a Sentinel

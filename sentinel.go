@@ -30,6 +30,8 @@ type sentinelSet struct {
 	clients  map[string]*redis.SentinelClient
 	watchers []*redis.PubSub
 	closed   bool
+	// announced is the last master a +switch-master named.
+	announced string
 }
 
 // sentinelConfig is what New learned from the options about the sentinels.
@@ -52,7 +54,6 @@ func (c *Client) startSentinel(rdb *redis.Client, cfg *sentinelConfig) {
 	c.sentinels = s
 	n := newNode(c, opt.Addr, sentinelProber{s: s, opt: opt}, judgeLimit(opt.ReadTimeout), opt.PoolSize)
 	n.master = true
-	n.conns = make(map[*timedConn]struct{})
 	n.client.Store(rdb)
 	s.n = n
 	c.solo = n
@@ -235,6 +236,14 @@ func (s *sentinelSet) switched(payload string) {
 	if addr == s.n.address() && s.n.State() == StateReady {
 		return
 	}
+	s.mu.Lock()
+	seen := s.announced == addr && s.n.switching.Load()
+	s.announced = addr
+	s.mu.Unlock()
+	if seen {
+		return // every sentinel announces it: the attempt for it is under way
+	}
+	s.n.switching.Store(true)
 	s.n.lost(fmt.Errorf("sentinel: master %s moved to %s", s.masterName, addr))
 	s.n.abandonAttempt()
 }

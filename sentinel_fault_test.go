@@ -209,3 +209,41 @@ func TestSentinelWritesInFlightAreNeverDoubled(t *testing.T) {
 		t.Errorf("%d writes failed on a connection closed before they were written: they should have gone to the new master", closedConn.Load())
 	}
 }
+
+// A failover client the application built itself and wrapped: go-redis finds
+// the master, the guard supervises it, and the new master is a new server.
+func TestWrappedFailoverClientFollowsTheMaster(t *testing.T) {
+	g := redistest.StartSentinelGroup(t, redistest.SentinelConfig{Replicas: 1, Sentinels: 3, Quorum: 2, DownAfter: time.Second})
+	rec := newRecorder()
+	c, err := Wrap(redis.NewFailoverClient(&redis.FailoverOptions{
+		MasterName:    g.MasterName(),
+		SentinelAddrs: g.SentinelAddrs(),
+	}), Options{Reconnect: ExponentialBackoff{MaxRetries: -1}, Hooks: rec.hooks()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.Set(ctx, "k", "before", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	oldBreaker := c.Breaker()
+	old := g.Master()
+	if c.Nodes()[0].Addr != old.Addr() {
+		t.Fatalf("the node is %s, the master %s", c.Nodes()[0].Addr, old.Addr())
+	}
+	old.Kill()
+	newMaster := g.WaitSwitch(t, old, 20*time.Second)
+	redistest.Eventually(t, 15*time.Second, "a write on the new master", func() bool {
+		return c.Set(ctx, "k", "after", 0).Err() == nil
+	})
+	if addr := c.Nodes()[0].Addr; addr != newMaster.Addr() {
+		t.Fatalf("the node is %s after the failover, the new master %s", addr, newMaster.Addr())
+	}
+	if c.Breaker() == oldBreaker {
+		t.Fatal("the new master kept the old master's breaker")
+	}
+	if v := newMaster.Client(t).Get(ctx, "k").Val(); v != "after" {
+		t.Fatalf("the new master holds %q", v)
+	}
+}

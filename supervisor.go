@@ -54,6 +54,9 @@ func (n *node) supervise(cause error) {
 		if c.ctx.Err() != nil {
 			return
 		}
+		if errors.Is(cause, context.Canceled) {
+			continue // abandoned for a new master's attempt, which follows at once
+		}
 		if c.retireIfForgotten(n) {
 			return
 		}
