@@ -52,7 +52,8 @@ func BenchmarkGet(b *testing.B) {
 
 // BenchmarkCSCHit: GETs answered from memory by go-redis's client-side cache
 // (RESP3 CLIENT TRACKING), where the guard's cost is no longer hidden by a
-// round trip. "server-gets/op" counts the GETs the server executed
+// round trip. "client=plain-hooked" is plain go-redis with a hook that only
+// calls the next one. "server-gets/op" counts the GETs the server executed
 // (INFO commandstats) per GET sent: 0 when every hit came from memory.
 func BenchmarkCSCHit(b *testing.B) {
 	srv := redistest.StartServer(b)
@@ -62,6 +63,12 @@ func BenchmarkCSCHit(b *testing.B) {
 		b.Run(fmt.Sprintf("goroutines=%d", g), func(b *testing.B) {
 			b.Run("client=plain", func(b *testing.B) {
 				rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 3, ClientSideCacheConfig: benchCSCConfig()})
+				b.Cleanup(func() { rdb.Close() })
+				benchmarkCSCHits(b, admin, rdb, g)
+			})
+			b.Run("client=plain-hooked", func(b *testing.B) {
+				rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 3, ClientSideCacheConfig: benchCSCConfig()})
+				rdb.AddHook(passThroughHook{})
 				b.Cleanup(func() { rdb.Close() })
 				benchmarkCSCHits(b, admin, rdb, g)
 			})
@@ -75,6 +82,20 @@ func BenchmarkCSCHit(b *testing.B) {
 			})
 		})
 	}
+}
+
+// passThroughHook is a go-redis hook that does nothing: what any hook costs,
+// the floor of a guard built on go-redis's hooks.
+type passThroughHook struct{}
+
+func (passThroughHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (passThroughHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { return next(ctx, cmd) }
+}
+
+func (passThroughHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }
 
 func benchCSCConfig() *redis.ClientSideCacheConfig {
