@@ -32,10 +32,12 @@ type timedConn struct {
 	gen uint64 // the node's address generation when dialed
 
 	writeAt atomic.Int64 // clock reading of the first write awaiting a reply; 0 when none
-	judged  atomic.Bool  // the awaited reply is expected within the node's ReadTimeout
-	closed  atomic.Bool
-	replied atomic.Bool // the server sent something: the connection was accepted
-	first   []byte      // the start of what it sent first, set once with replied
+	// deadline is the read deadline go-redis set last (unix nanoseconds, 0 for
+	// none): how long it waits for the reply awaited.
+	deadline atomic.Int64
+	closed   atomic.Bool
+	replied  atomic.Bool // the server sent something: the connection was accepted
+	first    []byte      // the start of what it sent first, set once with replied
 }
 
 // sysConn is a timedConn over a connection with a file descriptor, which
@@ -86,10 +88,10 @@ func (c *timedConn) Read(p []byte) (int, error) {
 		switch {
 		case n > 0:
 			c.writeAt.Store(0)
-			c.judge(took)
+			c.judge(at, took, p[0])
 		case err != nil && isTimeout(err) && c.slow(took):
 			c.writeAt.Store(0)
-			c.judge(took)
+			c.judge(at, took, '-')
 		}
 	}
 	return n, err
@@ -97,16 +99,39 @@ func (c *timedConn) Read(p []byte) (int, error) {
 
 // SetReadDeadline tells how long go-redis will wait for the reply: replies it
 // waits for longer than its ReadTimeout (blocking commands, subscriptions) are
-// not judged.
+// not judged (see judged).
 func (c *timedConn) SetReadDeadline(t time.Time) error {
-	c.judged.Store(!t.IsZero() && time.Until(t) <= c.n.judgeLimit)
+	c.deadline.Store(deadlineNanos(t))
 	return c.Conn.SetReadDeadline(t)
 }
 
 func (c *timedConn) SetDeadline(t time.Time) error {
-	c.judged.Store(!t.IsZero() && time.Until(t) <= c.n.judgeLimit)
+	c.deadline.Store(deadlineNanos(t))
 	return c.Conn.SetDeadline(t)
 }
+
+func deadlineNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// judged reports whether the reply to the request written at writeAt (a
+// clock reading) is one the breaker judges: go-redis waits for it no longer
+// than the node's ReadTimeout.
+func (c *timedConn) judged(writeAt int64) bool {
+	d := c.deadline.Load()
+	if d == 0 {
+		return false
+	}
+	written := c.n.c.epoch.Add(time.Duration(writeAt)).UnixNano()
+	return time.Duration(d-written) <= c.n.judgeLimit+judgeSlack
+}
+
+// judgeSlack absorbs the time between the write and go-redis setting the
+// read deadline from its own clock reading.
+const judgeSlack = 50 * time.Millisecond
 
 // slow reports whether took is past the breaker's slow-call threshold.
 func (c *timedConn) slow(took time.Duration) bool {
@@ -114,12 +139,25 @@ func (c *timedConn) slow(took time.Duration) bool {
 	return b != nil && took >= b.SlowCallThreshold()
 }
 
-// judge charges the node with a slow reply when took was too long. A
-// connection to a master that moved away judges that old server, not the
-// node's breaker's.
-func (c *timedConn) judge(took time.Duration) {
-	if c.judged.Load() && c.slow(took) && c.current() {
-		c.n.slowReplies.Add(1)
+// judge tells the node's breaker what the server did with the request the
+// connection waited for: a reply (first is its first byte) or a timeout
+// (first is '-') that took the server longer than the slow-call threshold is
+// a slow call; any other reply that is not an error (RESP '-' or '!') is a
+// success. Error replies are judged by the command that gets them. Counting
+// here, on the network path, leaves out what go-redis answers from its
+// client-side cache: the server did not answer those. A connection to a master
+// that moved away judges that old server, not the node's current one.
+func (c *timedConn) judge(writeAt int64, took time.Duration, first byte) {
+	if !c.judged(writeAt) || !c.current() {
+		return
+	}
+	b := c.n.breaker.Load()
+	switch {
+	case b == nil:
+	case took >= b.SlowCallThreshold():
+		c.n.chargeSlow(b)
+	case first != '-' && first != '!':
+		b.Record(nil)
 	}
 }
 
@@ -141,20 +179,18 @@ func (c *timedConn) Close() error {
 		c.n.dials.refund()
 		return c.Conn.Close()
 	}
-	if c.judged.Load() && c.n.c.drainer.start(c, at) {
+	if c.judged(at) && c.n.c.drainer.start(c, at) {
 		return nil
 	}
 	return c.Conn.Close()
 }
 
-// chargeSlow counts one slow call on the node's breaker, outside any command.
-func (n *node) chargeSlow() {
-	b := n.breaker.Load()
-	if b == nil {
-		return
-	}
-	if t, err := b.Allow(); err == nil {
-		b.Done(t, breaker.ErrSlowCall)
+// chargeSlow counts one slow call of the node's server on b. While b is
+// half-open, it is left for the next probe to finish, which is charged with it
+// (see verdict): a half-open breaker judges its probes alone.
+func (n *node) chargeSlow(b *breaker.Breaker) {
+	if !b.Record(breaker.ErrSlowCall) && b.State() == breaker.StateHalfOpen {
+		n.slowReplies.Add(1)
 	}
 }
 

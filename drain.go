@@ -30,7 +30,7 @@ func (d *drainer) start(tc *timedConn, writeAt int64) bool {
 	deadline := d.c.epoch.Add(time.Duration(writeAt) + b.SlowCallThreshold())
 	if !time.Now().Before(deadline) {
 		if tc.current() {
-			tc.n.chargeSlow() // already late, and abandoned before a read noticed
+			tc.n.chargeSlow(b) // already late, and abandoned before a read noticed
 		}
 		return false
 	}
@@ -62,8 +62,8 @@ func (d *drainer) drain(tc *timedConn, deadline time.Time) {
 	}
 	var b [1]byte
 	n, err := tc.Conn.Read(b[:])
-	if n == 0 && isTimeout(err) && d.c.ctx.Err() == nil && tc.current() {
-		tc.n.chargeSlow()
+	if b := tc.n.breaker.Load(); b != nil && n == 0 && isTimeout(err) && d.c.ctx.Err() == nil && tc.current() {
+		tc.n.chargeSlow(b)
 	}
 }
 

@@ -172,9 +172,7 @@ func (n *node) process(ctx context.Context, cmd redis.Cmder, next redis.ProcessH
 			cmd.SetErr(err)
 		}
 	}
-	if b != nil {
-		b.Done(ticket, n.verdict(err))
-	}
+	n.report(b, ticket, err)
 	return err
 }
 
@@ -200,10 +198,23 @@ func (n *node) processBatch(ctx context.Context, cmds []redis.Cmder, next redis.
 			return next(ctx, cmds)
 		})
 	}
-	if b != nil {
-		b.Done(ticket, n.verdict(err))
-	}
+	n.report(b, ticket, err)
 	return err
+}
+
+// report tells the node's breaker how a command it admitted ended. While
+// closed, the breaker learns the server's successes and slowness from the
+// connections (see timedConn.judge), so that hits go-redis serves from its
+// client-side cache cost it nothing; the command reports only failures (error
+// replies such as LOADING). A half-open breaker's probe reports whatever
+// happened.
+func (n *node) report(b *breaker.Breaker, t breaker.Ticket, err error) {
+	if b == nil {
+		return
+	}
+	if v := n.verdict(err); t.Probe() || (v != nil && v != errNotCounted) {
+		b.Done(t, v)
+	}
 }
 
 // allow is admission step 4, the node's breaker. A caller whose context has
@@ -247,9 +258,6 @@ func (n *node) handshakeFailed(ctx context.Context, err error) error {
 	case outcomeNotSent:
 		return markNotSent(markNotSent(err))
 	case outcomeDropped, outcomeTimeout:
-		if n.takeSlowReply() {
-			n.chargeSlow() // the server took too long to answer the handshake
-		}
 		err = markNotSent(err)
 		if !callerGaveUp(ctx) {
 			n.lost(err)

@@ -30,10 +30,11 @@ type node struct {
 	client  atomic.Pointer[redis.Client]    // the go-redis client of the node (go-redis may replace a cluster's)
 	breaker atomic.Pointer[breaker.Breaker] // nil when Options.DisableBreaker
 	dials   dialGate
-	// slowReplies counts replies the connections of this node measured slower
-	// than the breaker's threshold that no command has been charged with yet.
-	// Commands finishing on the node take them one each, so the breaker counts
-	// as many slow calls as there were, whichever command it charges.
+	// slowReplies counts slow calls the connections measured while the
+	// breaker was half-open, which no probe has been charged with yet: probes
+	// finishing on the node take them one each, so that the breaker counts as
+	// many slow calls as there were, whichever probe it charges. (While
+	// closed, the connections count them on the breaker themselves.)
 	slowReplies atomic.Int64
 	// judgeLimit: a reply is judged for slowness only when go-redis waits for it
 	// no longer than this (its ReadTimeout), which leaves out blocking commands.

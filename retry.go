@@ -110,12 +110,11 @@ var errNotCounted = errors.New("redisguard: not counted by the breaker")
 
 // verdict is what the breaker counts for a command that ended with err. Time
 // is judged only as the server's own, measured by the node's connections from
-// the write (see timedConn): a reply, a timeout or a handshake that took the
-// server longer than the slow-call threshold left a slow reply on the node,
-// which the next command to finish is charged with, whatever its own outcome
-// (so the breaker counts as many slow calls as there were). A timeout sooner
-// than that is left to the drain of its connection, which counts it only if
-// the server does not answer within the threshold.
+// the write (see timedConn.judge): while the breaker is half-open, a slow call
+// they measured is charged to the next probe to finish, whatever its own
+// outcome. A timeout sooner than the threshold is left to the drain of its
+// connection, which counts it only if the server does not answer within the
+// threshold.
 func (n *node) verdict(err error) error {
 	if n.slowReplies.Load() > 0 && n.takeSlowReply() {
 		return breaker.ErrSlowCall

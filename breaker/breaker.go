@@ -150,10 +150,10 @@ func (b *Breaker) Allow() (Ticket, error) {
 	return Ticket{done: done}, nil
 }
 
-// Done reports the outcome of the call t admitted. err is classified by
-// Settings.IsExcluded (not counted at all), then Settings.IsFailure. An
-// outcome of a call admitted before the breaker last changed state is ignored
-// (gobreaker's generation rule).
+// Done reports the outcome of the call t admitted. A nil err is a success;
+// another is classified by Settings.IsExcluded (not counted at all), then
+// Settings.IsFailure. An outcome of a call admitted before the breaker last
+// changed state is ignored (gobreaker's generation rule).
 func (b *Breaker) Done(t Ticket, err error) {
 	if t.done != nil {
 		t.done(err)
@@ -163,7 +163,34 @@ func (b *Breaker) Done(t Ticket, err error) {
 	if p == nil || b.phase.Load() != p {
 		return
 	}
+	b.count(p, err)
+}
+
+// Record counts an outcome the breaker did not admit with Allow: what a
+// caller observes apart from the calls it makes, such as a server's reply
+// measured on its connection. It counts only while the breaker is closed, as
+// Done would; in any other state it is ignored, since a half-open breaker
+// judges its probes, which Allow admits, alone. It reports whether err was
+// counted. It takes no lock and allocates nothing.
+func (b *Breaker) Record(err error) bool {
+	p := b.phase.Load()
+	if p.state != StateClosed {
+		return false
+	}
+	b.count(p, err)
+	return true
+}
+
+// Probe reports whether t admitted one of a half-open breaker's probes, whose
+// outcome must reach Done: outcomes of calls admitted while closed may come
+// through Record instead.
+func (t Ticket) Probe() bool { return t.done != nil }
+
+// count counts err in the closed phase p.
+func (b *Breaker) count(p *phase, err error) {
 	switch {
+	case err == nil: // a success whatever the classifiers: the common case, first
+		p.window.success()
 	case b.isExcluded(err):
 		p.window.exclusion()
 	case b.countsAsFailure(err):
