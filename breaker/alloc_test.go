@@ -23,6 +23,9 @@ func TestClosedAndOpenPathsAllocateNothing(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("Allow+Done(%v) while closed: %v allocations, want 0", outcome, allocs)
 		}
+		if allocs := testing.AllocsPerRun(1000, func() { b.Record(outcome) }); allocs != 0 {
+			t.Errorf("Record(%v) while closed: %v allocations, want 0", outcome, allocs)
+		}
 	}
 	if b.State() != StateClosed {
 		t.Fatalf("state %v", b.State())

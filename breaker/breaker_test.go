@@ -206,3 +206,54 @@ func TestNewRejectsInvalidSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestRecordCountsOnlyWhileClosed(t *testing.T) {
+	var tr transitions
+	b := mustNew(t, Settings{ConsecutiveFailures: 2, OpenTimeout: 20 * time.Millisecond, OnStateChange: tr.record})
+
+	if !b.Record(nil) {
+		t.Fatal("Record(nil) while closed was not counted")
+	}
+	if got := b.Counts(); got.TotalSuccesses != 1 {
+		t.Fatalf("counts %+v after one recorded success, want 1 success", got)
+	}
+	// A recorded success ends a run of failures as one reported with Done does.
+	_ = call(t, b, errReset)
+	b.Record(nil)
+	_ = call(t, b, errReset)
+	if b.State() != StateClosed {
+		t.Fatalf("state %v: a recorded success did not end the run", b.State())
+	}
+	if !b.Record(ErrSlowCall) || b.State() != StateOpen {
+		t.Fatalf("state %v after a second failure in a row through Record, want open", b.State())
+	}
+	if b.Record(ErrSlowCall) {
+		t.Fatal("Record while open was counted")
+	}
+
+	time.Sleep(30 * time.Millisecond)
+	tk, err := b.Allow()
+	if err != nil {
+		t.Fatalf("probe refused: %v", err)
+	}
+	if !tk.Probe() {
+		t.Fatal("a half-open admission is not a probe")
+	}
+	// Half-open, the probes alone decide: neither a recorded failure nor a
+	// recorded success moves the breaker.
+	if b.Record(errReset) || b.Record(nil) || b.State() != StateHalfOpen {
+		t.Fatalf("Record while half-open was counted; state %v", b.State())
+	}
+	b.Done(tk, nil)
+	for b.State() == StateHalfOpen {
+		if err := call(t, b, nil); err != nil {
+			t.Fatalf("probe refused: %v", err)
+		}
+	}
+	if tk, _ := b.Allow(); tk.Probe() {
+		t.Fatal("a closed admission is a probe")
+	}
+	if got, want := tr.String(), "[closed→open open→half-open half-open→closed]"; got != want {
+		t.Fatalf("transitions %s, want %s", got, want)
+	}
+}

@@ -17,7 +17,12 @@
 // state is ignored, as in gobreaker: a late reply from before an outage cannot
 // open the breaker again or close it.
 //
-// While closed, Allow and Done take no lock and allocate nothing: every
+// Record counts an outcome observed apart from an admitted call, such as a
+// reply timed on the connection it arrived on; it counts only while the
+// breaker is closed, since a half-open breaker judges its probes alone
+// (Ticket.Probe tells them apart).
+//
+// While closed, Allow, Done and Record take no lock and allocate nothing: every
 // command of a busy service passes through them. gobreaker remains the state
 // machine (opening, half-open probes, closing, reopening, OnStateChange), but
 // a closed breaker counts outcomes itself, in counters that callers on
