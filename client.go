@@ -99,11 +99,11 @@ func New(opts Options) (*Client, error) {
 	c.secrets = b.secrets
 	switch {
 	case b.sentinel != nil:
-		c.startSentinel(b.rdb.(*redis.Client), b.sentinel)
+		c.startSentinel(b.rdb.(*redis.Client), b.sentinel, b.gate)
 	case b.cluster != nil:
 		c.startCluster(b.rdb.(*redis.ClusterClient), b.cluster.Addrs)
 	default:
-		c.startSolo(b.rdb.(*redis.Client))
+		c.startSolo(b.rdb.(*redis.Client), b.gate)
 	}
 	c.startKeepalive()
 	return c, nil
@@ -115,8 +115,9 @@ func New(opts Options) (*Client, error) {
 // empty; the others apply.
 //
 // Wrap takes the client over, and changes it: it adds the guard's hooks to it
-// (and, on a cluster, to every node client go-redis creates), and turns its own
-// command retries off (MaxRetries; on a cluster, the node clients' retries), as
+// (and, on a cluster, to every node client go-redis creates), puts a Limiter in
+// front of its own when it has a client-side cache (so that a cache miss is
+// refused when a command would be), and turns its own command retries off (MaxRetries; on a cluster, the node clients' retries), as
 // they would repeat writes; the client's MaxRetries becomes the budget of the
 // safe retries of Client. Call Wrap before the client is used, keep using the
 // returned Client (commands sent through the original go through the same
@@ -155,7 +156,7 @@ func Wrap(rdb redis.UniversalClient, opts Options) (*Client, error) {
 		c.startCluster(r, r.Options().Addrs)
 	case *redis.Client:
 		c.failoverWrapped = isFailoverClient(r)
-		c.startSolo(r)
+		c.startSolo(r, nil)
 	}
 	c.startKeepalive()
 	return c, nil
@@ -186,12 +187,14 @@ func (c *Client) startKeepalive() {
 }
 
 // startSolo supervises the one server of a standalone client, or the master a
-// Sentinel failover client built by the application resolves.
-func (c *Client) startSolo(rdb *redis.Client) {
+// Sentinel failover client built by the application resolves. gate is the
+// networkGate New installed in rdb's options, if any (see guardCache).
+func (c *Client) startSolo(rdb *redis.Client, gate *networkGate) {
 	opt := rdb.Options()
 	n := newNode(c, opt.Addr, dialProber{opt: opt, addr: opt.Addr}, judgeLimit(opt.ReadTimeout), opt.PoolSize)
 	n.master = c.failoverWrapped
 	n.client.Store(rdb)
+	n.guardCache(opt, gate)
 	c.solo = n
 	rdb.AddHook(soloHook{n})
 	n.mu.Lock()

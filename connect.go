@@ -28,6 +28,7 @@ type built struct {
 	secrets  []string
 	sentinel *sentinelConfig       // a Sentinel client: the sentinels to ask
 	cluster  *redis.ClusterOptions // a cluster client: its options
+	gate     *networkGate          // a client with a client-side cache: its Limiter
 }
 
 func (b built) close() {
@@ -94,7 +95,11 @@ func (o *Options) buildSimple(cfg config, opt *redis.Options, source string) (bu
 		return built{}, errs
 	}
 	retry.busy = true
-	return built{rdb: redis.NewClient(opt), retry: retry, secrets: []string{opt.Password}}, nil
+	var gate *networkGate
+	if cachesReads(opt) {
+		gate = gateNetwork(opt) // before go-redis reads the options
+	}
+	return built{rdb: redis.NewClient(opt), retry: retry, secrets: []string{opt.Password}, gate: gate}, nil
 }
 
 func (o *Options) buildCluster(cfg config, co *redis.ClusterOptions, source string) (built, []error) {

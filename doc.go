@@ -22,6 +22,9 @@
 //     (LOADING, BUSY, …), and lets a few probes through after a pause. It
 //     judges the server's own time, measured from the write: callers in a
 //     hurry and a busy host never open it.
+//   - With go-redis's client-side caching on, a refused server's keys are
+//     still read from the cache, as plain go-redis reads them: a read is
+//     refused only when the cache cannot answer it.
 //   - A write that may have reached the server is never sent twice. go-redis's
 //     own retries are turned off; the client retries only what cannot apply
 //     twice (see Client), and on a cluster keeps go-redis's retries from

@@ -153,6 +153,11 @@ func (e *notRetriedError) Error() string { return e.err.Error() }
 // command, the safe retries, and the count of its outcome. Refusals are
 // reported and set on the command.
 func (n *node) process(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
+	if n.cacheFirst && n.refusesCommands() && readOnly(cmd) {
+		if answered, err := n.fromCache(ctx, cmd, next); answered {
+			return err
+		}
+	}
 	if err := n.admit(ctx); err != nil {
 		return n.c.refuse(cmd, err)
 	}
@@ -160,10 +165,12 @@ func (n *node) process(ctx context.Context, cmd redis.Cmder, next redis.ProcessH
 	if err != nil {
 		return n.c.refuse(cmd, err)
 	}
+	n.passProbe(ticket)
 	err = next(ctx, cmd)
 	if err != nil {
 		err = n.afterFailure(ctx, err, readOnly(cmd), func() error {
 			cmd.SetErr(nil)
+			n.passProbe(ticket)
 			return next(ctx, cmd)
 		})
 		if errors.Is(err, redis.ErrPoolTimeout) && n.State() == StateReconnecting {
@@ -189,12 +196,14 @@ func (n *node) processBatch(ctx context.Context, cmds []redis.Cmder, next redis.
 	if err != nil {
 		return n.c.refuseAll(cmds, err)
 	}
+	n.passProbe(ticket)
 	err = next(ctx, cmds)
 	if err != nil && retry {
 		err = n.afterFailure(ctx, err, allReadOnly(cmds), func() error {
 			for _, cmd := range cmds {
 				cmd.SetErr(nil)
 			}
+			n.passProbe(ticket)
 			return next(ctx, cmds)
 		})
 	}

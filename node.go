@@ -36,6 +36,12 @@ type node struct {
 	// many slow calls as there were, whichever probe it charges. (While
 	// closed, the connections count them on the breaker themselves.)
 	slowReplies atomic.Int64
+	// cacheFirst: the node's go-redis client answers reads from its
+	// client-side cache, behind a networkGate (see fromcache.go).
+	cacheFirst bool
+	// probePasses counts the probes of the half-open breaker that the
+	// networkGate has yet to let through.
+	probePasses atomic.Int32
 	// judgeLimit: a reply is judged for slowness only when go-redis waits for it
 	// no longer than this (its ReadTimeout), which leaves out blocking commands.
 	judgeLimit time.Duration
@@ -87,6 +93,7 @@ func (n *node) newBreaker() {
 	addr := n.address() // a breaker judges one server: a moved master gets another
 	s.OnStateChange = func(from, to breaker.State) {
 		n.slowReplies.Store(0) // measured before the change: judged already
+		n.probePasses.Store(0)
 		if onChange != nil {
 			onChange(from, to)
 		}

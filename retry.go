@@ -105,7 +105,9 @@ func (n *node) afterFailure(ctx context.Context, err error, readOnly bool, rerun
 // never left (the supervisor handles dials and handshakes that fail), its
 // connection broke (the supervisor's as well), or the reply was about the
 // cluster around the node (CLUSTERDOWN, TRYAGAIN, MOVED, ASK) or the
-// credentials, not about the node.
+// credentials, not about the node. A probe that the node's networkGate refused
+// (another command took its way through, see fromcache.go) is not counted
+// either: gobreaker then admits another.
 var errNotCounted = errors.New("redisguard: not counted by the breaker")
 
 // verdict is what the breaker counts for a command that ended with err. Time
@@ -125,7 +127,7 @@ func (n *node) verdict(err error) error {
 	case out == outcomeTimeout || out == outcomeNotSent || out == outcomeDropped,
 		isContextErr(err), isAuthFailure(err), isClusterChurn(err), hasPrefix(err, "READONLY "),
 		errors.Is(err, ErrClosed), errors.Is(err, redis.ErrClosed), errors.Is(err, ErrQueueFull),
-		errors.Is(err, redis.ErrPoolTimeout):
+		errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, breaker.ErrOpen):
 		return errNotCounted
 	}
 	return err

@@ -42,7 +42,7 @@ type sentinelConfig struct {
 }
 
 // startSentinel supervises the master of a Sentinel client built by New.
-func (c *Client) startSentinel(rdb *redis.Client, cfg *sentinelConfig) {
+func (c *Client) startSentinel(rdb *redis.Client, cfg *sentinelConfig, gate *networkGate) {
 	opt := rdb.Options()
 	s := &sentinelSet{
 		c:          c,
@@ -55,6 +55,7 @@ func (c *Client) startSentinel(rdb *redis.Client, cfg *sentinelConfig) {
 	n := newNode(c, opt.Addr, sentinelProber{s: s, opt: opt}, judgeLimit(opt.ReadTimeout), opt.PoolSize)
 	n.master = true
 	n.client.Store(rdb)
+	n.guardCache(opt, gate)
 	s.n = n
 	c.solo = n
 	rdb.AddHook(soloHook{n})
