@@ -177,7 +177,7 @@ func run(ctx context.Context, o options) (bool, error) {
 		flaky = v.confirm(plainAgain, guardedAgain)
 	}
 
-	printSpecs("failed guarded only, listed [until-fixed] or [plain]", v.listed, guarded, list)
+	printSpecs("failed guarded only, listed", v.listed, guarded, list)
 	printSpecs("flaky: failed guarded only once, not on the second run", flaky, guarded, list)
 	printSpecs("listed [until-fixed] but passed guarded: remove from the list", v.fixed, guarded, list)
 	printSpecs("failed plain, not listed [plain] (the list should say why)", v.unlistedPlain, plain, list)
