@@ -2,6 +2,7 @@ package redisguard
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 // The guard adds no allocation to a command: a GET through the guarded client,
 // its breaker on and closed, allocates as often as the same GET through plain
 // go-redis, whether the server answers it or go-redis's client-side cache does.
-// Not parallel: testing.AllocsPerRun counts the whole process's allocations.
+// Not parallel: the count is the whole process's allocations.
 func TestGuardAddsNoAllocationToGet(t *testing.T) {
 	srv := redistest.StartServer(t)
 	ctx := context.Background()
@@ -50,12 +51,12 @@ func TestGuardAddsNoAllocationToGet(t *testing.T) {
 					}
 				}
 				get() // dials the connection, fills the client-side cache
-				return testing.AllocsPerRun(500, get)
+				return mallocsPerRun(2000, get)
 			}
 			plainAllocs, guardedAllocs := allocs(plain), allocs(guarded)
-			t.Logf("a GET allocates %.0f times through plain go-redis, %.0f through the guarded client", plainAllocs, guardedAllocs)
-			if guardedAllocs > plainAllocs {
-				t.Errorf("the guard adds %.0f allocations to a GET", guardedAllocs-plainAllocs)
+			t.Logf("a GET allocates %.2f times through plain go-redis, %.2f through the guarded client", plainAllocs, guardedAllocs)
+			if guardedAllocs >= plainAllocs+0.5 {
+				t.Errorf("the guard adds %.2f allocations to a GET", guardedAllocs-plainAllocs)
 			}
 		})
 	}
@@ -109,4 +110,21 @@ func TestGuardedClientServesClientSideCacheHitsFromMemory(t *testing.T) {
 	if n := serverGETCalls(t, admin) - before; n != 0 {
 		t.Fatalf("after the invalidation, the server executed %d of 1000 GETs that the client-side cache should have answered", n)
 	}
+}
+
+// mallocsPerRun is testing.AllocsPerRun without its rounding down: the mean
+// number of allocations of a call of f over runs calls. Under the race
+// detector a sync.Pool drops a random quarter of what is put into it, so
+// go-redis's own allocations per command vary by a fraction between runs, and
+// rounding would turn that into a whole allocation more or less.
+func mallocsPerRun(runs int, f func()) float64 {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	f()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return float64(after.Mallocs-before.Mallocs) / float64(runs)
 }

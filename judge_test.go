@@ -124,7 +124,8 @@ func TestSlowServerDoesNotCauseAConnectionStorm(t *testing.T) {
 	var wg sync.WaitGroup
 	var guardedOK, plainOK atomic.Int64
 	stop := time.Now().Add(window)
-	for i := range 64 {
+	const callers = 64 // per client
+	for i := range 2 * callers {
 		rdb := redis.UniversalClient(c)
 		ok := &guardedOK
 		if i%2 == 1 {
@@ -144,8 +145,8 @@ func TestSlowServerDoesNotCauseAConnectionStorm(t *testing.T) {
 	guardedDials := guardedProxy.Accepted() - guardedBefore
 	plainDials := plainProxy.Accepted() - plainBefore
 	bound := poolSize + DefaultDialRate*int(window/time.Second) + 2
-	t.Logf("50 ± 30 ms per round trip, 32 callers each, 100 ms budget, %v: redisguard %d new connections (bound %d), %d GETs answered; plain go-redis %d new connections, %d answered; breaker changes %v",
-		window, guardedDials, bound, guardedOK.Load(), plainDials, plainOK.Load(), rec.breakerChanges())
+	t.Logf("50 ± 30 ms per round trip, %d callers each, 100 ms budget, %v: redisguard %d new connections (bound %d), %d GETs answered; plain go-redis %d new connections, %d answered; breaker changes %v",
+		callers, window, guardedDials, bound, guardedOK.Load(), plainDials, plainOK.Load(), rec.breakerChanges())
 	if guardedDials > bound {
 		t.Errorf("%d new connections in %v, want at most %d", guardedDials, window, bound)
 	}

@@ -118,8 +118,10 @@ func TestStampedeLoadsOnce(t *testing.T) {
 		return err
 	}}, callers))
 	// A caller whose GET failed (on a machine loaded enough to overrun even
-	// this budget) loads on its own, as a fallback: every other one shares.
-	if n := src.loads.Load(); n != 1+fallbacks.Load() {
+	// this budget, or to make the client lose its server for a moment) may
+	// load on its own, as a fallback, or share a load that fell back: every
+	// other one shares.
+	if n := src.loads.Load(); n < 1 || n > 1+fallbacks.Load() {
 		t.Fatalf("the loader ran %d times for %d callers of one cold key (%d fallbacks)", n, callers, fallbacks.Load())
 	}
 	if s := c.Stats(); s.Requests() != callers {
