@@ -2,19 +2,9 @@ package redisguard
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"net"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,97 +12,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/internal/redistest"
 )
-
-// testCA is a certificate authority made for one test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool // trusts it
-}
-
-func newTestCA(t testing.TB, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
-}
-
-// writeServerFiles issues a certificate for 127.0.0.1 and writes it, its key
-// and the CA's certificate into dir, as PEM files for redis-server.
-func (ca *testCA) writeServerFiles(t testing.TB, dir string) (certFile, keyFile, caFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "redis test server"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name, kind string, der []byte) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
-	return write("server.crt", "CERTIFICATE", der), write("server.key", "EC PRIVATE KEY", keyDER), write("ca.crt", "CERTIFICATE", ca.cert.Raw)
-}
-
-// startTLSServer starts a redis-server with a plaintext port (the harness's)
-// and a TLS port, whose certificate ca signed, and returns the TLS address.
-func startTLSServer(t testing.TB, ca *testCA, config ...string) (*redistest.Server, string) {
-	t.Helper()
-	certFile, keyFile, caFile := ca.writeServerFiles(t, t.TempDir())
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close() // free a moment ago: the server binds it next
-	srv := redistest.StartServer(t, append([]string{
-		"tls-port " + strconv.Itoa(port),
-		"tls-cert-file " + certFile,
-		"tls-key-file " + keyFile,
-		"tls-ca-cert-file " + caFile,
-		"tls-auth-clients no",
-	}, config...)...)
-	return srv, net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-}
 
 // firstAttemptError builds a client with opts, and returns how long after New
 // the error of its first connection attempt was reported, and the error.
@@ -133,7 +32,7 @@ func firstAttemptError(t *testing.T, opts Options) (after time.Duration, err err
 
 func TestTLSClientOnAPlaintextPortFailsAtOnce(t *testing.T) {
 	t.Parallel()
-	ca := newTestCA(t, "redisguard test CA")
+	ca := redistest.NewCA(t, "redisguard test CA")
 	const connectTimeout = 10 * time.Second
 	for _, tt := range []struct {
 		name   string
@@ -142,7 +41,7 @@ func TestTLSClientOnAPlaintextPortFailsAtOnce(t *testing.T) {
 		reply  string
 	}{
 		{"TLSConfig", nil, func(addr string) Options {
-			return Options{Redis: &redis.UniversalOptions{Addrs: []string{addr}, TLSConfig: &tls.Config{RootCAs: ca.pool}}}
+			return Options{Redis: &redis.UniversalOptions{Addrs: []string{addr}, TLSConfig: &tls.Config{RootCAs: ca.Pool}}}
 		}, "+PONG"},
 		{"rediss URL, password required", []string{"requirepass Xq7-Secret-Zw2"}, func(addr string) Options {
 			return Options{URL: "rediss://:Xq7-Secret-Zw2@" + addr}
@@ -150,7 +49,7 @@ func TestTLSClientOnAPlaintextPortFailsAtOnce(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv, _ := startTLSServer(t, ca, tt.config...)
+			srv, _ := redistest.StartTLSServer(t, ca, tt.config...)
 			opts := tt.opts(srv.Addr()) // the plaintext port
 			opts.ConnectTimeout = connectTimeout
 			after, err := firstAttemptError(t, opts)
@@ -171,9 +70,9 @@ func TestTLSClientOnAPlaintextPortFailsAtOnce(t *testing.T) {
 
 func TestTLSClientOnATLSPortWorks(t *testing.T) {
 	t.Parallel()
-	ca := newTestCA(t, "redisguard test CA")
-	_, tlsAddr := startTLSServer(t, ca)
-	c := newTestClient(t, Options{Redis: &redis.UniversalOptions{Addrs: []string{tlsAddr}, TLSConfig: &tls.Config{RootCAs: ca.pool}}})
+	ca := redistest.NewCA(t, "redisguard test CA")
+	_, tlsAddr := redistest.StartTLSServer(t, ca)
+	c := newTestClient(t, Options{Redis: &redis.UniversalOptions{Addrs: []string{tlsAddr}, TLSConfig: &tls.Config{RootCAs: ca.Pool}}})
 	ctx := context.Background()
 	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
 		t.Fatal(err)
@@ -185,11 +84,11 @@ func TestTLSClientOnATLSPortWorks(t *testing.T) {
 
 func TestTLSClientWithTheWrongCAFailsAtOnce(t *testing.T) {
 	t.Parallel()
-	ca, other := newTestCA(t, "redisguard test CA"), newTestCA(t, "some other CA")
-	_, tlsAddr := startTLSServer(t, ca)
+	ca, other := redistest.NewCA(t, "redisguard test CA"), redistest.NewCA(t, "some other CA")
+	_, tlsAddr := redistest.StartTLSServer(t, ca)
 	const connectTimeout = 10 * time.Second
 	after, err := firstAttemptError(t, Options{
-		Redis:          &redis.UniversalOptions{Addrs: []string{tlsAddr}, TLSConfig: &tls.Config{RootCAs: other.pool}},
+		Redis:          &redis.UniversalOptions{Addrs: []string{tlsAddr}, TLSConfig: &tls.Config{RootCAs: other.Pool}},
 		ConnectTimeout: connectTimeout,
 	})
 	var verify *tls.CertificateVerificationError
@@ -206,12 +105,12 @@ func TestTLSClientWithTheWrongCAFailsAtOnce(t *testing.T) {
 // Redis, leaves the handshake alone; a paused one is probed and times out.
 func TestSlowOrPausedTLSServerIsNotTakenForPlaintext(t *testing.T) {
 	t.Parallel()
-	ca := newTestCA(t, "redisguard test CA")
-	cfg := &tls.Config{RootCAs: ca.pool, ServerName: "127.0.0.1"}
+	ca := redistest.NewCA(t, "redisguard test CA")
+	cfg := &tls.Config{RootCAs: ca.Pool, ServerName: "127.0.0.1"}
 
 	t.Run("slow", func(t *testing.T) {
 		t.Parallel()
-		_, tlsAddr := startTLSServer(t, ca)
+		_, tlsAddr := redistest.StartTLSServer(t, ca)
 		proxy := redistest.NewProxy(t, tlsAddr)
 		proxy.Latency(2 * plaintextProbeDelay) // the handshake takes twice that
 		dial := newDialer(10*time.Second, 0, cfg)
@@ -229,7 +128,7 @@ func TestSlowOrPausedTLSServerIsNotTakenForPlaintext(t *testing.T) {
 	})
 	t.Run("paused", func(t *testing.T) {
 		t.Parallel()
-		srv, tlsAddr := startTLSServer(t, ca)
+		srv, tlsAddr := redistest.StartTLSServer(t, ca)
 		srv.Stop()
 		t.Cleanup(srv.Continue)
 		const timeout = time.Second

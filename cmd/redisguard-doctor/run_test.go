@@ -3,15 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -244,7 +237,7 @@ func TestSentinelAndCluster(t *testing.T) {
 func TestTLSCAturnsTLSOn(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t) // speaks plaintext: the TLS handshake fails
-	r := runCommand("-tls-ca", writeFile(t, selfSignedPEM(t)), "-command-timeout", "500ms", "redis://"+srv.Addr())
+	r := runCommand("-tls-ca", redistest.NewCA(t, "redisguard-doctor test CA").CertFile(t), "-command-timeout", "500ms", "redis://"+srv.Addr())
 	if r.code != 2 || !strings.Contains(r.stderr, "cannot audit") {
 		t.Errorf("exit %d, stderr %q; want 2 and a failed audit", r.code, r.stderr)
 	}
@@ -286,24 +279,35 @@ func TestURLFromTheEnvironment(t *testing.T) {
 	}
 }
 
-// selfSignedPEM returns a throwaway CA certificate in PEM.
-func selfSignedPEM(t *testing.T) string {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
+// A hardened server on its TLS port, verified with -tls-ca, as an operator
+// audits a managed Redis: the password from the URL (redis:// with -tls-ca, or
+// rediss://) and from a file, the table and JSON; exit 0, the tls check
+// passes, the password is never printed. A CA that did not sign the server's
+// certificate is an audit that could not run.
+func TestTLSServerIsAudited(t *testing.T) {
+	t.Parallel()
+	ca := redistest.NewCA(t, "redisguard-doctor test CA")
+	_, tlsAddr := redistest.StartTLSServer(t, ca, hardened...)
+	caFile := ca.CertFile(t)
+	secure := strings.Replace(withPassword(tlsAddr, password), "redis://", "rediss://", 1)
+	for _, args := range [][]string{
+		{"-tls-ca", caFile, withPassword(tlsAddr, password)},
+		{"-tls-ca", caFile, secure},
+		{"-json", "-tls-ca", caFile, "-password-file", writeFile(t, password+"\n"), "rediss://" + tlsAddr},
+	} {
+		r := runCommand(args...)
+		if r.code != 0 {
+			t.Errorf("%v: exit %d, want 0\nstdout:\n%s\nstderr:\n%s", args, r.code, r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stdout, "TLS to "+tlsAddr) {
+			t.Errorf("%v: the tls check does not name the TLS connection:\n%s", args, r.stdout)
+		}
+		noLeak(t, r)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "redisguard-doctor test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
+	other := redistest.NewCA(t, "some other CA").CertFile(t)
+	r := runCommand("-tls-ca", other, "-command-timeout", "500ms", secure)
+	if r.code != 2 || !strings.Contains(r.stderr, "certificate") {
+		t.Errorf("a CA that did not sign the server's certificate: exit %d, stderr %q; want 2 and the certificate named", r.code, r.stderr)
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	noLeak(t, r)
 }
