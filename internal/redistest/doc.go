@@ -7,6 +7,8 @@
 // NewProxy sits between a client and a server and injects network faults:
 // latency, a silent blackhole, connection resets right after a request
 // reached the server, refused connects and dropped connections.
+// StartTLSServer adds a TLS port whose certificate a CA made for the test
+// (NewCA) signed, for clients that verify it through CA.Pool or a PEM file.
 //
 // # Deployments
 //
