@@ -127,6 +127,12 @@ func benchmarkGets(b *testing.B, rdb redis.UniversalClient, goroutines int) {
 		}
 		return true
 	}
+	runGets(b, goroutines, get)
+}
+
+// runGets times b.N calls of get, from goroutines goroutines (RunParallel) or,
+// for one, from the benchmark's own; a get that reports false ends its loop.
+func runGets(b *testing.B, goroutines int, get func() bool) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	redistest.ReportCPUPerOp(b, func() {
@@ -270,26 +276,7 @@ func benchmarkRefusals(b *testing.B, rdb redis.UniversalClient, goroutines int, 
 	for range 100 {
 		get() // past the plain pool's first PoolSize failed dials
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	redistest.ReportCPUPerOp(b, func() {
-		if goroutines == 1 {
-			for range b.N {
-				if !get() {
-					return
-				}
-			}
-			return
-		}
-		b.SetParallelism(benchParallelism(goroutines))
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if !get() {
-					return
-				}
-			}
-		})
-	})
+	runGets(b, goroutines, get)
 }
 
 // BenchmarkGuardOverhead measures the guard alone: admission, the closed
