@@ -57,6 +57,9 @@ type Client struct {
 	retry  retryPolicy
 	events *events
 	epoch  time.Time // the clock of the node connections' measurements starts here
+	// epochUnix is epoch in unix nanoseconds, the scale of go-redis's
+	// deadlines.
+	epochUnix int64
 
 	solo            *node         // the node of a standalone or Sentinel client
 	cluster         *clusterNodes // the nodes of a cluster client
@@ -168,11 +171,12 @@ func newClient(inner redis.UniversalClient, cfg config, retry retryPolicy) *Clie
 		cfg:             cfg,
 		retry:           retry,
 		events:          cfg.events,
-		epoch:           time.Now(),
 		queue:           newQueue(cfg.queueLimit),
 		drained:         make(chan struct{}, 1),
 		changed:         make(chan struct{}),
 	}
+	c.epoch = time.Now()
+	c.epochUnix = c.epoch.UnixNano()
 	c.drainer = drainer{c: c, conns: make(map[*timedConn]struct{})}
 	c.state.Store(int32(StateConnecting))
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -204,9 +208,15 @@ func (c *Client) startSolo(rdb *redis.Client, gate *networkGate) {
 }
 
 // judgeLimit is how long go-redis may wait for a reply that the breaker
-// judges: its ReadTimeout, or a generous bound when reads have none.
+// judges, from its ReadTimeout as go-redis's options hold it once the client
+// is built: the timeout; a generous bound when reads have none (0); zero, no
+// reply judged slow, when go-redis sets no read deadline at all (-1 on a
+// client, -2 on a cluster's options).
 func judgeLimit(readTimeout time.Duration) time.Duration {
-	if readTimeout <= 0 {
+	switch {
+	case readTimeout < 0:
+		return 0
+	case readTimeout == 0:
 		return 30 * time.Second
 	}
 	return readTimeout

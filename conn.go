@@ -27,18 +27,33 @@ var errWriteOnClosed = fmt.Errorf("%w before the request was written", net.ErrCl
 // connection closed cleanly and lets a connection thrown away by a hurried
 // caller be drained to learn whether the server would have answered in time.
 type timedConn struct {
+	// What every command reads or writes, on the first cache line (the
+	// struct is a multiple of one, and so is its address).
 	net.Conn
-	n   *node
-	gen uint64 // the node's address generation when dialed
+	n *node
+	// writeAt is the clock reading of the first write awaiting a reply; 0
+	// when none is, writeFailed after a write failed.
+	writeAt atomic.Int64
+	// successes counts the server's successes on the connection for the
+	// node's breaker, in memory the connection's user writes anyway.
+	successes breaker.Tally
+	gen       uint32        // the node's address generation when dialed
+	flags     atomic.Uint32 // connClosed, connLongWait, connReplied
 
-	writeAt atomic.Int64 // clock reading of the first write awaiting a reply; 0 when none
-	// deadline is the read deadline go-redis set last (unix nanoseconds, 0 for
-	// none): how long it waits for the reply awaited.
-	deadline atomic.Int64
-	closed   atomic.Bool
-	replied  atomic.Bool // the server sent something: the connection was accepted
-	first    []byte      // the start of what it sent first, set once with replied
+	first []byte   // the start of what the server sent first, set once with connReplied
+	_     [40]byte // the struct fills two cache lines
 }
+
+// The flags of a timedConn.
+const (
+	connClosed = 1 << iota
+	// connLongWait: go-redis waits for the pending reply longer than the node's
+	// ReadTimeout (a blocking command, a subscription), so its time says
+	// nothing of the server's health.
+	connLongWait
+	// connReplied: the server sent something, so the connection was accepted.
+	connReplied
+)
 
 // sysConn is a timedConn over a connection with a file descriptor, which
 // go-redis peeks at to find dead idle connections. A TLS connection has none
@@ -49,7 +64,7 @@ func (c sysConn) SyscallConn() (syscall.RawConn, error) {
 	return c.Conn.(syscall.Conn).SyscallConn()
 }
 
-func (n *node) wrapConn(conn net.Conn, gen uint64) net.Conn {
+func (n *node) wrapConn(conn net.Conn, gen uint32) net.Conn {
 	tc := &timedConn{Conn: conn, n: n, gen: gen}
 	if _, ok := conn.(syscall.Conn); ok {
 		return sysConn{tc}
@@ -61,72 +76,89 @@ func (n *node) wrapConn(conn net.Conn, gen uint64) net.Conn {
 func (c *timedConn) NetConn() net.Conn { return c.Conn }
 
 func (c *timedConn) Write(p []byte) (int, error) {
-	if c.closed.Load() || !c.current() {
+	flags := c.flags.Load()
+	if flags&connClosed != 0 || !c.current() {
 		return 0, &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: errWriteOnClosed}
 	}
-	if c.writeAt.Load() == 0 {
-		c.writeAt.Store(c.n.c.clock())
+	var now int64
+	first := c.writeAt.Load() == 0
+	if first {
+		now = c.n.c.clock()
 	}
 	n, err := c.Conn.Write(p)
 	if err != nil {
-		err = c.refusal(err)
+		c.writeAt.Store(writeFailed)
+		return n, c.refusal(err)
 	}
-	return n, err
+	if first {
+		c.writeAt.Store(now)
+		if r := c.n.replies; r != nil {
+			r.written(now)
+		}
+		if flags&connLongWait != 0 {
+			c.flags.And(^uint32(connLongWait))
+		}
+	}
+	return n, nil
 }
+
+// writeFailed is writeAt after a write failed, a caller's deadline passing
+// say: whatever part of the request left, no reply is coming to judge, and
+// the connection is done for.
+const writeFailed = -1
 
 func (c *timedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if n > 0 && !c.replied.Load() {
+	if n > 0 && c.flags.Load()&connReplied == 0 {
 		c.first = append([]byte(nil), p[:min(n, len("-ERR max number of clients reached\r\n"))]...)
-		c.replied.Store(true)
+		c.flags.Or(connReplied)
 	}
 	if err != nil && n == 0 {
 		err = c.refusal(err)
 	}
-	if at := c.writeAt.Load(); at != 0 {
-		took := time.Duration(c.n.c.clock() - at)
+	if at := c.writeAt.Load(); at > 0 {
 		switch {
 		case n > 0:
 			c.writeAt.Store(0)
-			c.judge(at, took, p[0])
-		case err != nil && isTimeout(err) && c.slow(took):
+			c.judge(at, p[0])
+		case err != nil && isTimeout(err) && c.slow(time.Duration(c.n.c.clock()-at)):
 			c.writeAt.Store(0)
-			c.judge(at, took, '-')
+			c.judge(at, '-')
 		}
 	}
 	return n, err
 }
 
-// SetReadDeadline tells how long go-redis will wait for the reply: replies it
-// waits for longer than its ReadTimeout (blocking commands, subscriptions) are
-// not judged (see judged).
+// SetReadDeadline tells how long go-redis will wait for the pending reply,
+// which it sets after writing the request: see judged.
 func (c *timedConn) SetReadDeadline(t time.Time) error {
-	c.deadline.Store(deadlineNanos(t))
+	c.noteDeadline(t)
 	return c.Conn.SetReadDeadline(t)
 }
 
 func (c *timedConn) SetDeadline(t time.Time) error {
-	c.deadline.Store(deadlineNanos(t))
+	c.noteDeadline(t)
 	return c.Conn.SetDeadline(t)
 }
 
-func deadlineNanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
+// noteDeadline marks the pending reply, if there is one, as a long wait when
+// go-redis waits for it without a deadline or longer than the node's
+// ReadTimeout. Only a long wait costs a write to memory shared with Close.
+func (c *timedConn) noteDeadline(t time.Time) {
+	at := c.writeAt.Load()
+	if at <= 0 {
+		return
 	}
-	return t.UnixNano()
+	if t.IsZero() || time.Duration(t.UnixNano()-(c.n.c.epochUnix+at)) > c.n.judgeLimit+judgeSlack {
+		c.flags.Or(connLongWait)
+	}
 }
 
-// judged reports whether the reply to the request written at writeAt (a
-// clock reading) is one the breaker judges: go-redis waits for it no longer
-// than the node's ReadTimeout.
-func (c *timedConn) judged(writeAt int64) bool {
-	d := c.deadline.Load()
-	if d == 0 {
-		return false
-	}
-	written := c.n.c.epoch.Add(time.Duration(writeAt)).UnixNano()
-	return time.Duration(d-written) <= c.n.judgeLimit+judgeSlack
+// judged reports whether the pending reply is one the breaker judges slow
+// when it is: go-redis waits for it no longer than the node's ReadTimeout,
+// and sets read deadlines at all.
+func (c *timedConn) judged() bool {
+	return c.n.judgeLimit > 0 && c.flags.Load()&connLongWait == 0
 }
 
 // judgeSlack absorbs the time between the write and go-redis setting the
@@ -142,22 +174,26 @@ func (c *timedConn) slow(took time.Duration) bool {
 // judge tells the node's breaker what the server did with the request the
 // connection waited for: a reply (first is its first byte) or a timeout
 // (first is '-') that took the server longer than the slow-call threshold is
-// a slow call; any other reply that is not an error (RESP '-' or '!') is a
-// success. Error replies are judged by the command that gets them. Counting
+// a slow call, when go-redis waits for the reply no longer than ReadTimeout (a
+// blocking command's reply is slow by design); any other reply that is not an
+// error (RESP '-' or '!') is a success, however long go-redis was prepared to
+// wait. Error replies are judged by the command that gets them. Counting
 // here, on the network path, leaves out what go-redis answers from its
 // client-side cache: the server did not answer those. A connection to a master
 // that moved away judges that old server, not the node's current one.
-func (c *timedConn) judge(writeAt int64, took time.Duration, first byte) {
-	if !c.judged(writeAt) || !c.current() {
+func (c *timedConn) judge(writeAt int64, first byte) {
+	if !c.current() {
 		return
 	}
 	b := c.n.breaker.Load()
 	switch {
 	case b == nil:
-	case took >= b.SlowCallThreshold():
-		c.n.chargeSlow(b)
+	case !c.n.replies.quick(writeAt) && time.Duration(c.n.c.clock()-writeAt) >= b.SlowCallThreshold():
+		if c.judged() {
+			c.n.chargeSlow(b)
+		}
 	case first != '-' && first != '!':
-		b.Record(nil)
+		b.RecordSuccess(&c.successes)
 	}
 }
 
@@ -171,15 +207,16 @@ func (c *timedConn) current() bool { return c.gen == c.n.gen.Load() }
 // then means the server is fine and it was the caller who was in a hurry; no
 // reply counts one slow call on the node's breaker.
 func (c *timedConn) Close() error {
-	if c.closed.Swap(true) {
+	if c.flags.Or(connClosed)&connClosed != 0 {
 		return nil
 	}
+	c.successes.Close()
 	at := c.writeAt.Load()
 	if at == 0 {
 		c.n.dials.refund()
 		return c.Conn.Close()
 	}
-	if c.judged(at) && c.n.c.drainer.start(c, at) {
+	if at > 0 && c.judged() && c.n.c.drainer.start(c, at) {
 		return nil
 	}
 	return c.Conn.Close()
@@ -218,7 +255,7 @@ func (c *timedConn) refusal(err error) error {
 	if !(errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF)) {
 		return err
 	}
-	if c.replied.Load() {
+	if c.flags.Load()&connReplied != 0 {
 		// go-redis may have peeked at the refusal without reading it as a reply.
 		if reply := errorReply(c.first); reply != nil {
 			return reply

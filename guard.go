@@ -218,8 +218,8 @@ func (n *node) processBatch(ctx context.Context, cmds []redis.Cmder, next redis.
 // replies such as LOADING). A half-open breaker's probe reports whatever
 // happened.
 func (n *node) report(b *breaker.Breaker, t breaker.Ticket, err error) {
-	if b == nil {
-		return
+	if b == nil || err == nil && !t.Probe() && n.slowReplies.Load() == 0 {
+		return // the common case: the connection counted the success
 	}
 	if v := n.verdict(err); t.Probe() || (v != nil && v != errNotCounted) {
 		b.Done(t, v)

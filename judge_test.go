@@ -154,3 +154,39 @@ func TestSlowServerDoesNotCauseAConnectionStorm(t *testing.T) {
 		t.Errorf("the breaker changed state on a slow but alive server: %v", changes)
 	}
 }
+
+// A blocking command waits by design: its reply, however late, says nothing
+// of the server. A plain command's late reply does, and a reply that came
+// within the threshold is a success whatever go-redis was prepared to wait.
+func TestBlockingCommandsAreNotSlowCalls(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	c := newTestClient(t, Options{
+		Redis:   &redis.UniversalOptions{Addrs: []string{srv.Addr()}},
+		Breaker: breaker.Settings{ConsecutiveFailures: 1, SlowCallThreshold: 20 * time.Millisecond},
+	})
+	ctx := context.Background()
+	for range 3 {
+		if err := c.BLPop(ctx, 100*time.Millisecond, "empty").Err(); !errors.Is(err, redis.Nil) {
+			t.Fatalf("BLPOP on an empty list: %v, want redis.Nil after its timeout", err)
+		}
+	}
+	if err := c.LPush(ctx, "full", "x").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.BLPop(ctx, time.Minute, "full").Err(); err != nil {
+		t.Fatalf("BLPOP on a list with an element: %v", err)
+	}
+	if got := c.Breaker().Counts(); got.TotalFailures != 0 || got.TotalSuccesses < 2 || c.Breaker().State() != breaker.StateClosed {
+		t.Fatalf("breaker %v, counts %+v after blocking commands: want closed, no failure, the quick replies counted", c.Breaker().State(), got)
+	}
+
+	srv.Stop()
+	time.AfterFunc(100*time.Millisecond, srv.Continue)
+	if err := c.Get(ctx, "k").Err(); !errors.Is(err, redis.Nil) {
+		t.Fatalf("GET from a server paused for 100 ms: %v, want redis.Nil", err)
+	}
+	if got := c.Breaker().State(); got != breaker.StateOpen {
+		t.Fatalf("breaker %v after a reply 100 ms late with a 20 ms threshold, want open", got)
+	}
+}

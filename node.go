@@ -43,14 +43,18 @@ type node struct {
 	// networkGate has yet to let through.
 	probePasses atomic.Int32
 	// judgeLimit: a reply is judged for slowness only when go-redis waits for it
-	// no longer than this (its ReadTimeout), which leaves out blocking commands.
+	// no longer than this (its ReadTimeout), which leaves out blocking commands;
+	// zero when go-redis sets no read deadline, and no reply is judged slow.
 	judgeLimit time.Duration
+	// replies spares the connections the system clock at most replies; nil
+	// without a breaker, which is all they time replies for.
+	replies *replyClock
 
 	state atomic.Int32 // a State
 
 	// gen counts the moves of a Sentinel master to another server: a
 	// connection dialed before the last move refuses to write.
-	gen       atomic.Uint64
+	gen       atomic.Uint32
 	draining  atomic.Int32 // connections of this node being drained
 	exhausted atomic.Bool  // the strategy gave up on this node (a cluster node keeps probing)
 	switching atomic.Bool  // a new Sentinel master was announced: its attempt is under way
@@ -78,6 +82,9 @@ func newNode(c *Client, addr string, p prober, judgeLimit time.Duration, poolSiz
 	n.addr.Store(&addr)
 	n.dials.init(poolSize, c.cfg.dialRate)
 	n.newBreaker()
+	if s := c.cfg.breaker; s != nil {
+		n.replies = newReplyClock(c, slowCallThreshold(s.SlowCallThreshold, judgeLimit))
+	}
 	return n
 }
 
@@ -291,6 +298,9 @@ func (n *node) attemptFailed(cause error) {
 
 // close ends the node with the client.
 func (n *node) close() {
+	if n.replies != nil {
+		n.replies.stop()
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.running = false

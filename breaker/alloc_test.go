@@ -27,6 +27,11 @@ func TestClosedAndOpenPathsAllocateNothing(t *testing.T) {
 			t.Errorf("Record(%v) while closed: %v allocations, want 0", outcome, allocs)
 		}
 	}
+	var tally Tally
+	b.RecordSuccess(&tally) // the first success in a phase attaches the tally
+	if allocs := testing.AllocsPerRun(1000, func() { b.RecordSuccess(&tally) }); allocs != 0 {
+		t.Errorf("RecordSuccess while closed: %v allocations, want 0", allocs)
+	}
 	if b.State() != StateClosed {
 		t.Fatalf("state %v", b.State())
 	}

@@ -20,9 +20,14 @@
 // Record counts an outcome observed apart from an admitted call, such as a
 // reply timed on the connection it arrived on; it counts only while the
 // breaker is closed, since a half-open breaker judges its probes alone
-// (Ticket.Probe tells them apart).
+// (Ticket.Probe tells them apart). RecordSuccess counts a success as
+// Record(nil) does, into a Tally: a counter that one source used by one
+// goroutine at a time (a connection, say) keeps in its own memory, which the
+// breaker adds up with its window whenever it judges it. Counting a success
+// then writes no memory that another core reads or writes.
 //
-// While closed, Allow, Done and Record take no lock and allocate nothing: every
+// While closed, Allow, Done, Record and RecordSuccess take no lock and
+// allocate nothing: every
 // command of a busy service passes through them. gobreaker remains the state
 // machine (opening, half-open probes, closing, reopening, OnStateChange), but
 // a closed breaker counts outcomes itself, in counters that callers on

@@ -85,3 +85,30 @@ func ExampleErrSlowCall() {
 	// open
 	// true false
 }
+
+// Each connection keeps a Tally of the replies it received: counting a
+// success writes only the connection's memory, yet the breaker's rules see
+// every success.
+func ExampleBreaker_RecordSuccess() {
+	b, err := breaker.New(breaker.Settings{MinRequests: 4, FailureRatio: 0.5, ConsecutiveFailures: 100})
+	if err != nil {
+		log.Fatal(err)
+	}
+	type conn struct{ successes breaker.Tally }
+	conns := []*conn{{}, {}}
+	for i := range 4 {
+		b.RecordSuccess(&conns[i%2].successes) // a reply arrived on this connection
+	}
+	for _, c := range conns {
+		c.successes.Close() // the connection closed: its successes stay counted
+	}
+	for range 3 {
+		b.Record(syscall.ECONNRESET)
+	}
+	fmt.Println(b.Counts().TotalSuccesses, b.Counts().TotalFailures, b.State())
+	b.Record(syscall.ECONNRESET) // 4 of 8 failed
+	fmt.Println(b.State())
+	// Output:
+	// 4 3 closed
+	// open
+}

@@ -31,7 +31,9 @@ type window struct {
 	period time.Duration
 	shards []shard // a power of two of them
 	ticker *time.Timer
-	_      [64]byte
+	// tallies count successes too, each in memory of its own.
+	tallies tallies
+	_       [64]byte
 	// clock is the present bucket number times two, plus one while the
 	// ticker runs (when it is even, the number may be old).
 	clock atomic.Uint64
@@ -134,16 +136,27 @@ func (w *window) failure() uint32 {
 	}
 }
 
+// addSuccesses counts n successes in bucket, from a tally, unless the window
+// that ends with now has moved past it.
+func (w *window) addSuccesses(bucket, n, now uint32) {
+	if n > 0 && int32(now-bucket) < windowBuckets {
+		addN(&w.shards[bucket&uint32(len(w.shards)-1)].cells[bucket%windowBuckets][succeeded], bucket, n)
+	}
+}
+
 // add counts one in c for the given bucket.
-func add(c *stamped, bucket uint32) {
+func add(c *stamped, bucket uint32) { addN(c, bucket, 1) }
+
+// addN counts n in c for the given bucket.
+func addN(c *stamped, bucket, n uint32) {
 	for {
 		old := c.Load()
-		stamp, n := uint32(old>>32), uint32(old)
-		next := old + 1
+		stamp, count := uint32(old>>32), uint32(old)
+		next := old + uint64(min(n, math.MaxUint32-count))
 		switch {
 		case int32(bucket-stamp) > 0:
-			next = uint64(bucket)<<32 | 1 // c counts an older bucket: start afresh
-		case n == math.MaxUint32:
+			next = uint64(bucket)<<32 | uint64(n) // c counts an older bucket: start afresh
+		case count == math.MaxUint32:
 			return
 		}
 		// Otherwise c counts this bucket, or a later one a caller that read
@@ -154,10 +167,13 @@ func add(c *stamped, bucket uint32) {
 	}
 }
 
-// sum adds up the successes or the exclusions in the window that ends with
-// bucket.
+// sum adds up the successes (the tallies' included) or the exclusions in the
+// window that ends with bucket.
 func (w *window) sum(kind int, bucket uint32) uint32 {
 	var n uint32
+	if kind == succeeded {
+		n = w.tallies.sum(bucket)
+	}
 	for i := range w.shards {
 		for j := range w.shards[i].cells {
 			n += inWindow(w.shards[i].cells[j][kind].Load(), bucket)

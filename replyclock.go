@@ -1,0 +1,88 @@
+package redisguard
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// replyClock spares a node's connections a reading of the system clock at
+// every reply, which costs as much as the rest of their bookkeeping: a reply
+// that came before the clock's next tick after its request was written took
+// less than a tick's period, well under the slow-call threshold, and is judged
+// without the system clock. A reply that spans a tick reads it.
+//
+// The clock ticks every quarter of the threshold while commands are in
+// flight, and stops when none are; a write starts it again. A tick that comes
+// late only makes it more likely that a reply spans a tick. A reply is judged
+// fast wrongly only if the clock, running, did not tick for three quarters of
+// the threshold longer than its period: the ticker ran late by that much.
+type replyClock struct {
+	c      *Client
+	period time.Duration
+	timer  *time.Timer
+
+	_ [64]byte // what connections read at every reply, on a line of its own
+	// last is the system clock (Client.clock) at the last tick, or when the
+	// clock started.
+	last    atomic.Int64
+	running atomic.Bool
+	stopped atomic.Bool
+	_       [64 - 8 - 4 - 4]byte
+}
+
+func newReplyClock(c *Client, threshold time.Duration) *replyClock {
+	r := &replyClock{c: c, period: threshold / 4}
+	r.timer = time.AfterFunc(time.Hour, r.tick)
+	r.timer.Stop()
+	return r
+}
+
+// written notes that a request was written at now (a Client.clock reading),
+// starting the clock if it was stopped.
+func (r *replyClock) written(now int64) {
+	if !r.running.Load() {
+		r.start(now)
+	}
+}
+
+func (r *replyClock) start(now int64) {
+	if !r.stopped.Load() && r.running.CompareAndSwap(false, true) {
+		r.last.Store(now)
+		r.timer.Reset(r.period)
+	}
+}
+
+// quick reports whether the reply arriving now to a request written at
+// writeAt came within a tick's period: no tick since the write, and the clock
+// ran all along (had it stopped and started again, its last reading would be
+// after the write).
+func (r *replyClock) quick(writeAt int64) bool {
+	return r.running.Load() && r.last.Load() < writeAt
+}
+
+// tick reads the system clock and goes on ticking while commands are in
+// flight. Before it stops, it looks once more: a command admitted before a
+// write that saw the clock running is counted by then.
+func (r *replyClock) tick() {
+	r.last.Store(r.c.clock())
+	if r.stopped.Load() {
+		r.running.Store(false)
+		return
+	}
+	if r.c.queue.len() > 0 {
+		r.timer.Reset(r.period)
+		return
+	}
+	r.running.Store(false)
+	if r.c.queue.len() > 0 {
+		r.start(r.c.clock())
+	}
+}
+
+// stop stops the clock for good: its node is closed. Replies still to come
+// read the system clock.
+func (r *replyClock) stop() {
+	r.stopped.Store(true)
+	r.timer.Stop()
+	r.running.Store(false)
+}
