@@ -12,10 +12,11 @@ import (
 // without the system clock. A reply that spans a tick reads it.
 //
 // The clock ticks every quarter of the threshold while commands are in
-// flight, and stops when none are; a write starts it again. A tick that comes
-// late only makes it more likely that a reply spans a tick. A reply is judged
-// fast wrongly only if the clock, running, did not tick for three quarters of
-// the threshold longer than its period: the ticker ran late by that much.
+// flight, and stops when none are; a write starts it again. A reply that took
+// the threshold or longer is judged fast wrongly only if the running clock did
+// not tick meanwhile: its timer fired three quarters of the threshold late, or
+// more. A host that busy delays the reply's reader as much, and the system
+// clock would then count the delay against the server.
 type replyClock struct {
 	c      *Client
 	period time.Duration
