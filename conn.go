@@ -123,7 +123,9 @@ func (c *timedConn) Read(p []byte) (int, error) {
 			c.judge(at, p[0])
 		case err != nil && isTimeout(err) && c.slow(time.Duration(c.n.c.clock()-at)):
 			c.writeAt.Store(0)
-			c.judge(at, '-')
+			if b := c.n.breaker.Load(); b != nil && c.current() && c.judged() {
+				c.n.chargeSlow(b)
+			}
 		}
 	}
 	return n, err
@@ -172,15 +174,16 @@ func (c *timedConn) slow(took time.Duration) bool {
 }
 
 // judge tells the node's breaker what the server did with the request the
-// connection waited for: a reply (first is its first byte) or a timeout
-// (first is '-') that took the server longer than the slow-call threshold is
-// a slow call, when go-redis waits for the reply no longer than ReadTimeout (a
-// blocking command's reply is slow by design); any other reply that is not an
-// error (RESP '-' or '!') is a success, however long go-redis was prepared to
-// wait. Error replies are judged by the command that gets them. Counting
-// here, on the network path, leaves out what go-redis answers from its
-// client-side cache: the server did not answer those. A connection to a master
-// that moved away judges that old server, not the node's current one.
+// connection waited for, whose reply begins with first: a reply that took the
+// server longer than the slow-call threshold is a slow call, when go-redis
+// waits for it no longer than ReadTimeout (a blocking command's reply is slow
+// by design); any other reply that is not an error (RESP '-' or '!') is a
+// success, however long go-redis was prepared to wait. (A read that timed out
+// past the threshold is a slow call too: see Read.) Error replies are judged
+// by the command that gets them. Counting here, on the network path, leaves
+// out what go-redis answers from its client-side cache: the server did not
+// answer those. A connection to a master that moved away judges that old
+// server, not the node's current one.
 func (c *timedConn) judge(writeAt int64, first byte) {
 	if !c.current() {
 		return

@@ -83,7 +83,10 @@ func newNode(c *Client, addr string, p prober, judgeLimit time.Duration, poolSiz
 	n.dials.init(poolSize, c.cfg.dialRate)
 	n.newBreaker()
 	if s := c.cfg.breaker; s != nil {
-		n.replies = newReplyClock(c, slowCallThreshold(s.SlowCallThreshold, judgeLimit))
+		// A retired node's clock stops at its next tick: only commands routed
+		// to it again start it.
+		busy := func() bool { return !n.retired.Load() && c.queue.len() > 0 }
+		n.replies = newReplyClock(c, slowCallThreshold(s.SlowCallThreshold, judgeLimit), busy)
 	}
 	return n
 }

@@ -21,6 +21,7 @@ type replyClock struct {
 	c      *Client
 	period time.Duration
 	timer  *time.Timer
+	busy   func() bool // whether commands are in flight where the clock serves
 
 	_ [64]byte // what connections read at every reply, on a line of its own
 	// last is the system clock (Client.clock) at the last tick, or when the
@@ -31,8 +32,8 @@ type replyClock struct {
 	_       [64 - 8 - 4 - 4]byte
 }
 
-func newReplyClock(c *Client, threshold time.Duration) *replyClock {
-	r := &replyClock{c: c, period: threshold / 4}
+func newReplyClock(c *Client, threshold time.Duration, busy func() bool) *replyClock {
+	r := &replyClock{c: c, period: threshold / 4, busy: busy}
 	r.timer = time.AfterFunc(time.Hour, r.tick)
 	r.timer.Stop()
 	return r
@@ -46,10 +47,28 @@ func (r *replyClock) written(now int64) {
 	}
 }
 
+// start starts the clock at now unless it runs already or was stopped for
+// good. Its reading moves forward first: a reply that sees it running sees a
+// reading from after the clock last (re)started.
 func (r *replyClock) start(now int64) {
-	if !r.stopped.Load() && r.running.CompareAndSwap(false, true) {
-		r.last.Store(now)
+	if r.stopped.Load() {
+		return
+	}
+	r.advance(now)
+	if r.running.CompareAndSwap(false, true) {
 		r.timer.Reset(r.period)
+	}
+}
+
+// advance sets the clock's reading to now, unless a later one is there: the
+// reading never goes back, or a reply written after the later one could be
+// judged quick across a tick.
+func (r *replyClock) advance(now int64) {
+	for {
+		last := r.last.Load()
+		if last >= now || r.last.CompareAndSwap(last, now) {
+			return
+		}
 	}
 }
 
@@ -65,17 +84,17 @@ func (r *replyClock) quick(writeAt int64) bool {
 // flight. Before it stops, it looks once more: a command admitted before a
 // write that saw the clock running is counted by then.
 func (r *replyClock) tick() {
-	r.last.Store(r.c.clock())
+	r.advance(r.c.clock())
 	if r.stopped.Load() {
 		r.running.Store(false)
 		return
 	}
-	if r.c.queue.len() > 0 {
+	if r.busy() {
 		r.timer.Reset(r.period)
 		return
 	}
 	r.running.Store(false)
-	if r.c.queue.len() > 0 {
+	if r.busy() {
 		r.start(r.c.clock())
 	}
 }

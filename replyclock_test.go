@@ -10,7 +10,7 @@ import (
 func TestReplyClockTicksWhileCommandsAreInFlight(t *testing.T) {
 	c := newClient(nil, config{queueLimit: 10}, retryPolicy{})
 	defer c.cancel()
-	r := newReplyClock(c, 40*time.Millisecond) // a tick every 10 ms
+	r := newReplyClock(c, 40*time.Millisecond, func() bool { return c.queue.len() > 0 }) // a tick every 10 ms
 	defer r.stop()
 
 	stripe, ok := c.queue.takeOne() // a command in flight
@@ -65,5 +65,18 @@ func TestJudgeLimitFollowsReadTimeout(t *testing.T) {
 		if got := judgeLimit(tc.readTimeout); got != tc.want {
 			t.Errorf("judgeLimit(%v) = %v, want %v", tc.readTimeout, got, tc.want)
 		}
+	}
+}
+
+func TestReplyClockReadingNeverGoesBack(t *testing.T) {
+	c := newClient(nil, config{queueLimit: 10}, retryPolicy{})
+	defer c.cancel()
+	r := newReplyClock(c, time.Hour, func() bool { return false })
+	defer r.stop()
+	later := c.clock()
+	r.advance(later)
+	r.advance(later - 1) // a start that read the clock a moment before
+	if got := r.last.Load(); got != later {
+		t.Fatalf("reading %d after advancing to %d, then to an earlier one", got, later)
 	}
 }
