@@ -81,8 +81,8 @@ func (c *timedConn) Write(p []byte) (int, error) {
 		return 0, &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: errWriteOnClosed}
 	}
 	var now int64
-	first := c.writeAt.Load() == 0
-	if first {
+	firstWrite := c.writeAt.Load() == 0 // of a request: a pipeline may take several
+	if firstWrite {
 		now = c.n.c.clock()
 	}
 	n, err := c.Conn.Write(p)
@@ -90,7 +90,7 @@ func (c *timedConn) Write(p []byte) (int, error) {
 		c.writeAt.Store(writeFailed)
 		return n, c.refusal(err)
 	}
-	if first {
+	if firstWrite {
 		c.writeAt.Store(now)
 		if r := c.n.replies; r != nil {
 			r.written(now)

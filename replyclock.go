@@ -23,13 +23,15 @@ type replyClock struct {
 	timer  *time.Timer
 	busy   func() bool // whether commands are in flight where the clock serves
 
-	_ [64]byte // what connections read at every reply, on a line of its own
+	// What connections read at every reply, padded so that no cache line
+	// holding it holds anything written more often.
+	_ [64]byte
 	// last is the system clock (Client.clock) at the last tick, or when the
 	// clock started.
 	last    atomic.Int64
 	running atomic.Bool
 	stopped atomic.Bool
-	_       [64 - 8 - 4 - 4]byte
+	_       [64]byte
 }
 
 func newReplyClock(c *Client, threshold time.Duration, busy func() bool) *replyClock {
