@@ -100,6 +100,11 @@ func (ts *tallies) attach(t *Tally, w *window, bucket uint32) {
 	ts.set[t] = struct{}{}
 	t.cell.Store(uint64(bucket)<<32 | 1)
 	t.w.Store(w)
+	if t.closed.Load() {
+		// Close ran meanwhile and found no window to leave: leave it here.
+		delete(ts.set, t)
+		t.w.Store(nil)
+	}
 }
 
 func (ts *tallies) detach(t *Tally) {

@@ -111,3 +111,23 @@ func TestTalliesConcurrently(t *testing.T) {
 		t.Fatalf("%d successes, want %d", got, goroutines*each)
 	}
 }
+
+// A tally closed while its first success attaches it is never left in the
+// window's set (its connection is gone; the set would keep it for as long as
+// the closed phase lasts).
+func TestTallyClosedWhileAttachingLeavesNoTrace(t *testing.T) {
+	b := mustNew(t, Settings{Window: time.Hour})
+	for range 2000 {
+		var tally Tally
+		var wg sync.WaitGroup
+		wg.Go(func() { b.RecordSuccess(&tally) })
+		wg.Go(tally.Close)
+		wg.Wait()
+	}
+	ts := &b.phase.Load().window.tallies
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if n := len(ts.set); n != 0 {
+		t.Fatalf("%d closed tallies still in the window's set", n)
+	}
+}
