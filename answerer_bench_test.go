@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -130,6 +131,18 @@ func (a *answerer) RemoteAddr() net.Addr             { return answererAddr{} }
 func (a *answerer) SetDeadline(time.Time) error      { return nil }
 func (a *answerer) SetReadDeadline(time.Time) error  { return nil }
 func (a *answerer) SetWriteDeadline(time.Time) error { return nil }
+
+// SyscallConn makes the answerer stand for a TCP connection, the common case,
+// which go-redis peeks at for a dead idle connection before each command. The
+// peek finds nothing to read, as on a healthy connection, without a syscall.
+func (a *answerer) SyscallConn() (syscall.RawConn, error) { return idleRawConn{}, nil }
+
+// idleRawConn is the file descriptor of a connection with nothing to read.
+type idleRawConn struct{}
+
+func (idleRawConn) Control(func(fd uintptr)) error    { return nil }
+func (idleRawConn) Read(func(fd uintptr) bool) error  { return nil }
+func (idleRawConn) Write(func(fd uintptr) bool) error { return nil }
 
 type answererAddr struct{}
 

@@ -40,8 +40,9 @@ type timedConn struct {
 	gen       uint32        // the node's address generation when dialed
 	flags     atomic.Uint32 // connClosed, connLongWait, connReplied
 
-	first []byte   // the start of what the server sent first, set once with connReplied
-	_     [40]byte // the struct fills two cache lines
+	first []byte       // the start of what the server sent first, set once with connReplied
+	sys   syscall.Conn // the connection underneath, when it has a file descriptor
+	_     [24]byte     // the struct fills two cache lines
 }
 
 // The flags of a timedConn.
@@ -55,21 +56,28 @@ const (
 	connReplied
 )
 
-// sysConn is a timedConn over a connection with a file descriptor, which
-// go-redis peeks at to find dead idle connections. A TLS connection has none
-// of its own: go-redis must not peek under its record layer.
-type sysConn struct{ *timedConn }
-
-func (c sysConn) SyscallConn() (syscall.RawConn, error) {
-	return c.Conn.(syscall.Conn).SyscallConn()
+// SyscallConn lets go-redis peek at the connection for a dead idle one. Only
+// a connection with a file descriptor of its own is given to go-redis as a
+// *timedConn (see wrapConn).
+func (c *timedConn) SyscallConn() (syscall.RawConn, error) {
+	return c.sys.SyscallConn()
 }
+
+// opaqueConn hides SyscallConn from go-redis on a connection without a file
+// descriptor of its own, a TLS one: go-redis must not peek under its record
+// layer. Its methods are those of net.Conn, which its timedConn supplies.
+type opaqueConn struct{ net.Conn }
+
+// NetConn returns the connection underneath, as crypto/tls.Conn does.
+func (c opaqueConn) NetConn() net.Conn { return c.Conn.(*timedConn).NetConn() }
 
 func (n *node) wrapConn(conn net.Conn, gen uint32) net.Conn {
 	tc := &timedConn{Conn: conn, n: n, gen: gen}
-	if _, ok := conn.(syscall.Conn); ok {
-		return sysConn{tc}
+	if sys, ok := conn.(syscall.Conn); ok {
+		tc.sys = sys
+		return tc
 	}
-	return tc
+	return opaqueConn{tc}
 }
 
 // NetConn returns the connection underneath, as crypto/tls.Conn does.
@@ -132,28 +140,22 @@ func (c *timedConn) Read(p []byte) (int, error) {
 }
 
 // SetReadDeadline tells how long go-redis will wait for the pending reply,
-// which it sets after writing the request: see judged.
+// which it sets after writing the request: see judged. (SetDeadline is not
+// watched: go-redis sets one only to clear it, in the health check of a
+// pooled connection, where no reply is pending.)
 func (c *timedConn) SetReadDeadline(t time.Time) error {
-	c.noteDeadline(t)
+	if at := c.writeAt.Load(); at > 0 && c.waitsLong(t, at) {
+		c.flags.Or(connLongWait)
+	}
 	return c.Conn.SetReadDeadline(t)
 }
 
-func (c *timedConn) SetDeadline(t time.Time) error {
-	c.noteDeadline(t)
-	return c.Conn.SetDeadline(t)
-}
-
-// noteDeadline marks the pending reply, if there is one, as a long wait when
-// go-redis waits for it without a deadline or longer than the node's
-// ReadTimeout. Only a long wait costs a write to memory shared with Close.
-func (c *timedConn) noteDeadline(t time.Time) {
-	at := c.writeAt.Load()
-	if at <= 0 {
-		return
-	}
-	if t.IsZero() || time.Duration(t.UnixNano()-(c.n.c.epochUnix+at)) > c.n.judgeLimit+judgeSlack {
-		c.flags.Or(connLongWait)
-	}
+// waitsLong reports whether go-redis, with read deadline t, waits for the
+// reply to a request written at writeAt without a deadline or longer than the
+// node's ReadTimeout. Only a long wait costs a write to memory shared with
+// Close.
+func (c *timedConn) waitsLong(t time.Time, writeAt int64) bool {
+	return t.IsZero() || time.Duration(t.UnixNano()-(c.n.c.epochUnix+writeAt)) > c.n.judgeLimit+judgeSlack
 }
 
 // judged reports whether the pending reply is one the breaker judges slow
