@@ -66,3 +66,48 @@ func TestQueueHoldsAtMostItsLimit(t *testing.T) {
 		t.Fatalf("%d in flight at once, limit %d", p, limit)
 	}
 }
+
+// Each goroutine has a home stripe, the same for its successive commands, and
+// goroutines are spread over the stripes.
+func TestHomeStripeIsStableAndSpread(t *testing.T) {
+	t.Parallel()
+	for n := 1; n <= maxQueueStripes; n++ {
+		if s := homeStripe(n); s < 0 || s >= n {
+			t.Fatalf("homeStripe(%d) = %d", n, s)
+		}
+	}
+	const goroutines = 64
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		counts [maxQueueStripes]int
+		alive  sync.WaitGroup // all alive at once: each on a stack of its own
+	)
+	alive.Add(goroutines)
+	for range goroutines {
+		wg.Go(func() {
+			alive.Done()
+			alive.Wait()
+			var stripes [3]int
+			for i := range stripes { // one call site, as admission has
+				stripes[i] = homeStripe(maxQueueStripes)
+			}
+			if stripes[1] != stripes[0] || stripes[2] != stripes[0] {
+				t.Errorf("a goroutine's home stripe moved: %v", stripes)
+			}
+			mu.Lock()
+			counts[stripes[0]]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	used := 0
+	for _, c := range counts {
+		if c > 0 {
+			used++
+		}
+	}
+	if used < maxQueueStripes/2 {
+		t.Fatalf("%d goroutines have %d home stripes among %d: %v", goroutines, used, maxQueueStripes, counts)
+	}
+}
