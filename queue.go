@@ -1,7 +1,6 @@
 package redisguard
 
 import (
-	"math/rand/v2"
 	"sync/atomic"
 	"unsafe"
 )
@@ -12,11 +11,11 @@ const maxQueueStripes = 8
 // queue counts the commands in flight plus those waiting against
 // Options.QueueLimit. The count is striped over a few counters, each on its own
 // cache line and holding its share of the limit, so that admitting a command
-// does not make every core write the same word: a command takes a slot from its
-// goroutine's stripe (see homeStripe), and from the others when that one is
-// full. Their
-// shares add up to the limit, which is therefore never exceeded, and a command
-// is refused only when every stripe was full as it looked.
+// does not make every core write the same word: a command takes a slot from
+// its goroutine's stripe (see homeStripe), and from the others when that one
+// is full. Their shares add up to the limit, which is therefore never
+// exceeded, and a command is refused only when every stripe was full as it
+// looked.
 type queue struct {
 	stripes []queueStripe
 }
@@ -74,7 +73,7 @@ func (q *queue) releaseOne(stripe int) { q.stripes[stripe].n.Add(-1) }
 
 // take takes as many of want slots as are free, up to want.
 func (q *queue) take(want int64) (h hold, took int64) {
-	start := int(rand.Uint32N(uint32(len(q.stripes))))
+	start := homeStripe(len(q.stripes))
 	for i := 0; i < len(q.stripes) && took < want; i++ {
 		stripe := (start + i) % len(q.stripes)
 		s := &q.stripes[stripe]
