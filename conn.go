@@ -31,9 +31,10 @@ type timedConn struct {
 	// struct is a multiple of one, and so is its address).
 	net.Conn
 	n *node
-	// writeAt is the clock reading of the first write awaiting a reply; 0
-	// when none is, writeFailed after a write failed.
-	writeAt atomic.Int64
+	// writeStamp is the node's reply clock's stamp at the first write
+	// awaiting a reply, plus one; 0 when none is, writeFailed after a write
+	// failed.
+	writeStamp atomic.Int64
 	// successes counts the server's successes on the connection for the
 	// node's breaker, in memory the connection's user writes anyway.
 	successes breaker.Tally
@@ -88,21 +89,20 @@ func (c *timedConn) Write(p []byte) (int, error) {
 	if flags&connClosed != 0 || !c.current() {
 		return 0, &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: errWriteOnClosed}
 	}
-	var now int64
-	firstWrite := c.writeAt.Load() == 0 // of a request: a pipeline may take several
+	var stamp uint64
+	firstWrite := c.writeStamp.Load() == 0 // of a request: a pipeline may take several
 	if firstWrite {
-		now = c.n.c.clock()
+		if r := c.n.replies; r != nil {
+			stamp = r.stamp()
+		}
 	}
 	n, err := c.Conn.Write(p)
 	if err != nil {
-		c.writeAt.Store(writeFailed)
+		c.writeStamp.Store(writeFailed)
 		return n, c.refusal(err)
 	}
 	if firstWrite {
-		c.writeAt.Store(now)
-		if r := c.n.replies; r != nil {
-			r.written(now)
-		}
+		c.writeStamp.Store(int64(stamp) + 1)
 		if flags&connLongWait != 0 {
 			c.flags.And(^uint32(connLongWait))
 		}
@@ -110,7 +110,7 @@ func (c *timedConn) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// writeFailed is writeAt after a write failed, a caller's deadline passing
+// writeFailed is writeStamp after a write failed, a caller's deadline passing
 // say: whatever part of the request left, no reply is coming to judge, and
 // the connection is done for.
 const writeFailed = -1
@@ -124,38 +124,46 @@ func (c *timedConn) Read(p []byte) (int, error) {
 	if err != nil && n == 0 {
 		err = c.refusal(err)
 	}
-	if at := c.writeAt.Load(); at > 0 {
+	if ws := c.writeStamp.Load(); ws > 0 {
 		switch {
 		case n > 0:
-			c.writeAt.Store(0)
-			c.judge(at, p[0])
-		case err != nil && isTimeout(err) && c.slow(time.Duration(c.n.c.clock()-at)):
-			c.writeAt.Store(0)
-			if b := c.n.breaker.Load(); b != nil && c.current() && c.judged() {
-				c.n.chargeSlow(b)
+			c.writeStamp.Store(0)
+			c.judge(uint64(ws-1), p[0])
+		case err != nil && isTimeout(err):
+			if b := c.n.breaker.Load(); b != nil && c.tookAtLeast(uint64(ws-1)) >= b.SlowCallThreshold() {
+				c.writeStamp.Store(0)
+				if c.current() && c.judged() {
+					c.n.chargeSlow(b)
+				}
 			}
 		}
 	}
 	return n, err
 }
 
-// SetReadDeadline tells how long go-redis will wait for the pending reply,
-// which it sets after writing the request: see judged. (SetDeadline is not
-// watched: go-redis sets one only to clear it, in the health check of a
-// pooled connection, where no reply is pending.)
-func (c *timedConn) SetReadDeadline(t time.Time) error {
-	if at := c.writeAt.Load(); at > 0 && c.waitsLong(t, at) {
-		c.flags.Or(connLongWait)
-	}
-	return c.Conn.SetReadDeadline(t)
+// tookAtLeast returns a lower bound of the time the server has taken so far
+// over the request whose write recorded stamp on the node's reply clock,
+// which the node has when it has a breaker.
+func (c *timedConn) tookAtLeast(stamp uint64) time.Duration {
+	now := c.n.c.clock()
+	return time.Duration(now - c.n.replies.writtenBy(stamp, now))
 }
 
-// waitsLong reports whether go-redis, with read deadline t, waits for the
-// reply to a request written at writeAt without a deadline or longer than the
-// node's ReadTimeout. Only a long wait costs a write to memory shared with
-// Close.
-func (c *timedConn) waitsLong(t time.Time, writeAt int64) bool {
-	return t.IsZero() || time.Duration(t.UnixNano()-(c.n.c.epochUnix+writeAt)) > c.n.judgeLimit+judgeSlack
+// SetReadDeadline tells how long go-redis will wait for the pending reply,
+// which it sets after writing the request: see judged. The wait is a long one
+// without a deadline, or with one further after the write than the node's
+// ReadTimeout; it is measured from the reply clock's event the write saw,
+// which came before the write by less than the clock's period, and the node's
+// longWait allows for that. Only a long wait costs a write to memory shared
+// with Close. (SetDeadline is not watched: go-redis sets one only to clear
+// it, in the health check of a pooled connection, where no reply is pending.)
+func (c *timedConn) SetReadDeadline(t time.Time) error {
+	if ws := c.writeStamp.Load(); ws > 0 && c.n.replies != nil {
+		if t.IsZero() || time.Duration(t.UnixNano()-(c.n.c.epochUnix+c.n.replies.seen(uint64(ws-1)))) > c.n.longWait {
+			c.flags.Or(connLongWait)
+		}
+	}
+	return c.Conn.SetReadDeadline(t)
 }
 
 // judged reports whether the pending reply is one the breaker judges slow
@@ -169,12 +177,6 @@ func (c *timedConn) judged() bool {
 // read deadline from its own clock reading.
 const judgeSlack = 50 * time.Millisecond
 
-// slow reports whether took is past the breaker's slow-call threshold.
-func (c *timedConn) slow(took time.Duration) bool {
-	b := c.n.breaker.Load()
-	return b != nil && took >= b.SlowCallThreshold()
-}
-
 // judge tells the node's breaker what the server did with the request the
 // connection waited for, whose reply begins with first: a reply that took the
 // server longer than the slow-call threshold is a slow call, when go-redis
@@ -186,14 +188,14 @@ func (c *timedConn) slow(took time.Duration) bool {
 // out what go-redis answers from its client-side cache: the server did not
 // answer those. A connection to a master that moved away judges that old
 // server, not the node's current one.
-func (c *timedConn) judge(writeAt int64, first byte) {
+func (c *timedConn) judge(stamp uint64, first byte) {
 	if !c.current() {
 		return
 	}
 	b := c.n.breaker.Load()
 	switch {
 	case b == nil:
-	case !c.n.replies.quick(writeAt) && time.Duration(c.n.c.clock()-writeAt) >= b.SlowCallThreshold():
+	case !c.n.replies.quick(stamp) && c.tookAtLeast(stamp) >= b.SlowCallThreshold():
 		if c.judged() {
 			c.n.chargeSlow(b)
 		}
@@ -216,12 +218,12 @@ func (c *timedConn) Close() error {
 		return nil
 	}
 	c.successes.Close()
-	at := c.writeAt.Load()
-	if at == 0 {
+	ws := c.writeStamp.Load()
+	if ws == 0 {
 		c.n.dials.refund()
 		return c.Conn.Close()
 	}
-	if at > 0 && c.judged() && c.n.c.drainer.start(c, at) {
+	if ws > 0 && c.judged() && c.n.c.drainer.start(c, uint64(ws-1)) {
 		return nil
 	}
 	return c.Conn.Close()

@@ -8,7 +8,8 @@ import (
 // drainer drains the connections go-redis threw away with a reply pending
 // because the caller's deadline passed (or a timeout shorter than the
 // breaker's slow-call threshold): each is read until its first reply byte or
-// the threshold, counted from the write, whichever comes first. A caller in a
+// the threshold, counted from the write (from the first event of the node's
+// reply clock after it), whichever comes first. A caller in a
 // hurry thus never opens the breaker on a healthy server, while a server that
 // does not answer within the threshold, a paused one say, is counted however
 // short the callers' deadlines are.
@@ -22,12 +23,14 @@ type drainer struct {
 // start drains tc in the background and reports true, or reports false when
 // tc must simply be closed: the client is closing, or its node already drains
 // as many connections as its pool holds.
-func (d *drainer) start(tc *timedConn, writeAt int64) bool {
+func (d *drainer) start(tc *timedConn, stamp uint64) bool {
 	b := tc.n.breaker.Load()
 	if b == nil {
 		return false
 	}
-	deadline := d.c.epoch.Add(time.Duration(writeAt) + b.SlowCallThreshold())
+	// From the reply clock's first event after the write, or now: no earlier
+	// than the write, so that a server is never given less than the threshold.
+	deadline := d.c.epoch.Add(time.Duration(tc.n.replies.writtenBy(stamp, d.c.clock())) + b.SlowCallThreshold())
 	if !time.Now().Before(deadline) {
 		if tc.current() {
 			tc.n.chargeSlow(b) // already late, and abandoned before a read noticed

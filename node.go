@@ -46,6 +46,9 @@ type node struct {
 	// no longer than this (its ReadTimeout), which leaves out blocking commands;
 	// zero when go-redis sets no read deadline, and no reply is judged slow.
 	judgeLimit time.Duration
+	// longWait: a read deadline further than this after the reply clock's
+	// event a write saw makes its reply a long wait (see SetReadDeadline).
+	longWait time.Duration
 	// replies spares the connections the system clock at most replies; nil
 	// without a breaker, which is all they time replies for.
 	replies *replyClock
@@ -87,6 +90,7 @@ func newNode(c *Client, addr string, p prober, judgeLimit time.Duration, poolSiz
 		// to it again start it.
 		busy := func() bool { return !n.retired.Load() && c.queue.len() > 0 }
 		n.replies = newReplyClock(c, slowCallThreshold(s.SlowCallThreshold, judgeLimit), busy)
+		n.longWait = judgeLimit + judgeSlack + n.replies.period
 	}
 	return n
 }

@@ -1,109 +1,159 @@
 package redisguard
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// replyClock spares a node's connections a reading of the system clock at
-// every reply, which costs as much as the rest of their bookkeeping: a reply
-// that came before the clock's next tick after its request was written took
-// less than a tick's period, well under the slow-call threshold, and is judged
-// without the system clock. A reply that spans a tick reads it.
+// replyClock spares a node's connections the system clock, which costs as
+// much as the rest of their bookkeeping: a write records the clock's stamp,
+// the number of its latest event, instead of the time, and the reply is
+// judged from the stamp.
 //
-// The clock ticks every quarter of the threshold while commands are in
-// flight, and stops when none are; a write starts it again. A reply that took
-// the threshold or longer is judged fast wrongly only if the running clock did
-// not tick meanwhile: its timer fired three quarters of the threshold late, or
-// more. A host that busy delays the reply's reader as much, and the system
-// clock would then count the delay against the server.
+// The clock ticks every eighth of the slow-call threshold while commands are
+// in flight, and stops when none are; a write starts it again. Each tick and
+// each start is an event, numbered, whose time (a system clock reading) the
+// clock keeps for a while. A reply before the next event after its write took
+// less than a tick's period, well under the threshold: it is judged without
+// the system clock. A later one reads it: the first event after the write
+// came no earlier than the write, so the server took at least the time since
+// that event, and the reply is slow when that is past the threshold. The rule
+// thus never takes a reply under the threshold for a slow one; one over it by
+// less than a period may pass as quick.
+//
+// A reply that took the threshold or longer is judged quick wrongly only if
+// the clock did not tick meanwhile: its timer fired seven eighths of the
+// threshold late, or more, or the clock stopped, which it does only with no
+// command in flight. A host that busy delays the reply's reader as much, and
+// the system clock would then count the delay against the server.
 type replyClock struct {
 	c      *Client
 	period time.Duration
 	timer  *time.Timer
 	busy   func() bool // whether commands are in flight where the clock serves
 
-	// What connections read at every reply, padded so that no cache line
+	mu sync.Mutex // orders the events
+
+	// What connections read at every command, padded so that no cache line
 	// holding it holds anything written more often.
 	_ [64]byte
-	// last is the system clock (Client.clock) at the last tick, or when the
-	// clock started.
-	last    atomic.Int64
-	running atomic.Bool
-	stopped atomic.Bool
-	_       [64]byte
+	// seq numbers the latest event; zero before the first. An event is
+	// numbered before its time is read, so that its time is no earlier than
+	// any write that recorded the event before it.
+	seq atomic.Uint64
+	// recorded numbers the latest event whose time is in at.
+	recorded atomic.Uint64
+	running  atomic.Bool
+	stopped  atomic.Bool
+	_        [64]byte
+	// at holds the system clock (Client.clock) at the latest events: event s
+	// at at[s%eventsKept].
+	at [eventsKept]atomic.Int64
 }
 
+// eventsKept is how many events the clock remembers: four slow-call
+// thresholds' worth of ticks. A reply to a write older than that was slow.
+const eventsKept = 32
+
 func newReplyClock(c *Client, threshold time.Duration, busy func() bool) *replyClock {
-	r := &replyClock{c: c, period: threshold / 4, busy: busy}
+	r := &replyClock{c: c, period: max(threshold/8, 1), busy: busy}
 	r.timer = time.AfterFunc(time.Hour, r.tick)
 	r.timer.Stop()
 	return r
 }
 
-// written notes that a request was written at now (a Client.clock reading),
-// starting the clock if it was stopped.
-func (r *replyClock) written(now int64) {
+// stamp is what a write records: the number of the latest event, starting
+// the clock first if it was stopped.
+func (r *replyClock) stamp() uint64 {
 	if !r.running.Load() {
-		r.start(now)
+		r.start()
 	}
+	return r.seq.Load()
 }
 
-// start starts the clock at now unless it runs already or was stopped for
-// good. Its reading moves forward first: a reply that sees it running sees a
-// reading from after the clock last (re)started.
-func (r *replyClock) start(now int64) {
-	if r.stopped.Load() {
+// start starts the clock unless it runs already or was stopped for good.
+func (r *replyClock) start() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.running.Load() || r.stopped.Load() {
 		return
 	}
-	r.advance(now)
-	if r.running.CompareAndSwap(false, true) {
-		r.timer.Reset(r.period)
+	r.event()
+	r.running.Store(true)
+	r.timer.Reset(r.period)
+}
+
+// event records an event at the system clock's present reading. r.mu is held.
+func (r *replyClock) event() {
+	s := r.seq.Load() + 1
+	r.seq.Store(s)
+	r.at[s%eventsKept].Store(r.c.clock())
+	r.recorded.Store(s)
+}
+
+// quick reports whether a reply arriving now to a request written at stamp
+// came before the clock's next event: within a tick's period while the clock
+// runs. (A clock that stopped meanwhile, with no command in flight, and did
+// not start again, recorded no event either: a reply it leaves without one
+// is not judged slow.)
+func (r *replyClock) quick(stamp uint64) bool {
+	return r.seq.Load() == stamp
+}
+
+// writtenBy returns a reading of the system clock no earlier than the write
+// that recorded stamp: the first event after it, or now when there has been
+// none. After too many events, the earliest one kept serves, a later one.
+func (r *replyClock) writtenBy(stamp uint64, now int64) int64 {
+	recorded := r.recorded.Load()
+	if recorded <= stamp { // none since, or its time is being read
+		return now
 	}
-}
-
-// advance sets the clock's reading to now, unless a later one is there: the
-// reading never goes back, or a reply written after the later one could be
-// judged quick across a tick.
-func (r *replyClock) advance(now int64) {
-	for {
-		last := r.last.Load()
-		if last >= now || r.last.CompareAndSwap(last, now) {
-			return
-		}
+	first := stamp + 1
+	if recorded-first >= eventsKept {
+		first = recorded - eventsKept + 1 // the earliest kept, later still
 	}
+	// An event recorded meanwhile may take the slot: it is later still,
+	// which serves as well.
+	return r.at[first%eventsKept].Load()
 }
 
-// quick reports whether the reply arriving now to a request written at
-// writeAt came within a tick's period: no tick since the write, and the clock
-// ran all along (had it stopped and started again, its last reading would be
-// after the write).
-func (r *replyClock) quick(writeAt int64) bool {
-	return r.running.Load() && r.last.Load() < writeAt
+// seen returns the time of the event a write that recorded stamp saw, which
+// came before the write (give or take the event's own bookkeeping). Asked
+// right after the write, as it is, it is at hand: the slot is another
+// event's only when the event's time is not recorded yet (an earlier event's
+// then) or 32 events later.
+func (r *replyClock) seen(stamp uint64) int64 {
+	return r.at[stamp%eventsKept].Load()
 }
 
-// tick reads the system clock and goes on ticking while commands are in
-// flight. Before it stops, it looks once more: a command admitted before a
-// write that saw the clock running is counted by then.
+// tick records an event and goes on ticking while commands are in flight.
+// Before it stops, it looks once more: a command admitted before a write
+// that saw the clock running is counted by then.
 func (r *replyClock) tick() {
-	r.advance(r.c.clock())
-	if r.stopped.Load() {
-		r.running.Store(false)
+	r.mu.Lock()
+	if r.stopped.Load() || !r.running.Load() {
+		r.mu.Unlock()
 		return
 	}
+	r.event()
 	if r.busy() {
 		r.timer.Reset(r.period)
+		r.mu.Unlock()
 		return
 	}
 	r.running.Store(false)
+	r.mu.Unlock()
 	if r.busy() {
-		r.start(r.c.clock())
+		r.start()
 	}
 }
 
 // stop stops the clock for good: its node is closed. Replies still to come
-// read the system clock.
+// are judged from the last event.
 func (r *replyClock) stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.stopped.Store(true)
 	r.timer.Stop()
 	r.running.Store(false)

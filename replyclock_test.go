@@ -1,6 +1,8 @@
 package redisguard
 
 import (
+	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,26 +12,29 @@ import (
 func TestReplyClockTicksWhileCommandsAreInFlight(t *testing.T) {
 	c := newClient(nil, config{queueLimit: 10}, retryPolicy{})
 	defer c.cancel()
-	r := newReplyClock(c, 40*time.Millisecond, func() bool { return c.queue.len() > 0 }) // a tick every 10 ms
+	r := newReplyClock(c, 80*time.Millisecond, func() bool { return c.queue.len() > 0 }) // a tick every 10 ms
 	defer r.stop()
 
 	stripe, ok := c.queue.takeOne() // a command in flight
 	if !ok {
 		t.Fatal("no queue slot")
 	}
-	first := c.clock()
-	r.written(first)
+	before := c.clock()
+	first := r.stamp()
+	stamped := c.clock()
+	if !r.running.Load() || first == 0 {
+		t.Fatalf("a write did not start the clock: running %v, stamp %d", r.running.Load(), first)
+	}
+	if at := r.seen(first); at < before || at > stamped {
+		t.Fatalf("the event a write saw is at %d, want between %d and %d", at, before, stamped)
+	}
+	time.Sleep(35 * time.Millisecond) // ticks since
 	if r.quick(first) {
-		t.Fatal("the write that started the clock was judged without the system clock")
-	}
-	second := c.clock()
-	r.written(second)
-	if r.last.Load() == first && !r.quick(second) {
-		t.Fatal("a reply right after a write, with no tick between, read the system clock")
-	}
-	time.Sleep(30 * time.Millisecond) // ticks since
-	if r.quick(second) {
 		t.Fatal("a reply that spans ticks was judged without the system clock")
+	}
+	now := c.clock()
+	if by := r.writtenBy(first, now); by < before || by >= now {
+		t.Fatalf("the first event after the write is at %d, want from %d and before %d", by, before, now)
 	}
 	if !r.running.Load() {
 		t.Fatal("the clock stopped with a command in flight")
@@ -37,20 +42,53 @@ func TestReplyClockTicksWhileCommandsAreInFlight(t *testing.T) {
 
 	c.queue.releaseOne(stripe)
 	redistest.Eventually(t, 5*time.Second, "the clock stops with no command in flight", func() bool { return !r.running.Load() })
-	if now := c.clock(); r.quick(now) {
-		t.Fatal("a stopped clock judged a reply")
+	idle := r.seq.Load()
+	time.Sleep(25 * time.Millisecond)
+	if r.seq.Load() != idle {
+		t.Fatal("a stopped clock went on ticking")
 	}
-	restart := c.clock()
-	r.written(restart)
-	if !r.running.Load() || r.last.Load() != restart {
-		t.Fatalf("a write did not start the clock again: running %v, last %d, want %d", r.running.Load(), r.last.Load(), restart)
+	if again := r.stamp(); !r.running.Load() || again != idle+1 {
+		t.Fatalf("a write did not start the clock again: running %v, stamp %d, want %d", r.running.Load(), again, idle+1)
 	}
 
 	r.stop()
-	r.written(c.clock())
-	if r.running.Load() || r.quick(c.clock()) {
-		t.Fatal("a stopped clock started again")
+	last := r.seq.Load()
+	if r.stamp(); r.running.Load() || r.seq.Load() != last {
+		t.Fatal("a clock stopped for good started again")
 	}
+}
+
+// Whatever the timing, the event after a write is no earlier than the write,
+// and the event before it no later: the server's time read from the clock
+// is never more than it took.
+func TestReplyClockBoundsTheWrite(t *testing.T) {
+	c := newClient(nil, config{queueLimit: 10}, retryPolicy{})
+	defer c.cancel()
+	r := newReplyClock(c, 8*time.Millisecond, func() bool { return true }) // a tick every millisecond
+	defer r.stop()
+
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 200 {
+				before := c.clock()
+				stamp := r.stamp()
+				stamped := c.clock()
+				if at := r.seen(stamp); at > stamped {
+					t.Errorf("the event a write saw is at %d, after the write at %d", at, stamped)
+					return
+				}
+				// Sometimes past every event the clock keeps.
+				time.Sleep(time.Duration(rand.IntN(3_000)) * time.Microsecond * time.Duration(1+rand.IntN(2)*20))
+				now := c.clock()
+				if by := r.writtenBy(stamp, now); by < before || by > now {
+					t.Errorf("the event after a write at %d..%d is at %d, now %d", before, stamped, by, now)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func TestJudgeLimitFollowsReadTimeout(t *testing.T) {
@@ -65,18 +103,5 @@ func TestJudgeLimitFollowsReadTimeout(t *testing.T) {
 		if got := judgeLimit(tc.readTimeout); got != tc.want {
 			t.Errorf("judgeLimit(%v) = %v, want %v", tc.readTimeout, got, tc.want)
 		}
-	}
-}
-
-func TestReplyClockReadingNeverGoesBack(t *testing.T) {
-	c := newClient(nil, config{queueLimit: 10}, retryPolicy{})
-	defer c.cancel()
-	r := newReplyClock(c, time.Hour, func() bool { return false })
-	defer r.stop()
-	later := c.clock()
-	r.advance(later)
-	r.advance(later - 1) // a start that read the clock a moment before
-	if got := r.last.Load(); got != later {
-		t.Fatalf("reading %d after advancing to %d, then to an earlier one", got, later)
 	}
 }
