@@ -112,10 +112,10 @@ type Options struct {
 	// handles (a refused or broken connection), commands that never left
 	// (waiting for a connection, a dial) and commands whose caller gave up before
 	// the write are not counted; replies such as LOADING or BUSY are; time counts
-	// only as the server's own, measured from the write, past
-	// Breaker.SlowCallThreshold (zero means the smaller of
-	// breaker.DefaultSlowCallThreshold and the client's ReadTimeout, but at
-	// least 10 ms). A command
+	// only as the server's own, measured from the write (to an eighth of the
+	// threshold, in the server's favour), past Breaker.SlowCallThreshold (zero
+	// means the smaller of breaker.DefaultSlowCallThreshold and the client's
+	// ReadTimeout, but at least 10 ms). A command
 	// whose caller's deadline passed after the write counts only if the server
 	// did not answer within that threshold: its connection is drained in the
 	// background to find out. On a cluster, CLUSTERDOWN, TRYAGAIN, MOVED and ASK
