@@ -9,10 +9,10 @@ import (
 // because the caller's deadline passed (or a timeout shorter than the
 // breaker's slow-call threshold): each is read until its first reply byte or
 // the threshold, counted from the write (from the first event of the node's
-// reply clock after it), whichever comes first. A caller in a
-// hurry thus never opens the breaker on a healthy server, while a server that
-// does not answer within the threshold, a paused one say, is counted however
-// short the callers' deadlines are.
+// reply clock after it), whichever comes first. A caller in a hurry thus
+// never opens the breaker on a healthy server, while a server that does not
+// answer within the threshold, a paused one say, is counted however short the
+// callers' deadlines are.
 type drainer struct {
 	c      *Client
 	mu     sync.Mutex
