@@ -28,8 +28,8 @@ func (f ReconnectFunc) NextDelay(attempt int, cause error) (time.Duration, error
 // min(Base·2^(n−1), Max), times a random factor in [1−Jitter, 1+Jitter].
 //
 // With DefaultBackoff the delays are 100, 200, 400, 800, 1600, 3000, 3000, 3000, 3000
-// and 3000 ms (±10 %), and the client gives up after the tenth failed attempt: the
-// schedule of the seed's reconnectStrategy.
+// and 3000 ms (±10 %), and the client gives up after the tenth failed attempt:
+// node-redis's usual reconnectStrategy, quick at first and never more than 3 s apart.
 type ExponentialBackoff struct {
 	// Base is the delay before the first attempt. Zero means 100 ms.
 	Base time.Duration

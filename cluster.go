@@ -12,7 +12,7 @@ import (
 )
 
 // clusterNodes are the nodes of a cluster client, one per server address:
-// the seed addresses from the start, then every node go-redis creates for
+// the configured seed addresses from the start, then every node go-redis creates for
 // its slot map (ClusterClient.OnNewNode). A node keeps its state, schedule
 // and breaker when go-redis replaces its client.
 type clusterNodes struct {

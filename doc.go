@@ -10,7 +10,7 @@
 //     closed, no answer within the read timeout, refused credentials) it moves
 //     to reconnecting and one supervisor goroutine reconnects it with capped
 //     exponential backoff: 100 ms doubling to 3 s, ±10 % jitter, 10 attempts by
-//     default, the seed's node-redis reconnectStrategy. Meanwhile the commands
+//     default, as node-redis's usual reconnectStrategy. Meanwhile the commands
 //     routed to it fail fast with ErrNotReady (naming the server and why) and
 //     never dial it themselves, so a dead server sees the backoff schedule
 //     however many goroutines call; the other servers are untouched.

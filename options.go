@@ -9,7 +9,8 @@ import (
 	"github.com/redisguard/redisguard/breaker"
 )
 
-// Defaults of the zero Options, taken from the seed's node-redis configuration.
+// Defaults of the zero Options: node-redis's production settings, so a service
+// moving from Node.js behaves the same (each node-redis name beside its value).
 const (
 	DefaultConnectTimeout = 5 * time.Second  // socket.connectTimeout: 5000
 	DefaultKeepAlive      = 30 * time.Second // socket.keepAlive: 30000

@@ -61,8 +61,9 @@
 // for the contract).
 //
 // Do runs a function under a breaker and answers from a fallback when the
-// breaker is open or the function fails with a counted failure: the seed's
-// "circuit breaker for Redis failures" with "graceful degradation". It does
+// breaker is open or the function fails with a counted failure: a circuit
+// breaker for Redis failures with graceful degradation (a cache miss becomes a
+// database query). It does
 // not time the function, whose duration is not the server's alone.
 //
 // A redisguard.Client runs every command through its breaker (see

@@ -11,7 +11,7 @@ import (
 	"github.com/redisguard/redisguard/breaker"
 )
 
-// Answer from the database when Redis fails: the seed's graceful degradation.
+// Answer from the database when Redis fails: graceful degradation.
 func ExampleDo() {
 	b, err := breaker.New(breaker.Settings{ConsecutiveFailures: 2, OpenTimeout: 30 * time.Second})
 	if err != nil {

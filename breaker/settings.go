@@ -26,7 +26,7 @@ const (
 // late (tens of milliseconds). It is five times the cache's default 100 ms
 // budget: a caller that gives up at its own deadline has seen at most that much
 // server time, so hurried callers never count as slow, however many they are.
-// It is the top of the seed's latency histogram (0.001…0.5 s): a reply beyond
+// It is the top of the usual Redis latency histogram (0.001…0.5 s): a reply beyond
 // its last bucket is an outage, not a tail. And it is short enough that a
 // stopped server (SIGSTOP, a fork that stalls it, a long script) is judged
 // about half a second after it stopped, once the calls then in flight pass it.

@@ -1,7 +1,7 @@
 // Package metrics exports Prometheus metrics for Redis: what the client does
 // (commands, latency, errors, lifecycle, breaker, pool), what the cache does,
 // and what the server reports in INFO; and a Monitor that raises alerts on the
-// thresholds of the seed's production chapter.
+// thresholds commonly used for Redis in production.
 //
 // Nothing is registered globally: New registers with the Registerer it is
 // given, or with nothing (a *Metrics is itself a prometheus.Collector).
@@ -21,7 +21,7 @@
 //
 // # Metrics
 //
-// With the default namespace "redis" (names from the seed where it names them):
+// With the default namespace "redis" (the names Redis dashboards commonly use, where there is one):
 //
 //	redis_commands_total{command}                 counter    commands sent
 //	redis_command_duration_seconds{command}       histogram  latency; seed buckets 1 ms…0.5 s plus 0.1, 0.25, 0.5 ms and 1 s; native too

@@ -113,7 +113,7 @@ func Example_servers() {
 	// redis_client_reconnect_attempts_total{node="<addr>"} 0
 }
 
-// Alerts on the seed's production thresholds, logged as they fire and resolve.
+// Alerts on the default production thresholds, logged as they fire and resolve.
 // (Compiled, not run: it needs a real server and minutes to say anything.)
 func ExampleNewMonitor() {
 	rdb, err := redisguard.New(redisguard.Options{URL: "redis://localhost:6379/0"})

@@ -10,7 +10,7 @@ import (
 )
 
 // DefaultBuckets returns the latency buckets used when Options.Buckets is nil:
-// the seed's (1, 5, 10, 50, 100, 500 ms) with 2.5, 25 and 250 ms between them,
+// the usual Redis latency buckets (1, 5, 10, 50, 100, 500 ms) with 2.5, 25 and 250 ms between them,
 // sub-millisecond ones below (a Redis command on a LAN takes a fraction of a
 // millisecond) and 1 s above.
 func DefaultBuckets() []float64 {

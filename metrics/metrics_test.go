@@ -66,7 +66,7 @@ func TestCommandsAreCountedAndTimed(t *testing.T) {
 	}
 	for _, seed := range []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.5} {
 		if !slices.Contains(bounds, seed) {
-			t.Fatalf("buckets %v lack the seed's %v", bounds, seed)
+			t.Fatalf("buckets %v lack the usual %v", bounds, seed)
 		}
 	}
 	if !slices.ContainsFunc(bounds, func(b float64) bool { return b < 0.001 }) {

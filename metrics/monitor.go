@@ -30,7 +30,7 @@ type Alert struct {
 	At        time.Time
 }
 
-// MonitorOptions configures a Monitor. Zero thresholds take the seed's values.
+// MonitorOptions configures a Monitor. Zero thresholds take the defaults below.
 type MonitorOptions struct {
 	// Interval between polls. Zero means 15 s.
 	Interval time.Duration
@@ -57,7 +57,7 @@ type MonitorOptions struct {
 	OnError func(error)
 }
 
-// Monitor polls INFO and SLOWLOG and raises alerts on the seed's production
+// Monitor polls INFO and SLOWLOG and raises alerts on common production
 // thresholds: each alert fires once when its threshold is crossed and once
 // more when it resolves.
 type Monitor struct {

@@ -1,4 +1,4 @@
-// Command productservice is a product HTTP service in the seed's spirit: product
+// Command productservice is a product HTTP service: product
 // reads go through a cache-aside cache over a guarded Redis client, answered by
 // the database when Redis fails, with health endpoints and Prometheus metrics.
 //
