@@ -98,6 +98,11 @@ func New(opts Options) (*Client, error) {
 		b.close()
 		return nil, errors.Join(errs...)
 	}
+	if err := instrument(opts.Instrument, b.rdb); err != nil {
+		b.close()
+		return nil, err
+	}
+	markGuarded(b.rdb) // built here: no other guard has it
 	c := newClient(b.rdb, cfg, b.retry)
 	c.secrets = b.secrets
 	switch {
@@ -143,14 +148,29 @@ func Wrap(rdb redis.UniversalClient, opts Options) (*Client, error) {
 	}
 	if isNilClient(rdb) {
 		errs = append(errs, fmt.Errorf("redisguard: Wrap: the client is nil"))
+	} else if _, ok := rdb.(*Client); ok {
+		errs = append(errs, fmt.Errorf("%w: Wrap was given a *redisguard.Client", ErrAlreadyGuarded))
 	} else if err := checkFullDuplexConfig(rdb); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	switch rdb.(type) {
+	case *redis.Client, *redis.ClusterClient:
+	default:
+		return nil, fmt.Errorf("%w: %T", ErrUnsupportedClient, rdb)
+	}
+	if !markGuarded(rdb) {
+		return nil, fmt.Errorf("%w: Wrap was given a go-redis client that a Client guards", ErrAlreadyGuarded)
+	}
+	if err := instrument(opts.Instrument, rdb); err != nil {
+		unmarkGuarded(rdb)
+		return nil, err
+	}
 	retry, err := takeOverRetries(rdb)
 	if err != nil {
+		unmarkGuarded(rdb)
 		return nil, err
 	}
 	c := newClient(rdb, cfg, retry)
@@ -343,6 +363,7 @@ func (c *Client) Close() error {
 		c.background.Wait()
 		c.awaitDrained()
 		c.closeErr = c.UniversalClient.Close()
+		unmarkGuarded(c.UniversalClient)
 		if !ended {
 			c.events.end(nil)
 		}
