@@ -31,7 +31,7 @@ func (s *service) routes(rdb *redisguard.Client, reg *prometheus.Registry) http.
 	// The products answer from the database while Redis is down, so Redis is
 	// optional for readiness: a Redis outage must not take every pod out of
 	// the Service. /health/redis still shows it fail.
-	mux.Handle("GET /health/ready", health.Readiness(rdb, health.Optional()))
+	mux.Handle("GET /health/ready", health.Readiness(rdb, health.Options{Optional: true}))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return mux
 }
