@@ -48,8 +48,16 @@ import (
 // retries off). On a cluster, go-redis's own cluster retries run, kept from
 // resending anything that may have been applied.
 //
-// Publish/subscribe connections (Subscribe and friends) bypass the guard, and
-// so does full-duplex auto-pipelining, which the client refuses (ErrFullDuplex).
+// Publish/subscribe (Subscribe and friends) is not admitted message by
+// message: a PubSub keeps a connection of its own. Its dials go through the
+// guard, though: when its connection breaks, go-redis redials and subscribes
+// again, and while the server is down each redial waits for the server's
+// supervisor instead of dialing a dead server, so a subscriber hears again
+// at most the reconnect schedule's current delay later than a plain go-redis
+// one (docs/RELIABILITY.md). Pub/Sub delivers at most once, through the guard
+// or not: messages published while a subscriber is away are lost. For
+// delivery that survives a disconnect, use Streams (XADD, XREADGROUP, XACK).
+// Full-duplex auto-pipelining cannot be guarded and is refused (ErrFullDuplex).
 type Client struct {
 	redis.UniversalClient
 
