@@ -137,7 +137,9 @@ func New(opts Options) (*Client, error) {
 // they would repeat writes; the client's MaxRetries becomes the budget of the
 // safe retries of Client. Call Wrap before the client is used, keep using the
 // returned Client (commands sent through the original go through the same
-// hooks), and close the Client instead of the original.
+// hooks), and close the Client instead of the original. A client that a Client
+// guards already (New's, or one wrapped before, until that Client is closed)
+// gets ErrAlreadyGuarded.
 func Wrap(rdb redis.UniversalClient, opts Options) (*Client, error) {
 	cfg, errs := opts.config()
 	for _, f := range []struct {
