@@ -220,17 +220,47 @@ func TestInstrumentSeesRefusedCommands(t *testing.T) {
 // masters' commands are served.
 func TestInstrumentSeesRefusedCommandsOnACluster(t *testing.T) {
 	t.Parallel()
+	for _, wrap := range []bool{false, true} {
+		name := "New"
+		if wrap {
+			name = "Wrap"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			clusterSpans(t, wrap)
+		})
+	}
+}
+
+func clusterSpans(t *testing.T, wrap bool) {
 	cl := redistest.StartCluster(t, redistest.ClusterConfig{Masters: 3, Extra: []string{"busy-reply-threshold 50"}})
 	rec := newRecorder()
 	s := newSpanCheck(t)
-	c := newTestClient(t, Options{
-		Redis:          &redis.UniversalOptions{Addrs: cl.Addrs(), IsClusterMode: true, ReadTimeout: 100 * time.Millisecond},
+	opts := Options{
 		ConnectTimeout: time.Second,
 		Reconnect:      ExponentialBackoff{MaxRetries: -1},
 		Breaker:        breaker.Settings{ConsecutiveFailures: 5, OpenTimeout: breakerOpenTimeout},
 		Hooks:          rec.hooks(),
-		Instrument:     s.instrument,
-	})
+	}
+	var c *Client
+	if wrap {
+		rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs(), ReadTimeout: 100 * time.Millisecond})
+		if err := s.instrument(rdb); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if c, err = Wrap(rdb, opts); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if err := waitReady(c); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		opts.Redis = &redis.UniversalOptions{Addrs: cl.Addrs(), IsClusterMode: true, ReadTimeout: 100 * time.Millisecond}
+		opts.Instrument = s.instrument
+		c = newTestClient(t, opts)
+	}
 	keys := cl.KeysOnEveryShard(2)
 	victim := cl.Masters()[0]
 	owner := make(map[string]string)
