@@ -31,7 +31,7 @@
 //
 // # Shutdown
 //
-// On SIGTERM (or SIGINT) /health/ready fails at once, and the service keeps
+// On SIGTERM /health/ready fails at once, and the service keeps
 // serving for the drain period (-drain, or DRAIN_PERIOD, 5s by default), so
 // that the load balancer stops sending it requests before it stops accepting
 // them; then it drains the requests in flight (at most 10 s) and closes the
@@ -40,7 +40,8 @@
 // endpoints to propagate, or give the pod a preStop hook that sleeps that long
 // (SIGTERM then comes after the endpoints were removed, and the drain period
 // can be short); keep terminationGracePeriodSeconds above the preStop sleep,
-// the drain period and the 10 s of in-flight requests together.
+// the drain period and the 10 s of in-flight requests together. SIGINT
+// (Ctrl-C) skips the drain period.
 package main
 
 import (
@@ -75,6 +76,9 @@ const (
 	staleBound  = 3 * time.Second
 )
 
+// errInterrupted ends the service on SIGINT, which skips the drain period.
+var errInterrupted = errors.New("interrupted")
+
 // config is what the service is started with.
 type config struct {
 	addr     string        // listen address
@@ -101,8 +105,18 @@ func main() {
 		log.Error("productservice: -drain must not be negative", "drain", cfg.drain)
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
+	ctx, stop := context.WithCancelCause(context.Background())
+	defer stop(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		if <-sigs == os.Interrupt {
+			stop(errInterrupted) // Ctrl-C at a terminal: no load balancer to wait for
+			return
+		}
+		stop(nil)
+	}()
 	if err := run(ctx, cfg, log, nil); err != nil {
 		log.Error("productservice stopped", "err", err)
 		os.Exit(1)
@@ -209,8 +223,12 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(addr 
 	// Readiness fails first, and the service goes on serving while the load
 	// balancer takes it out of rotation.
 	svc.draining.Store(true)
-	log.Info("shutting down: readiness fails; serving on for the drain period", "drain", cfg.drain)
-	drainTimer := time.NewTimer(cfg.drain)
+	drain := cfg.drain
+	if errors.Is(context.Cause(ctx), errInterrupted) {
+		drain = 0
+	}
+	log.Info("shutting down: readiness fails; serving on for the drain period", "drain", drain)
+	drainTimer := time.NewTimer(drain)
 	select {
 	case err := <-served:
 		drainTimer.Stop()
