@@ -37,3 +37,30 @@ func TestLibraryPullsNoExampleDependency(t *testing.T) {
 		t.Fatalf("go list named %d library packages:\n%s", checked, out)
 	}
 }
+
+// TestTestKitImportsOnlyGoRedis: redisguardtest, and the harness it is built
+// on, import nothing but the standard library and go-redis, so that a
+// service's tests pull in nothing else.
+func TestTestKitImportsOnlyGoRedis(t *testing.T) {
+	t.Parallel()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("the go command is not in PATH")
+	}
+	out, err := exec.Command(gobin, "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "./redisguardtest", "./internal/redistest").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for line := range strings.Lines(string(out)) {
+		pkg, imports, _ := strings.Cut(strings.TrimSpace(line), " ")
+		for imp := range strings.FieldsSeq(imports) {
+			first, _, _ := strings.Cut(imp, "/")
+			switch {
+			case !strings.Contains(first, "."): // the standard library
+			case imp == "github.com/redis/go-redis/v9", imp == "github.com/redisguard/redisguard/internal/redistest":
+			default:
+				t.Errorf("%s imports %s", pkg, imp)
+			}
+		}
+	}
+}
