@@ -137,8 +137,10 @@ type Options struct {
 	// ErrQueueFull) included, with their error. A cluster client is passed
 	// before its node clients exist, so that hooks added per node
 	// (ClusterClient.OnNewNode, as redisotel does) run outside each node's
-	// guard as well. With Wrap, instrumenting the client before wrapping it
-	// does the same. An error fails New or Wrap.
+	// guard as well; a command refused before it is routed to a node (closed,
+	// ErrQueueFull) passes only the cluster client's own hooks, which
+	// redisotel leaves alone. With Wrap, instrumenting the client before
+	// wrapping it does the same. An error fails New or Wrap.
 	Instrument func(redis.UniversalClient) error
 
 	// Logger receives one record per lifecycle event. Nil means no logging.
