@@ -48,8 +48,16 @@ import (
 // retries off). On a cluster, go-redis's own cluster retries run, kept from
 // resending anything that may have been applied.
 //
-// Publish/subscribe connections (Subscribe and friends) bypass the guard, and
-// so does full-duplex auto-pipelining, which the client refuses (ErrFullDuplex).
+// Publish/subscribe (Subscribe and friends) is not admitted message by
+// message: a PubSub keeps a connection of its own. Its dials go through the
+// guard, though: when its connection breaks, go-redis redials and subscribes
+// again, and while the server is down each redial waits for the server's
+// supervisor instead of dialing a dead server, so a subscriber hears again
+// at most the reconnect schedule's current delay later than a plain go-redis
+// one (docs/RELIABILITY.md). Pub/Sub delivers at most once, through the guard
+// or not: messages published while a subscriber is away are lost. For
+// delivery that survives a disconnect, use Streams (XADD, XREADGROUP, XACK).
+// Full-duplex auto-pipelining cannot be guarded and is refused (ErrFullDuplex).
 type Client struct {
 	redis.UniversalClient
 
@@ -98,6 +106,11 @@ func New(opts Options) (*Client, error) {
 		b.close()
 		return nil, errors.Join(errs...)
 	}
+	if err := instrument(opts.Instrument, b.rdb); err != nil {
+		b.close()
+		return nil, err
+	}
+	markGuarded(b.rdb) // built here: no other guard has it
 	c := newClient(b.rdb, cfg, b.retry)
 	c.secrets = b.secrets
 	switch {
@@ -124,7 +137,9 @@ func New(opts Options) (*Client, error) {
 // they would repeat writes; the client's MaxRetries becomes the budget of the
 // safe retries of Client. Call Wrap before the client is used, keep using the
 // returned Client (commands sent through the original go through the same
-// hooks), and close the Client instead of the original.
+// hooks), and close the Client instead of the original. A client that a Client
+// guards already (New's, or one wrapped before, until that Client is closed)
+// gets ErrAlreadyGuarded.
 func Wrap(rdb redis.UniversalClient, opts Options) (*Client, error) {
 	cfg, errs := opts.config()
 	for _, f := range []struct {
@@ -143,14 +158,29 @@ func Wrap(rdb redis.UniversalClient, opts Options) (*Client, error) {
 	}
 	if isNilClient(rdb) {
 		errs = append(errs, fmt.Errorf("redisguard: Wrap: the client is nil"))
+	} else if _, ok := rdb.(*Client); ok {
+		errs = append(errs, fmt.Errorf("%w: Wrap was given a *redisguard.Client", ErrAlreadyGuarded))
 	} else if err := checkFullDuplexConfig(rdb); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	switch rdb.(type) {
+	case *redis.Client, *redis.ClusterClient:
+	default:
+		return nil, fmt.Errorf("%w: %T", ErrUnsupportedClient, rdb)
+	}
+	if !markGuarded(rdb) {
+		return nil, fmt.Errorf("%w: Wrap was given a go-redis client that a Client guards", ErrAlreadyGuarded)
+	}
+	if err := instrument(opts.Instrument, rdb); err != nil {
+		unmarkGuarded(rdb)
+		return nil, err
+	}
 	retry, err := takeOverRetries(rdb)
 	if err != nil {
+		unmarkGuarded(rdb)
 		return nil, err
 	}
 	c := newClient(rdb, cfg, retry)
@@ -343,6 +373,7 @@ func (c *Client) Close() error {
 		c.background.Wait()
 		c.awaitDrained()
 		c.closeErr = c.UniversalClient.Close()
+		unmarkGuarded(c.UniversalClient)
 		if !ended {
 			c.events.end(nil)
 		}

@@ -39,14 +39,8 @@ func (b built) close() {
 
 // build builds the go-redis client that New guards.
 func (o *Options) build(cfg config) (built, []error) {
-	sources := 0
-	for _, set := range []bool{o.URL != "", o.Redis != nil, o.Cluster != nil} {
-		if set {
-			sources++
-		}
-	}
-	if sources > 1 {
-		return built{}, []error{optionErrorf("URL", "Redis and Cluster are mutually exclusive: set one of them")}
+	if err := o.oneSource(); err != nil {
+		return built{}, []error{err}
 	}
 	switch {
 	case o.URL != "":

@@ -33,6 +33,12 @@ var (
 	// supervise (a Ring, for example).
 	ErrUnsupportedClient = errors.New("redisguard: unsupported client type")
 
+	// ErrAlreadyGuarded is returned by Wrap for a go-redis client that a Client
+	// guards already (one New built, or one given to Wrap before, until that
+	// Client is closed), and for a *Client itself: a second guard would add its
+	// hooks a second time.
+	ErrAlreadyGuarded = errors.New("redisguard: the client is guarded already")
+
 	// ErrFullDuplex is returned for full-duplex auto-pipelining, which the client
 	// cannot guard: go-redis queues a full-duplex write before the hooks run, so a
 	// command the guard refuses would still reach the server.

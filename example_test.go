@@ -148,12 +148,13 @@ func ExampleClient_Breaker() {
 	srv.SetError("LOADING Redis is loading the dataset in memory")
 	for range 4 {
 		err := rdb.Get(ctx, "product:42").Err()
-		fmt.Println(errors.Is(err, breaker.ErrOpen), err)
+		// The open breaker's error names the server and what opened it.
+		fmt.Println(errors.Is(err, breaker.ErrOpen), strings.ReplaceAll(err.Error(), srv.Addr(), "<addr>"))
 	}
 	// Output:
 	// false LOADING Redis is loading the dataset in memory
 	// false LOADING Redis is loading the dataset in memory
 	// breaker: closed → open
 	// false LOADING Redis is loading the dataset in memory
-	// true breaker: circuit open
+	// true redisguard: <addr>: breaker: circuit open (last failure: LOADING Redis is loading the dataset in memory)
 }

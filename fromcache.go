@@ -100,12 +100,12 @@ func (n *node) networkRefusal() error {
 	}
 	switch b.State() {
 	case breaker.StateOpen:
-		return breaker.ErrOpen
+		return n.openErr()
 	case breaker.StateHalfOpen:
 		for {
 			p := n.probePasses.Load()
 			if p <= 0 {
-				return breaker.ErrOpen
+				return n.openErr()
 			}
 			if n.probePasses.CompareAndSwap(p, p-1) {
 				return nil

@@ -237,6 +237,9 @@ func (n *node) allow(ctx context.Context) (*breaker.Breaker, breaker.Ticket, err
 		return nil, breaker.Ticket{}, nil
 	}
 	t, err := b.Allow()
+	if err != nil {
+		err = n.openErr()
+	}
 	return b, t, err
 }
 

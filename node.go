@@ -49,6 +49,10 @@ type node struct {
 	// longWait: a read deadline further than this after the reply clock's
 	// event a write saw makes its reply a long wait (see SetReadDeadline).
 	longWait time.Duration
+	// lastFailure is the last outcome the breaker counted as a failure;
+	// openRefusal, what commands get while it is open (see breakeropen.go).
+	lastFailure atomic.Pointer[error]
+	openRefusal atomic.Pointer[openError]
 	// replies spares the connections the system clock at most replies; nil
 	// without a breaker, which is all they time replies for.
 	replies *replyClock
@@ -105,7 +109,11 @@ func (n *node) newBreaker() {
 	s.SlowCallThreshold = slowCallThreshold(s.SlowCallThreshold, n.judgeLimit)
 	onChange := s.OnStateChange
 	addr := n.address() // a breaker judges one server: a moved master gets another
+	n.watchFailures(&s)
 	s.OnStateChange = func(from, to breaker.State) {
+		if to == breaker.StateOpen {
+			n.breakerOpened(addr)
+		}
 		n.slowReplies.Store(0) // measured before the change: judged already
 		n.probePasses.Store(0)
 		if onChange != nil {

@@ -130,6 +130,20 @@ type Options struct {
 	// Hooks receive lifecycle events. More can be added later with AddHooks.
 	Hooks Hooks
 
+	// Instrument, when set, is called once with the go-redis client before
+	// the guard adds its hooks: pass redisotel.InstrumentTracing or
+	// InstrumentMetrics, or any function adding go-redis hooks. go-redis runs
+	// hooks in the order they were added, so these run outside the guard and
+	// see every command, those it refuses (ErrNotReady, breaker.ErrOpen,
+	// ErrQueueFull) included, with their error. A cluster client is passed
+	// before its node clients exist, so that hooks added per node
+	// (ClusterClient.OnNewNode, as redisotel does) run outside each node's
+	// guard as well; a command refused before it is routed to a node (closed,
+	// ErrQueueFull) passes only the cluster client's own hooks, which
+	// redisotel leaves alone. With Wrap, instrumenting the client before
+	// wrapping it does the same. An error fails New or Wrap.
+	Instrument func(redis.UniversalClient) error
+
 	// Logger receives one record per lifecycle event. Nil means no logging.
 	// go-redis's own records (a pool's failed dials, …) go to go-redis's
 	// process-wide logger, which New leaves alone; send them to a *slog.Logger

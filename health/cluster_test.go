@@ -144,7 +144,7 @@ func TestClusterReadinessNamesTheNodesThatAreDown(t *testing.T) {
 		t.Fatalf("readiness with no node serving: %d %s", a.code, a.body)
 	}
 	t.Logf("no node serving: %s", a.body)
-	if a := request(health.Readiness(c, health.Optional()), http.MethodGet, ""); a.code != http.StatusOK {
+	if a := request(health.Readiness(c, health.Options{Optional: true}), http.MethodGet, ""); a.code != http.StatusOK {
 		t.Fatalf("optional readiness with no node serving: %d %s", a.code, a.body)
 	}
 
@@ -162,7 +162,7 @@ func TestClusterReadinessWithAPausedNode(t *testing.T) {
 	t.Parallel()
 	masters, c := guardedCluster(t)
 	const timeout = 200 * time.Millisecond
-	ready := health.Readiness(c, health.WithTimeout(timeout))
+	ready := health.Readiness(c, health.Options{Timeout: timeout})
 	if a, b := get(t, ready); a.code != http.StatusOK || b.Warning != "" {
 		t.Fatalf("before the pause: %d %s", a.code, a.body)
 	}

@@ -6,7 +6,7 @@
 //	mux.Handle("/health/ready", health.Readiness(rdb)) // readinessProbe: can it serve now?
 //
 // Check gives the same answer to programs that are not HTTP servers. A
-// service that answers without Redis passes Optional to Readiness (see
+// service that answers without Redis sets Options.Optional for Readiness (see
 // "Required or optional" below).
 //
 // It replaces the usual handler that awaits a PING and answers 200 or 503.
@@ -14,7 +14,7 @@
 // blackholed network) leaves every probe hanging until Kubernetes gives up on
 // it, and every probe adds a PING to a server in trouble. Here:
 //
-//   - The PING is bounded (DefaultTimeout, 1 s, or WithTimeout) and the answer
+//   - The PING is bounded (DefaultTimeout, 1 s, or Options.Timeout) and the answer
 //     comes when the bound passes, even from a go-redis client that ignores
 //     contexts: a probe never hangs.
 //   - Concurrent probes of one endpoint share one PING (singleflight): a
@@ -63,9 +63,9 @@
 //	status  HTTP  when
 //	pass    200   PING answered; the client (if guarded) ready, its breaker closed
 //	warn    200   PING answered, but the breaker is half-open or the PING was slower
-//	              than WithWarnLatency; on a cluster, some node does not serve, is
+//	              than Options.WarnLatency; on a cluster, some node does not serve, is
 //	              slow, or its breaker is not closed; Liveness: the client is
-//	              (re)connecting; with Optional: anything that would otherwise fail
+//	              (re)connecting; with Options.Optional: anything that would otherwise fail
 //	              (the plain JSON then says "status":"degraded" with the "error")
 //	fail    503   PING failed or timed out; the client not ready, closed, or its
 //	              breaker open; on a cluster, no node answered; Liveness: the
@@ -81,7 +81,7 @@
 // open, refuses at once, without a dial), and passes
 // while the client is ready and some node answers: one shard down takes no
 // pod out of its Service, since the pod still serves every other shard's
-// keys. The nodes that do not serve, are slower than WithWarnLatency, or
+// keys. The nodes that do not serve, are slower than Options.WarnLatency, or
 // whose breaker is half-open or open make the answer warn (200), and are
 // named in it; 503 comes only when no node answers, or the client itself is
 // not ready:
@@ -142,7 +142,7 @@
 //	  successThreshold: 1
 //
 // Keep timeoutSeconds above the PING timeout (raise both together with
-// WithTimeout), or the kubelet records its own timeout instead of the answer.
+// Options.Timeout), or the kubelet records its own timeout instead of the answer.
 // No startupProbe is needed for Redis: Liveness passes while the client
 // makes its first connection, and Readiness keeps the pod out of its Service
 // until it is ready.
@@ -160,15 +160,15 @@
 //	// Redis is optional: a cache in front of the source of truth (see
 //	// package cache, whose loader answers when Redis cannot). Readiness
 //	// stays 200 and reports Redis as degraded.
-//	mux.Handle("/health/ready", health.Readiness(rdb, health.Optional()))
+//	mux.Handle("/health/ready", health.Readiness(rdb, health.Options{Optional: true}))
 //
-// With Optional, a failing Redis is answered
+// With Options.Optional, a failing Redis is answered
 //
 //	200 {"status":"degraded","state":"reconnecting","breaker":"closed","error":"client not ready (reconnecting)"}
 //
 // and "status":"warn" in application/health+json, so that the pod keeps its
 // traffic while a dashboard or an alert on the endpoint still sees Redis
-// fail; /health/redis (Handler, without Optional) answers 503 meanwhile. An
+// fail; /health/redis (Handler, without Options.Optional) answers 503 meanwhile. An
 // optional readiness also keeps a busy host from flapping out of its Service
 // when one PING misses its timeout.
 //

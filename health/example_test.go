@@ -102,12 +102,12 @@ func Example_outage() {
 // A service whose Redis is a cache stays in its Service while Redis is down:
 // readiness answers 200 and reports Redis as degraded, while /health/redis
 // shows the failure.
-func ExampleOptional() {
+func ExampleOptions_optional() {
 	rdb, srv := exampleClient()
 	defer rdb.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/health/redis", health.Handler(rdb))
-	mux.Handle("/health/ready", health.Readiness(rdb, health.Optional()))
+	mux.Handle("/health/ready", health.Readiness(rdb, health.Options{Optional: true}))
 
 	srv.Close()                              // Redis goes away
 	_ = rdb.Ping(context.Background()).Err() // and the client notices
@@ -123,7 +123,7 @@ func ExampleOptional() {
 // of answering 500 to every probe.
 func ExampleNewReadiness() {
 	var rdb *redisguard.Client // never assigned: a mistake
-	ready, err := health.NewReadiness(rdb, health.Optional())
+	ready, err := health.NewReadiness(rdb, health.Options{Optional: true})
 	if err != nil {
 		fmt.Println(err)
 		return

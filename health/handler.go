@@ -12,8 +12,8 @@ import (
 
 // Handler answers /health/redis, the Go form of the usual Express route that
 // PINGs Redis, without its flaw: the PING is bounded by a timeout (DefaultTimeout,
-// or WithTimeout), so a paused or unreachable Redis gets a 503 in time instead
-// of a request that hangs.
+// or Options.Timeout), so a paused or unreachable Redis gets a 503 in time instead
+// of a request that hangs. It takes at most one Options.
 //
 // GET answers 200 with
 //
@@ -25,7 +25,7 @@ import (
 //
 // where state and breaker appear for a *redisguard.Client (breaker only when
 // its breaker is enabled), and "warning" for a healthy answer with a concern
-// (breaker half-open, PING slower than WithWarnLatency). The error is
+// (breaker half-open, PING slower than Options.WarnLatency). The error is
 // Result.Message: no address, no password. The check is Check's, under the
 // Handler's timeout instead of a caller's context, including its handling of
 // a *redisguard.Client that is known not to serve, and of a cluster, whose
@@ -46,15 +46,16 @@ import (
 //
 // A nil rdb, or a nil pointer in it such as a (*redis.Client)(nil), cannot
 // be checked: every request is answered 500 with "no Redis client: Handler
-// got a nil *redis.Client". NewHandler reports it as an error instead.
-func Handler(rdb redis.UniversalClient, opts ...Option) http.Handler {
+// got a nil *redis.Client", and so are invalid Options (an *OptionError
+// naming the field). NewHandler reports either as an error instead.
+func Handler(rdb redis.UniversalClient, opts ...Options) http.Handler {
 	return orBroken(newPinger("Handler", rdb, opts))
 }
 
-// NewHandler is Handler, for a program that wants a nil client to stop it
-// at startup: it returns an error wrapping ErrNoClient instead of a handler
-// that answers 500.
-func NewHandler(rdb redis.UniversalClient, opts ...Option) (http.Handler, error) {
+// NewHandler is Handler, for a program that wants a nil client or invalid
+// Options to stop it at startup: it returns an error (wrapping ErrNoClient, or
+// an *OptionError) instead of a handler that answers 500.
+func NewHandler(rdb redis.UniversalClient, opts ...Options) (http.Handler, error) {
 	return newPinger("NewHandler", rdb, opts)
 }
 
@@ -77,27 +78,31 @@ func NewHandler(rdb redis.UniversalClient, opts ...Option) (http.Handler, error)
 // Readiness has its own shared PING, apart from a Handler's.
 //
 // For a service that answers without Redis (a cache in front of the source
-// of truth, see package cache), pass Optional: Readiness then stays 200 while
+// of truth, see package cache), set Options.Optional: Readiness then stays 200 while
 // Redis fails, and reports it as degraded instead of taking the pod out of
 // its Service. A nil client is answered 500, as by Handler; NewReadiness
 // reports it as an error instead.
-func Readiness(rdb redis.UniversalClient, opts ...Option) http.Handler {
+func Readiness(rdb redis.UniversalClient, opts ...Options) http.Handler {
 	return orBroken(newPinger("Readiness", rdb, opts))
 }
 
-// NewReadiness is Readiness, returning an error wrapping ErrNoClient for a
-// nil client instead of a handler that answers 500.
-func NewReadiness(rdb redis.UniversalClient, opts ...Option) (http.Handler, error) {
+// NewReadiness is Readiness, returning an error (wrapping ErrNoClient for a
+// nil client, or an *OptionError) instead of a handler that answers 500.
+func NewReadiness(rdb redis.UniversalClient, opts ...Options) (http.Handler, error) {
 	return newPinger("NewReadiness", rdb, opts)
 }
 
 // newPinger is the endpoint of Handler and Readiness, or ErrNoClient naming
 // fn when rdb is nil.
-func newPinger(fn string, rdb redis.UniversalClient, opts []Option) (http.Handler, error) {
+func newPinger(fn string, rdb redis.UniversalClient, opts []Options) (http.Handler, error) {
 	if typednil.Is(rdb) {
 		return nil, noClient(fn, rdb)
 	}
-	p := &pinger{rdb: rdb, cfg: newConfig(opts), cluster: clusterOf(rdb) != nil}
+	cfg, err := newConfig(fn, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &pinger{rdb: rdb, cfg: cfg, cluster: clusterOf(rdb) != nil}
 	return endpoint(p.verdict), nil
 }
 

@@ -2,6 +2,7 @@ package health_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -112,7 +113,7 @@ func TestKilledServerIsUnhealthy(t *testing.T) {
 func TestPausedServerAnswersWithinTheTimeout(t *testing.T) {
 	t.Parallel()
 	clients(t, func(t *testing.T, srv *redistest.Server, rdb redis.UniversalClient, isGuarded bool) {
-		h := health.Handler(rdb, health.WithTimeout(300*time.Millisecond))
+		h := health.Handler(rdb, health.Options{Timeout: 300 * time.Millisecond})
 		if a, _ := get(t, h); a.code != http.StatusOK {
 			t.Fatalf("before the pause: %d %s", a.code, a.body)
 		}
@@ -138,7 +139,7 @@ func TestClientIgnoringContextsCannotHangTheProbe(t *testing.T) {
 	const readTimeout = 5 * time.Second
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), ReadTimeout: readTimeout})
 	t.Cleanup(func() { _ = rdb.Close() })
-	h := health.Handler(rdb, health.WithTimeout(200*time.Millisecond))
+	h := health.Handler(rdb, health.Options{Timeout: 200 * time.Millisecond})
 	if a, _ := get(t, h); a.code != http.StatusOK {
 		t.Fatalf("before the pause: %d %s", a.code, a.body)
 	}
@@ -167,7 +168,7 @@ func TestClientIgnoringContextsCannotHangTheProbe(t *testing.T) {
 	}
 }
 
-func TestNonPositiveTimeoutMeansTheDefault(t *testing.T) {
+func TestZeroTimeoutMeansTheDefault(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
 	rdb := plain(t, srv.Addr())
@@ -176,12 +177,9 @@ func TestNonPositiveTimeoutMeansTheDefault(t *testing.T) {
 	}
 	srv.Stop()
 	t.Cleanup(srv.Continue)
-	opts := map[string][]health.Option{
-		"none":     nil,
-		"zero":     {health.WithTimeout(0)},
-		"negative": {health.WithTimeout(-time.Second)},
-		"nil":      {nil},
-		"last":     {health.WithTimeout(5 * time.Second), health.WithTimeout(0)},
+	opts := map[string][]health.Options{
+		"none": nil,
+		"zero": {{}},
 	}
 	for name, o := range opts {
 		t.Run(name, func(t *testing.T) {
@@ -197,12 +195,44 @@ func TestNonPositiveTimeoutMeansTheDefault(t *testing.T) {
 	}
 }
 
+func TestInvalidOptionsNameTheField(t *testing.T) {
+	t.Parallel()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	t.Cleanup(func() { rdb.Close() })
+	for _, tc := range []struct {
+		opts  []health.Options
+		field string
+	}{
+		{[]health.Options{{Timeout: -time.Second}}, "Timeout"},
+		{[]health.Options{{WarnLatency: -time.Second}}, "WarnLatency"},
+		{[]health.Options{{}, {}}, ""},
+	} {
+		for fn, newHandler := range map[string]func(redis.UniversalClient, ...health.Options) (http.Handler, error){
+			"NewHandler":   health.NewHandler,
+			"NewReadiness": health.NewReadiness,
+		} {
+			h, err := newHandler(rdb, tc.opts...)
+			var oe *health.OptionError
+			switch {
+			case h != nil || err == nil:
+				t.Errorf("%s(%+v): %v, %v; want an error", fn, tc.opts, h, err)
+			case tc.field != "" && (!errors.As(err, &oe) || oe.Field != tc.field):
+				t.Errorf("%s(%+v): %v; want an *OptionError naming %s", fn, tc.opts, err, tc.field)
+			}
+		}
+		// Handler has no error to return: every request gets a 500 saying why.
+		if a, b := get(t, health.Handler(rdb, tc.opts...)); a.code != http.StatusInternalServerError || b.Error == "" {
+			t.Errorf("Handler(%+v): answer %d %s, want 500", tc.opts, a.code, a.body)
+		}
+	}
+}
+
 func TestRequestThatEndsStopsWaitingForTheSharedPing(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
 	proxy := redistest.NewProxy(t, srv.Addr())
 	c := guarded(t, proxy.Addr())
-	h := health.Handler(c, health.WithTimeout(time.Second))
+	h := health.Handler(c, health.Options{Timeout: time.Second})
 	srv.Stop()
 	t.Cleanup(srv.Continue)
 	requests := proxy.Requests()

@@ -116,7 +116,7 @@ func TestHealthJSON(t *testing.T) {
 	})
 
 	t.Run("warn on latency", func(t *testing.T) {
-		h := health.Handler(c, health.WithWarnLatency(time.Nanosecond))
+		h := health.Handler(c, health.Options{WarnLatency: time.Nanosecond})
 		a, b := getHealth(t, h)
 		rt := b.Checks["redis:responseTime"][0]
 		if a.code != http.StatusOK || b.Status != "warn" || rt.Status != "warn" || rt.Output == "" || b.Output != rt.Output {
@@ -129,7 +129,7 @@ func TestHealthJSON(t *testing.T) {
 		if a.code != http.StatusOK || p.Status != "healthy" || p.Warning == "" || p.LatencyMS == nil {
 			t.Fatalf("plain JSON: %d %s, want healthy with a warning", a.code, a.body)
 		}
-		if a, b := getHealth(t, health.Handler(c, health.WithWarnLatency(time.Minute))); b.Status != "pass" {
+		if a, b := getHealth(t, health.Handler(c, health.Options{WarnLatency: time.Minute})); b.Status != "pass" {
 			t.Fatalf("PING under the threshold: %s", a.body)
 		}
 	})

@@ -34,7 +34,7 @@ func TestNilClientsAreAClearError(t *testing.T) {
 			}
 			for fn, h := range map[string]http.Handler{
 				"Handler":   health.Handler(nc.rdb),
-				"Readiness": health.Readiness(nc.rdb, health.Optional()),
+				"Readiness": health.Readiness(nc.rdb, health.Options{Optional: true}),
 			} {
 				want := "no Redis client: " + fn + " " + got
 				a, b := get(t, h)
@@ -46,7 +46,7 @@ func TestNilClientsAreAClearError(t *testing.T) {
 					t.Errorf("%s, health+json: answer %d %s, want 500 fail", fn, a.code, a.body)
 				}
 			}
-			for fn, newHandler := range map[string]func(redis.UniversalClient, ...health.Option) (http.Handler, error){
+			for fn, newHandler := range map[string]func(redis.UniversalClient, ...health.Options) (http.Handler, error){
 				"NewHandler":   health.NewHandler,
 				"NewReadiness": health.NewReadiness,
 			} {

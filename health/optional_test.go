@@ -48,7 +48,7 @@ func TestOptionalReadinessStaysReadyThroughAnOutage(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
 	c := guarded(t, srv.Addr())
-	ready := health.Readiness(c, health.Optional())
+	ready := health.Readiness(c, health.Options{Optional: true})
 	strict := health.Readiness(c)
 	if a, b := get(t, ready); a.code != http.StatusOK || b.Status != "healthy" || b.State != "ready" || b.Error != "" {
 		t.Fatalf("optional readiness while ready: %d %s", a.code, a.body)
@@ -80,7 +80,7 @@ func TestOptionalReadinessAgainstAPausedServer(t *testing.T) {
 	srv := redistest.StartServer(t)
 	c := guarded(t, srv.Addr())
 	const timeout = 200 * time.Millisecond
-	ready := health.Readiness(c, health.Optional(), health.WithTimeout(timeout))
+	ready := health.Readiness(c, health.Options{Optional: true, Timeout: timeout})
 	srv.Stop()
 	t.Cleanup(srv.Continue)
 
@@ -110,7 +110,7 @@ func TestOptionalWithAPlainClient(t *testing.T) {
 	srv := redistest.StartServer(t)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true, MaxRetries: -1})
 	t.Cleanup(func() { _ = rdb.Close() })
-	ready := health.Readiness(rdb, health.Optional())
+	ready := health.Readiness(rdb, health.Options{Optional: true})
 	if a, b := get(t, ready); a.code != http.StatusOK || b.Status != "healthy" {
 		t.Fatalf("while up: %d %s", a.code, a.body)
 	}

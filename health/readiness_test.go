@@ -110,7 +110,7 @@ func TestReadinessAgainstAPausedServer(t *testing.T) {
 	srv := redistest.StartServer(t)
 	proxy := redistest.NewProxy(t, srv.Addr())
 	c := guarded(t, proxy.Addr())
-	ready := health.Readiness(c, health.WithTimeout(100*time.Millisecond))
+	ready := health.Readiness(c, health.Options{Timeout: 100 * time.Millisecond})
 	if a, _ := get(t, ready); a.code != http.StatusOK {
 		t.Fatalf("readiness before the pause: %d %s", a.code, a.body)
 	}

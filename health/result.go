@@ -19,7 +19,7 @@ const (
 	// not to serve (not ready, breaker open, closed). Result.Err says why.
 	StatusUnhealthy Status = "unhealthy"
 	// StatusDegraded is the "status" of a JSON answer of an endpoint built
-	// with Optional when its check failed: Redis does not serve, and the
+	// with Options.Optional when its check failed: Redis does not serve, and the
 	// service answers without it (still 200). Check never returns it.
 	StatusDegraded Status = "degraded"
 )

@@ -48,7 +48,7 @@ type verdict struct {
 	// any other client, whose one server the client's checks describe.
 	nodes []nodeVerdict
 
-	degraded bool // the check failed, but Redis is optional here (Optional)
+	degraded bool // the check failed, but Redis is optional here (Options.Optional)
 	broken   bool // the endpoint has no client to check: 500
 }
 

@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
-	"math/rand/v2"
-	"sync"
-	"sync/atomic"
-	"time"
+	"net/url"
+	"strconv"
 
 	"github.com/redisguard/redisguard/cache"
+	_ "modernc.org/sqlite" // a pure-Go SQLite: nothing to install, and only this program imports it
 )
 
 // Product is what the service sells.
@@ -19,63 +20,78 @@ type Product struct {
 	Stock int     `json:"stock"`
 }
 
-// database stands in for the service's source of truth: a few hundred
-// products, each read or write taking a few milliseconds, as a real one would.
-type database struct {
-	latency  time.Duration
-	mu       sync.RWMutex
-	products map[string]Product
-	reads    atomic.Int64
+// database is the service's source of truth: a SQLite file that every
+// instance on the machine opens, so that several instances behave as the
+// pods of one service over one database. WAL lets readers go on while one
+// instance writes; writers wait for each other up to the busy timeout.
+type database struct{ db *sql.DB }
+
+// openDatabase opens (creating it if needed) the database at path and puts
+// products 1…n in it, unless they are there already.
+func openDatabase(ctx context.Context, path string, n int) (*database, error) {
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	d := &database{db: db}
+	if err := d.init(ctx, n); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	return d, nil
 }
 
-func newDatabase(n int, latency time.Duration) *database {
-	db := &database{latency: latency, products: make(map[string]Product, n)}
+func (d *database) init(ctx context.Context, n int) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS products (
+		id    TEXT PRIMARY KEY,
+		name  TEXT NOT NULL,
+		price REAL NOT NULL,
+		stock INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	insert, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO products (id, name, price, stock) VALUES (?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer insert.Close()
 	for i := 1; i <= n; i++ {
-		id := fmt.Sprint(i)
-		db.products[id] = Product{ID: id, Name: fmt.Sprintf("Product %d", i), Price: float64(100+i*7%900) / 10, Stock: i * 13 % 50}
+		if _, err := insert.ExecContext(ctx, strconv.Itoa(i), fmt.Sprintf("Product %d", i), float64(100+i*7%900)/10, i*13%50); err != nil {
+			return err
+		}
 	}
-	return db
+	return tx.Commit()
 }
 
-// wait takes the latency of one query: latency ±50 %, or less if ctx ends.
-func (db *database) wait(ctx context.Context) error {
-	d := time.Duration(float64(db.latency) * (0.5 + rand.Float64()))
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (d *database) Close() error { return d.db.Close() }
 
 // Product is a cache.Loader: it returns cache.ErrNotFound for an unknown id.
-func (db *database) Product(ctx context.Context, id string) (Product, error) {
-	db.reads.Add(1)
-	if err := db.wait(ctx); err != nil {
-		return Product{}, err
-	}
-	db.mu.RLock()
-	defer db.mu.RUnlock()
-	p, ok := db.products[id]
-	if !ok {
+func (d *database) Product(ctx context.Context, id string) (Product, error) {
+	p := Product{ID: id}
+	err := d.db.QueryRowContext(ctx, `SELECT name, price, stock FROM products WHERE id = ?`, id).Scan(&p.Name, &p.Price, &p.Stock)
+	if errors.Is(err, sql.ErrNoRows) {
 		return Product{}, cache.ErrNotFound
 	}
-	return p, nil
+	return p, err
 }
 
 // Save replaces an existing product; it returns cache.ErrNotFound for an
 // unknown id.
-func (db *database) Save(ctx context.Context, p Product) error {
-	if err := db.wait(ctx); err != nil {
+func (d *database) Save(ctx context.Context, p Product) error {
+	res, err := d.db.ExecContext(ctx, `UPDATE products SET name = ?, price = ?, stock = ? WHERE id = ?`, p.Name, p.Price, p.Stock, p.ID)
+	if err != nil {
 		return err
 	}
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if _, ok := db.products[p.ID]; !ok {
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
 		return cache.ErrNotFound
 	}
-	db.products[p.ID] = p
 	return nil
 }

@@ -12,19 +12,49 @@
 //	curl localhost:8080/metrics
 //
 // The listen address comes from -addr, or ADDR, or is localhost:8080 (set
-// ADDR=:8080 in a container). SIGINT or SIGTERM drains the HTTP server and
-// closes the client.
+// ADDR=:8080 in a container).
+//
+// # Several instances
+//
+// The database is a SQLite file (a pure-Go driver: nothing to install), from
+// -db, or DATABASE_PATH, or productservice.db in the system's temporary
+// directory. Every instance on the machine started with the same file and the
+// same REDIS_URL behaves as a pod of one service: a write through one is read
+// through all, also across a Redis crash and empty restart (while Redis is
+// down every read goes to the database). A read that starts more than
+// staleBound (3 s) after a write was acknowledged returns that write or a
+// newer one; within it, another instance's load that read the database just
+// before the write may have stored the old value (see settle).
+//
+//	REDIS_URL=redis://localhost:6379/0 go run ./examples/productservice -addr :8081 &
+//	REDIS_URL=redis://localhost:6379/0 go run ./examples/productservice -addr :8082 &
+//
+// # Shutdown
+//
+// On SIGTERM /health/ready fails at once, and the service keeps
+// serving for the drain period (-drain, or DRAIN_PERIOD, 5s by default), so
+// that the load balancer stops sending it requests before it stops accepting
+// them; then it drains the requests in flight (at most 10 s) and closes the
+// client. In Kubernetes, either set the drain period above the readiness
+// probe's periodSeconds × failureThreshold plus a second or two for the
+// endpoints to propagate, or give the pod a preStop hook that sleeps that long
+// (SIGTERM then comes after the endpoints were removed, and the drain period
+// can be short); keep terminationGracePeriodSeconds above the preStop sleep,
+// the drain period and the 10 s of in-flight requests together. SIGINT
+// (Ctrl-C) skips the drain period.
 package main
 
 import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -36,25 +66,74 @@ import (
 	"github.com/redisguard/redisguard/metrics"
 )
 
+// loadTimeout bounds a load from the database (a query that takes longer has
+// failed); staleBound, how long after a write any instance may still serve
+// the value it replaced: a load that read the database before the write ends
+// within loadTimeout and stores within the cache's store timeout (1 s), and
+// the second invalidation follows (see settle).
+const (
+	loadTimeout = time.Second
+	staleBound  = 3 * time.Second
+)
+
+// errInterrupted ends the service on SIGINT, which skips the drain period.
+var errInterrupted = errors.New("interrupted")
+
 // config is what the service is started with.
 type config struct {
-	addr      string        // listen address
-	redisURL  string        // empty: an embedded miniredis
-	products  int           // products in the database
-	dbLatency time.Duration // of one database query
+	addr     string        // listen address
+	redisURL string        // empty: an embedded miniredis
+	dbPath   string        // the SQLite file every instance shares
+	products int           // products put in a new database
+	drain    time.Duration // serving on after SIGTERM, with readiness failing
 }
 
 func main() {
-	cfg := config{products: 300, dbLatency: 5 * time.Millisecond, redisURL: os.Getenv("REDIS_URL")}
-	flag.StringVar(&cfg.addr, "addr", envOr("ADDR", "localhost:8080"), "listen address (env ADDR)")
-	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
+	drain, err := durationEnv("DRAIN_PERIOD", 5*time.Second)
+	if err != nil {
+		log.Error("productservice", "err", err)
+		os.Exit(2)
+	}
+	cfg := config{products: 300, redisURL: os.Getenv("REDIS_URL")}
+	flag.StringVar(&cfg.addr, "addr", envOr("ADDR", "localhost:8080"), "listen address (env ADDR)")
+	flag.StringVar(&cfg.dbPath, "db", envOr("DATABASE_PATH", filepath.Join(os.TempDir(), "productservice.db")),
+		"the SQLite database file, shared by every instance (env DATABASE_PATH)")
+	flag.DurationVar(&cfg.drain, "drain", drain, "how long to keep serving after SIGTERM, with readiness failing (env DRAIN_PERIOD)")
+	flag.Parse()
+	if cfg.drain < 0 {
+		log.Error("productservice: -drain must not be negative", "drain", cfg.drain)
+		os.Exit(2)
+	}
+	ctx, stop := context.WithCancelCause(context.Background())
+	defer stop(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		if <-sigs == os.Interrupt {
+			stop(errInterrupted) // Ctrl-C at a terminal: no load balancer to wait for
+			return
+		}
+		stop(nil)
+	}()
 	if err := run(ctx, cfg, log, nil); err != nil {
 		log.Error("productservice stopped", "err", err)
 		os.Exit(1)
 	}
+}
+
+// durationEnv reads a duration such as "5s" from the environment.
+func durationEnv(key string, fallback time.Duration) (time.Duration, error) {
+	v := os.Getenv(key)
+	if v == "" {
+		return fallback, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", key, err)
+	}
+	return d, nil
 }
 
 func envOr(key, fallback string) string {
@@ -101,11 +180,16 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(addr 
 	}
 	reg.MustRegister(metrics.NewServerCollector(rdb, metrics.ServerOptions{}))
 
-	db := newDatabase(cfg.products, cfg.dbLatency)
+	db, err := openDatabase(ctx, cfg.dbPath, cfg.products)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
 	products, err := cache.New[Product](rdb, cache.Options{
 		Prefix:      "product:",
 		TTL:         10 * time.Minute,
 		NegativeTTL: time.Minute,
+		LoadTimeout: loadTimeout,
 		Observer:    m.ObserveCache,
 		OnFallback: func(key string, err error) {
 			log.Debug("served from the database", "product", key, "redis_err", err)
@@ -114,7 +198,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(addr 
 	if err != nil {
 		return err
 	}
-	svc := &service{db: db, products: products, log: log}
+	defer products.Close()
+	settled := newSettle(staleBound, func(ctx context.Context, id string) error { return products.Delete(ctx, id) }, log)
+	defer settled.close()
+	svc := &service{db: db, products: products, settle: settled, log: log}
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -123,7 +210,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(addr 
 	server := &http.Server{Handler: svc.routes(rdb, reg), ReadHeaderTimeout: 5 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(ln) }()
-	log.Info("productservice listening", "addr", ln.Addr().String())
+	log.Info("productservice listening", "addr", ln.Addr().String(), "db", cfg.dbPath)
 	if listening != nil {
 		listening(ln.Addr().String())
 	}
@@ -132,6 +219,21 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(addr 
 	case err := <-served:
 		return err
 	case <-ctx.Done():
+	}
+	// Readiness fails first, and the service goes on serving while the load
+	// balancer takes it out of rotation.
+	svc.draining.Store(true)
+	drain := cfg.drain
+	if errors.Is(context.Cause(ctx), errInterrupted) {
+		drain = 0
+	}
+	log.Info("shutting down: readiness fails; serving on for the drain period", "drain", drain)
+	drainTimer := time.NewTimer(drain)
+	select {
+	case err := <-served:
+		drainTimer.Stop()
+		return err
+	case <-drainTimer.C:
 	}
 	log.Info("shutting down: draining HTTP requests")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -6,7 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,39 +20,67 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// start runs the service on a free loopback port until the test ends and
-// returns its base URL.
+// start runs the service, with a database of its own, on a free loopback
+// port until the test ends and returns its base URL once its client is ready.
 func start(t *testing.T, redisURL string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	addrs := make(chan string, 1)
-	done := make(chan error, 1)
-	cfg := config{addr: "127.0.0.1:0", redisURL: redisURL, products: 300, dbLatency: 2 * time.Millisecond}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	go func() { done <- run(ctx, cfg, log, func(addr string) { addrs <- addr }) }()
-	var base string
-	select {
-	case addr := <-addrs:
-		base = "http://" + addr
-	case err := <-done:
-		t.Fatalf("the service did not start: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	in := startInstance(t, config{redisURL: redisURL, dbPath: filepath.Join(t.TempDir(), "products.db")})
 	// Wait until the client is ready (/health/ready, with Redis optional,
 	// answers 200 before).
 	deadline := time.Now().Add(5 * time.Second)
-	for status(t, http.MethodGet, base+"/health/redis", "") != http.StatusOK {
+	for status(t, http.MethodGet, in.base+"/health/redis", "") != http.StatusOK {
 		if time.Now().After(deadline) {
 			t.Fatal("the service never became ready")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return base
+	return in.base
+}
+
+// instance is the service running in the test's process, as one pod.
+type instance struct {
+	base string
+	stop func() error // as SIGTERM: drains, shuts down, returns run's error
+}
+
+// startInstance runs the service with cfg (on a free loopback port, with 300
+// products, unless cfg says otherwise) until stop or the end of the test.
+func startInstance(t *testing.T, cfg config) *instance {
+	t.Helper()
+	if cfg.addr == "" {
+		cfg.addr = "127.0.0.1:0"
+	}
+	if cfg.products == 0 {
+		cfg.products = 300
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs := make(chan string, 1)
+	done := make(chan error, 1)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	go func() { done <- run(ctx, cfg, log, func(addr string) { addrs <- addr }) }()
+	in := &instance{}
+	select {
+	case addr := <-addrs:
+		in.base = "http://" + addr
+	case err := <-done:
+		cancel()
+		t.Fatalf("the service did not start: %v", err)
+	}
+	var once sync.Once
+	var err error
+	in.stop = func() error {
+		once.Do(func() {
+			cancel()
+			err = <-done
+		})
+		return err
+	}
+	t.Cleanup(func() {
+		if err := in.stop(); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return in
 }
 
 func call(t *testing.T, method, url, body string) (int, map[string]any) {

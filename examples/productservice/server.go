@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -17,7 +18,9 @@ import (
 type service struct {
 	db       *database
 	products *cache.Cache[Product]
+	settle   *settle
 	log      *slog.Logger
+	draining atomic.Bool // shutting down: readiness fails, requests are still served
 }
 
 // routes returns the service's HTTP handler.
@@ -31,9 +34,22 @@ func (s *service) routes(rdb *redisguard.Client, reg *prometheus.Registry) http.
 	// The products answer from the database while Redis is down, so Redis is
 	// optional for readiness: a Redis outage must not take every pod out of
 	// the Service. /health/redis still shows it fail.
-	mux.Handle("GET /health/ready", health.Readiness(rdb, health.Optional()))
+	mux.Handle("GET /health/ready", s.unlessDraining(health.Readiness(rdb, health.Options{Optional: true})))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return mux
+}
+
+// unlessDraining fails readiness once shutdown began, so that the load
+// balancer stops sending requests while they are still served.
+func (s *service) unlessDraining(ready http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			w.Header().Set("Cache-Control", "no-store")
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+			return
+		}
+		ready.ServeHTTP(w, r)
+	})
 }
 
 func (s *service) getProduct(w http.ResponseWriter, r *http.Request) {
@@ -75,6 +91,7 @@ func (s *service) putProduct(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("update product", "id", id, "err", err)
 		writeError(w, http.StatusInternalServerError, "update failed")
 	default:
+		s.settle.written(id)
 		writeJSON(w, http.StatusOK, p)
 	}
 }
