@@ -23,6 +23,17 @@ type flight[V any] struct {
 	// older than that write, so it must not be stored.
 	superseded atomic.Bool
 
+	// leaseSent is when the load last asked Redis for the lease; set by the
+	// load before done is closed.
+	leaseSent time.Time
+	// provisional: res was handed out before its store under the lease was
+	// confirmed; final, set before confirmed is closed, is the answer for the
+	// callers that joined after leaseSent.
+	provisional bool
+	confirmed   chan struct{}
+	final       outcome[V]
+	takers      atomic.Int64 // callers that took the value, for Options.Clone
+
 	waiters   int  // guarded by flights.mu
 	delivered bool // guarded by flights.mu
 }
@@ -33,6 +44,7 @@ type outcome[V any] struct {
 	err       error // the loader's (or codec's) error, or ErrNotFound
 	fromRedis bool  // found in Redis (another instance, or a caller just before): no load
 	redisErr  error // Redis failed during the fill: the loader answered
+	stale     bool  // the loader failed, and v is the expired value (StaleIfError)
 }
 
 // flights is the set of shared loads of a Cache, by Redis key.
@@ -76,11 +88,12 @@ func (g *flights[V]) leave(rkey string, f *flight[V]) {
 	}
 }
 
-// deliver hands res to every caller of f. With storing, f stays in the group
-// until finish, so that callers who miss the key before the value is stored
-// get it without a load; without, f leaves the group now: a loader's error
-// is never shared beyond the callers that waited for it.
-func (g *flights[V]) deliver(rkey string, f *flight[V], res outcome[V], storing bool) {
+// deliver hands res to the callers of f. With provisional, res is handed out
+// before it is stored: f stays in the group until finish, and the callers
+// that joined after its lease was asked for wait for confirm. Without, f
+// leaves the group now: a loader's error is never shared beyond the callers
+// that waited for it.
+func (g *flights[V]) deliver(rkey string, f *flight[V], res outcome[V], provisional bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if f.delivered {
@@ -88,10 +101,21 @@ func (g *flights[V]) deliver(rkey string, f *flight[V], res outcome[V], storing 
 	}
 	f.res = res
 	f.delivered = true
+	if provisional {
+		f.provisional = true
+		f.confirmed = make(chan struct{})
+	}
 	close(f.done)
-	if !storing && g.m[rkey] == f {
+	if !provisional && g.m[rkey] == f {
 		delete(g.m, rkey)
 	}
+}
+
+// confirm sets the answer of the callers of a provisional f that joined after
+// its lease was asked for.
+func (f *flight[V]) confirm(res outcome[V]) {
+	f.final = res
+	close(f.confirmed)
 }
 
 // finish takes f out of the group once its work, the store included, is over.

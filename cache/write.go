@@ -3,6 +3,9 @@ package cache
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Set stores v under key with the cache's TTL, within the call's budget. When
@@ -23,13 +26,12 @@ func (c *Cache[V]) Set(ctx context.Context, key string, v V) error {
 	}
 	c.superseded(rkey)
 	rctx, _ := c.budget(ctx)
-	err = c.rdb.Set(rctx, rkey, data, ttl).Err()
+	err = c.write(rctx, rkey, data, ttl)
 	c.dropNear(rkey)
 	if err != nil {
 		c.deferInvalidation(rkey)
 		return err
 	}
-	c.applied(rkey)
 	return nil
 }
 
@@ -56,10 +58,10 @@ func (c *Cache[V]) Delete(ctx context.Context, keys ...string) error {
 		c.superseded(rkey)
 	}
 	rctx, _ := c.budget(ctx)
-	err := c.del(rctx, rkeys...)
-	for _, rkey := range rkeys {
+	failed := c.invalidate(rctx, rkeys)
+	for i, rkey := range rkeys {
 		c.dropNear(rkey)
-		if err != nil {
+		if failed[i] {
 			c.deferInvalidation(rkey)
 		}
 	}
@@ -112,17 +114,53 @@ func (c *Cache[V]) Update(ctx context.Context, key string, v V, write func(ctx c
 	ttl := c.jittered(c.opts.TTL)
 	stored := false
 	if data, err := c.encodeStored(v, ttl, 0); err == nil {
-		stored = c.rdb.Set(rctx, rkey, data, ttl).Err() == nil
+		stored = c.write(rctx, rkey, data, ttl) == nil
 	}
 	c.dropNear(rkey)
 	switch {
 	case stored:
-		c.applied(rkey)
-	case c.del(rctx, rkey) == nil:
+	case !c.invalidate(rctx, []string{rkey})[0]:
 	default:
 		c.deferInvalidation(rkey)
 	}
 	return nil
+}
+
+// write stores data for ttl (and StaleIfError) and ends the key's lease, in
+// one transaction: a load in any instance that began before it stores
+// nothing. A key written no longer waits for an invalidation.
+func (c *Cache[V]) write(ctx context.Context, rkey string, data []byte, ttl time.Duration) error {
+	_, err := c.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.Set(ctx, rkey, data, ttl+c.opts.StaleIfError)
+		pipe.Del(ctx, leaseKey(rkey))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.applied(rkey)
+	return nil
+}
+
+// invalidate deletes rkeys and their leases (each key with its lease in one
+// command) in one round trip, and reports which failed. Keys deleted no
+// longer wait for an invalidation.
+func (c *Cache[V]) invalidate(ctx context.Context, rkeys []string) (failed []bool) {
+	failed = make([]bool, len(rkeys))
+	pipe := c.rdb.Pipeline()
+	cmds := make([]*redis.IntCmd, len(rkeys))
+	for i, rkey := range rkeys {
+		cmds[i] = pipe.Del(ctx, rkey, leaseKey(rkey))
+	}
+	_, _ = pipe.Exec(ctx)
+	for i, cmd := range cmds {
+		if cmd.Err() != nil {
+			failed[i] = true
+			continue
+		}
+		c.applied(rkeys[i])
+	}
+	return failed
 }
 
 // superseded tells the loads and refreshes of rkey running now that a write

@@ -1,0 +1,77 @@
+package cache_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard"
+	"github.com/redisguard/redisguard/cache"
+	"github.com/redisguard/redisguard/internal/redistest"
+)
+
+// freshRound runs 25 callers per instance on one cold key at once and returns
+// how many loads it took and how long the round lasted.
+func freshRound(t *testing.T, caches []*cache.Cache[product], key string) (int64, time.Duration) {
+	t.Helper()
+	var loads atomic.Int64
+	load := func(_ context.Context, id string) (product, error) {
+		loads.Add(1)
+		time.Sleep(10 * time.Millisecond) // a database query
+		return product{ID: id, Name: "cold"}, nil
+	}
+	var calls []func() error
+	for _, c := range caches {
+		calls = append(calls, slices.Repeat([]func() error{func() error {
+			p, err := c.Get(context.Background(), key, load)
+			if err == nil && p.ID != key {
+				err = fmt.Errorf("Get(%s) = %+v", key, p)
+			}
+			return err
+		}}, 25)...)
+	}
+	start := time.Now()
+	atOnce(t, calls)
+	return loads.Load(), time.Since(start)
+}
+
+// 8 instances that have just started (each its own new client and Cache,
+// default options) × 25 callers on one cold key, the first two rounds: one
+// instance loads, the others wait for its value, over guarded clients as
+// over plain ones.
+func TestFreshInstancesShareOneLoad(t *testing.T) {
+	srv := redistest.StartServer(t)
+	fresh := func(guardedClients bool) []*cache.Cache[product] {
+		out := make([]*cache.Cache[product], 8)
+		for i := range out {
+			var rdb redis.UniversalClient
+			if guardedClients {
+				g, err := redisguard.New(redisguard.Options{URL: "redis://" + srv.Addr()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { g.Close() })
+				rdb = g
+			} else {
+				c := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+				t.Cleanup(func() { c.Close() })
+				rdb = c
+			}
+			out[i] = newCache(t, rdb, cache.Options{Prefix: "fresh:"})
+		}
+		return out
+	}
+	for run := range 3 {
+		guardedCaches, plainCaches := fresh(true), fresh(false)
+		for round := range 2 {
+			key := fmt.Sprintf("r%d-%d", run, round)
+			pl, pt := freshRound(t, plainCaches, "p"+key)
+			gl, gt := freshRound(t, guardedCaches, "g"+key)
+			t.Logf("run %d round %d: guarded %d loads in %v, plain %d loads in %v", run, round+1, gl, gt.Round(time.Millisecond), pl, pt.Round(time.Millisecond))
+		}
+	}
+}

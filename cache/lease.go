@@ -1,0 +1,243 @@
+package cache
+
+import (
+	"context"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// A lease is a Redis key beside a value's key, holding a random token: the
+// right to store the value of a load. A miss takes it (SET with a PX of
+// FillLockTTL) before it calls the loader; every write of the key (Set,
+// Update, Delete, an applied invalidation) deletes it in the same atomic step
+// as the value; and the store after the load is a script that writes the
+// value only while the lease still holds the token. A load that a write
+// overtook thus stores nothing, in any instance (memcache's leases, Nishtala
+// et al., NSDI 2013, §3.2.1). The lease is also the fill lock: an instance
+// that finds another's lease waits for its value instead of loading. One
+// that dies holding it holds it for FillLockTTL at most.
+const leaseSuffix = "\x00lease"
+
+// leaseKey returns the key of rkey's lease, in rkey's hash slot so that the
+// scripts and transactions that touch both work on a Redis Cluster: rkey's
+// own hash tag when it has one, rkey as the tag when it holds no '}', and
+// otherwise a short tag of the same slot.
+func leaseKey(rkey string) string {
+	if i := strings.IndexByte(rkey, '{'); i >= 0 {
+		if j := strings.IndexByte(rkey[i+1:], '}'); j > 0 {
+			return rkey + leaseSuffix
+		}
+	}
+	if strings.IndexByte(rkey, '}') < 0 {
+		return "{" + rkey + "}" + leaseSuffix
+	}
+	return "{" + slotTag(keySlot(rkey)) + "}" + rkey + leaseSuffix
+}
+
+func newToken() string {
+	return strconv.FormatUint(rand.Uint64(), 36) + strconv.FormatUint(rand.Uint64(), 36)
+}
+
+// leaseScript is the miss's one round trip after its read: it returns the
+// value when one is there and fresh ({1, value}), and otherwise takes the
+// lease ({3}) or reports the holder's token ({2, token}). ARGV: the token,
+// the lease's PX, the time in Unix milliseconds from which a value whose
+// header says it expired is stale ("0": no such check), and "1" to skip the
+// read (the value there must be replaced: corrupt, or older than a pending
+// invalidation).
+var leaseScript = redis.NewScript(`
+if ARGV[4] ~= "1" then
+  local v = redis.call("GET", KEYS[1])
+  if v then
+    local fresh = true
+    if ARGV[3] ~= "0" and string.len(v) >= 16 and string.sub(v, 1, 4) == "\0rg\1" then
+      local ms = 0
+      for i = 5, 12 do ms = ms * 256 + string.byte(v, i) end
+      fresh = ms > tonumber(ARGV[3])
+    end
+    if fresh then return {1, v} end
+  end
+end
+local held = redis.call("GET", KEYS[2])
+if held then return {2, held} end
+redis.call("SET", KEYS[2], ARGV[1], "PX", ARGV[2])
+return {3}`)
+
+// storeScript stores a loaded value (or deletes the key, for a PX of "0")
+// only while the lease holds the token, and ends the lease. It returns 1 when
+// it stored.
+var storeScript = redis.NewScript(`
+if redis.call("GET", KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call("DEL", KEYS[2])
+if ARGV[3] == "0" then redis.call("DEL", KEYS[1]) else redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3]) end
+return 1`)
+
+// releaseScript ends a lease that still holds the token, after a load that
+// stores nothing.
+var releaseScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
+
+// leaseState is what the lease step found.
+type leaseState uint8
+
+const (
+	leaseValue  leaseState = iota // a fresh value is there
+	leaseOthers                   // another load holds the lease
+	leaseOwn                      // the lease is this load's
+)
+
+// lease is the lease a load stores under: its token, and whether it is the
+// load's own (taken by it) or another's it found (a load that does not wait
+// stores under the holder's lease: whichever stores first ends it).
+type lease struct {
+	token string
+	own   bool
+}
+
+// leaseStep runs leaseScript for rkey within one budget. skipRead takes the
+// lease whatever value is there.
+func (c *Cache[V]) leaseStep(ctx context.Context, rkey, token string, skipRead bool) (state leaseState, value string, err error) {
+	rctx, cancel := c.opContext(ctx)
+	defer cancel()
+	if c.leasesOff.Load() {
+		return c.lockStepUnscripted(rctx, rkey, token, skipRead)
+	}
+	staleFrom, read := "0", "0"
+	if c.opts.StaleIfError > 0 {
+		staleFrom = strconv.FormatInt(time.Now().UnixMilli(), 10)
+	}
+	if skipRead {
+		read = "1"
+	}
+	reply, err := leaseScript.Run(rctx, c.rdb, []string{rkey, leaseKey(rkey)}, token, c.opts.FillLockTTL.Milliseconds(), staleFrom, read).Slice()
+	if err != nil {
+		if c.scriptingRefused(err) {
+			return c.lockStepUnscripted(rctx, rkey, token, skipRead)
+		}
+		return 0, "", err
+	}
+	kind, _ := reply[0].(int64)
+	switch kind {
+	case 1:
+		s, _ := reply[1].(string)
+		return leaseValue, s, nil
+	case 2:
+		s, _ := reply[1].(string)
+		return leaseOthers, s, nil
+	}
+	return leaseOwn, "", nil
+}
+
+// lockStepUnscripted is the lease step where scripts cannot run: a read and
+// a SET NX in one round trip, a fill lock without the lease's guarantee.
+func (c *Cache[V]) lockStepUnscripted(ctx context.Context, rkey, token string, skipRead bool) (leaseState, string, error) {
+	pipe := c.rdb.Pipeline()
+	var get *redis.StringCmd
+	if !skipRead {
+		get = pipe.Get(ctx, rkey)
+	}
+	set := pipe.SetNX(ctx, leaseKey(rkey), token, c.opts.FillLockTTL)
+	_, _ = pipe.Exec(ctx)
+	if get != nil {
+		if err := get.Err(); err != nil && err != redis.Nil {
+			return 0, "", err
+		}
+	}
+	if err := set.Err(); err != nil {
+		return 0, "", err
+	}
+	if get != nil && get.Err() == nil && !c.staleAt(get.Val(), time.Now()) {
+		if set.Val() {
+			c.releaseLease(ctx, rkey, token)
+		}
+		return leaseValue, get.Val(), nil
+	}
+	if set.Val() {
+		return leaseOwn, "", nil
+	}
+	return leaseOthers, "", nil
+}
+
+// storeLeased stores data for px (or deletes the key, for a px of 0) under
+// l. stored is false when a write ended the lease since it was taken.
+func (c *Cache[V]) storeLeased(ctx context.Context, rkey string, data []byte, px time.Duration, l lease) (stored bool, err error) {
+	if !c.leasesOff.Load() {
+		n, err := storeScript.Run(ctx, c.rdb, []string{rkey, leaseKey(rkey)}, l.token, data, px.Milliseconds()).Int()
+		if err == nil || !c.scriptingRefused(err) {
+			return n == 1, err
+		}
+	}
+	// No scripts: store as a fill lock would, without the lease's guarantee.
+	c.observe(ResultStoreUnleased)
+	pipe := c.rdb.Pipeline()
+	var cmd redis.Cmder
+	if px == 0 {
+		cmd = pipe.Del(ctx, rkey)
+	} else {
+		cmd = pipe.Set(ctx, rkey, data, px)
+	}
+	if l.own {
+		pipe.Del(ctx, leaseKey(rkey))
+	}
+	_, _ = pipe.Exec(ctx)
+	return cmd.Err() == nil, cmd.Err()
+}
+
+// releaseLease ends rkey's lease if it still holds token.
+func (c *Cache[V]) releaseLease(ctx context.Context, rkey, token string) {
+	if c.leasesOff.Load() {
+		_ = c.rdb.Del(ctx, leaseKey(rkey)).Err()
+		return
+	}
+	_ = releaseScript.Run(ctx, c.rdb, []string{leaseKey(rkey)}, token).Err()
+}
+
+// scriptingRefused reports whether err says that Redis runs no scripts for
+// this client (an ACL without @scripting, a server or proxy without EVAL),
+// and turns leases off for the life of the Cache, saying so once. A missing
+// script (NOSCRIPT, after SCRIPT FLUSH or a restart) is not one: the scripts
+// are sent again with EVAL.
+func (c *Cache[V]) scriptingRefused(err error) bool {
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "NOPERM") && !strings.Contains(msg, "unknown command") && !strings.Contains(msg, "scripting") {
+		return false
+	}
+	if !c.leasesOff.Swap(true) {
+		c.observe(ResultLeasesOff)
+		if c.opts.Logger != nil {
+			c.opts.Logger.Warn("cache: Redis runs no scripts for this client; leases are off, and a load racing a write in another instance may store the older value until its TTL",
+				"cache", c.opts.Name, "error", msg)
+		}
+	}
+	return true
+}
+
+// awaitFill waits for the value of the load holding rkey's lease, polling
+// with the lease step (2 ms, doubling to 20 ms), each poll within one budget.
+// It returns the value when the holder stored it, or the lease when the
+// holder ended it without a value (its load failed, or a write ended it) or
+// died (the lease expired): the caller loads then. It ends with ctx.
+func (c *Cache[V]) awaitFill(ctx context.Context, rkey, token string) (state leaseState, value string, err error) {
+	wait := 2 * time.Millisecond
+	for {
+		if !sleep(ctx, wait) {
+			return 0, "", ctx.Err()
+		}
+		state, value, err = c.leaseStep(ctx, rkey, token, false)
+		if err != nil || state != leaseOthers {
+			return state, value, err
+		}
+		wait = min(2*wait, 20*time.Millisecond)
+	}
+}
+
+// opContext bounds one Redis operation of a load by the budget (Timeout).
+func (c *Cache[V]) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.opts.Timeout < 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, c.opts.Timeout)
+}
