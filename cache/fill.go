@@ -38,8 +38,7 @@ type request struct {
 // counts the caller's result.
 func (c *Cache[V]) load(ctx context.Context, key, rkey string, load Loader[V], req request) (V, error) {
 	var zero V
-	f, started, late := c.flights.join(rkey, func() (context.Context, context.CancelFunc) { return c.loadContext(ctx) }, c.opts.LoadTimeout)
-	joined := time.Now()
+	f, started, late, afterLease := c.flights.join(rkey, func() (context.Context, context.CancelFunc) { return c.loadContext(ctx) }, c.opts.LoadTimeout)
 	if started && !c.goBackground(func() { c.fill(f, key, rkey, load, req) }) {
 		c.flights.leave(rkey, f)
 		return zero, ErrClosed
@@ -49,11 +48,11 @@ func (c *Cache[V]) load(ctx context.Context, key, rkey string, load Loader[V], r
 	if v, err, ended := c.await(ctx, key, rkey, f, bound.C, f.done, req); ended {
 		return v, err
 	}
-	// A value handed out before its store is confirmed goes only to the
+	// A value not confirmed by its store under the lease goes only to the
 	// callers that came before the lease was asked for: a later one may have
 	// come after a write that ends the lease, and must not get an older value
 	// than that write's.
-	confirm := f.provisional && joined.After(f.leaseSent)
+	confirm := f.provisional && afterLease
 	if confirm {
 		if v, err, ended := c.await(ctx, key, rkey, f, bound.C, f.confirmed, req); ended {
 			return v, err
@@ -167,40 +166,46 @@ func (c *Cache[V]) fill(f *flight[V], key, rkey string, load Loader[V], req requ
 		}
 		res, data, px := c.runLoader(f, key, load, req)
 		res.redisErr = redisErr
-		store := l != nil && data != nil && !f.superseded.Load()
-		if !store {
-			if l != nil && l.own {
-				sctx, cancel := context.WithTimeout(c.bg, c.storeTimeout())
-				c.releaseLease(sctx, rkey, l.token)
-				cancel()
-			}
+		if req.mode == afterFailure {
+			// No lease was asked for: no store, and the callers share the value.
 			c.flights.deliver(rkey, f, res, false)
 			return
 		}
-		if c.opts.Timeout < 0 || leaseRTT < c.opts.Timeout/4 {
+		store := l != nil && data != nil && !f.superseded.Load()
+		stored := false
+		if store && (c.opts.Timeout < 0 || leaseRTT < c.opts.Timeout/4) {
 			// Redis answers quickly: store before answering, so that the value
 			// is in Redis when Get returns.
 			sctx, cancel := context.WithTimeout(c.bg, c.storeBudget())
-			stored, err := c.storeLeased(sctx, rkey, data, px, *l)
+			c.flights.closeJoins(rkey, f)
+			ok, err := c.storeLeased(sctx, rkey, data, px, *l)
 			cancel()
-			if err == nil && !stored && attempt == 0 && f.ctx.Err() == nil {
+			if err == nil && !ok && attempt == 0 && f.ctx.Err() == nil {
 				continue // a write ended the lease: what was loaded may be older
 			}
-			c.flights.deliver(rkey, f, res, false)
-			c.stored(rkey, req, err == nil && stored)
+			store, stored = false, ok
+			c.stored(rkey, req, ok)
+		}
+		// Answer the callers that came before the lease was asked for; the
+		// others get the value once its store confirmed it, or a second load.
+		c.flights.deliver(rkey, f, res, !stored)
+		if stored {
 			return
 		}
-		// Redis is slow: answer the callers that came before the lease was
-		// asked for, and confirm the value for the others once it is stored.
-		c.flights.deliver(rkey, f, res, true)
 		sctx, cancel := context.WithTimeout(c.bg, c.storeTimeout())
-		stored, err := c.storeLeased(sctx, rkey, data, px, *l)
-		cancel()
-		c.stored(rkey, req, err == nil && stored)
-		if err == nil && !stored && f.ctx.Err() == nil {
-			res, _, _ = c.runLoader(f, key, load, req)
+		switch {
+		case store:
+			c.flights.closeJoins(rkey, f)
+			stored, _ = c.storeLeased(sctx, rkey, data, px, *l)
+			c.stored(rkey, req, stored)
+		case l != nil && l.own:
+			c.releaseLease(sctx, rkey, l.token)
 		}
-		f.confirm(res)
+		cancel()
+		if c.flights.settle(rkey, f, stored) {
+			again, _, _ := c.runLoader(f, key, load, req)
+			f.confirm(again)
+		}
 		return
 	}
 }
@@ -232,7 +237,7 @@ func (c *Cache[V]) acquire(f *flight[V], rkey string, req request, again bool) (
 	skipRead := !again && (req.mode == afterCorrupt || req.mode == afterPending)
 	wait := 2 * time.Millisecond
 	for {
-		f.leaseSent = time.Now()
+		f.leaseSent.CompareAndSwap(0, time.Now().UnixNano())
 		state, s, err := c.leaseStep(f.ctx, rkey, token, skipRead)
 		switch {
 		case err != nil:

@@ -23,16 +23,17 @@ type flight[V any] struct {
 	// older than that write, so it must not be stored.
 	superseded atomic.Bool
 
-	// leaseSent is when the load last asked Redis for the lease; set by the
-	// load before done is closed.
-	leaseSent time.Time
-	// provisional: res was handed out before its store under the lease was
-	// confirmed; final, set before confirmed is closed, is the answer for the
-	// callers that joined after leaseSent.
-	provisional bool
-	confirmed   chan struct{}
+	// leaseSent is when the load first asked Redis for the lease (Unix
+	// nanoseconds; 0 before, and for a load after a failed read, which asks
+	// for none). A caller that joins later may have come after a write that
+	// ends the lease: it gets res only once the store under the lease
+	// confirmed it (provisional false), and otherwise final, loaded again.
+	leaseSent   atomic.Int64
+	provisional bool          // set before done is closed
+	confirmed   chan struct{} // closed once final is set
 	final       outcome[V]
 	takers      atomic.Int64 // callers that took the value, for Options.Clone
+	afterLease  int          // callers that joined after leaseSent; guarded by flights.mu
 
 	waiters   int  // guarded by flights.mu
 	delivered bool // guarded by flights.mu
@@ -55,14 +56,20 @@ type flights[V any] struct {
 
 // join returns the flight of rkey that a new caller may wait on, or a new one
 // (started true) that the caller must run. late is true when the flight has
-// delivered its value already and is storing it: the caller gets it at once.
-func (g *flights[V]) join(rkey string, newCtx func() (context.Context, context.CancelFunc), bound time.Duration) (f *flight[V], started, late bool) {
+// delivered its value already and is storing it. afterLease is true when the
+// caller joined after the flight asked for its lease: it waits for the
+// confirmation of the value.
+func (g *flights[V]) join(rkey string, newCtx func() (context.Context, context.CancelFunc), bound time.Duration) (f *flight[V], started, late, afterLease bool) {
 	now := time.Now()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if f := g.m[rkey]; f != nil && now.Before(f.bound) {
 		f.waiters++
-		return f, false, f.delivered
+		if sent := f.leaseSent.Load(); sent != 0 && now.UnixNano() > sent {
+			f.afterLease++
+			afterLease = true
+		}
+		return f, false, f.delivered, afterLease
 	}
 	if g.m == nil {
 		g.m = make(map[string]*flight[V])
@@ -70,7 +77,7 @@ func (g *flights[V]) join(rkey string, newCtx func() (context.Context, context.C
 	ctx, cancel := newCtx()
 	f = &flight[V]{done: make(chan struct{}), ctx: ctx, cancel: cancel, bound: now.Add(bound), waiters: 1}
 	g.m[rkey] = f
-	return f, true, false
+	return f, true, false, false
 }
 
 // leave is called by a caller that stops waiting before f is done. The last
@@ -88,11 +95,11 @@ func (g *flights[V]) leave(rkey string, f *flight[V]) {
 	}
 }
 
-// deliver hands res to the callers of f. With provisional, res is handed out
-// before it is stored: f stays in the group until finish, and the callers
-// that joined after its lease was asked for wait for confirm. Without, f
-// leaves the group now: a loader's error is never shared beyond the callers
-// that waited for it.
+// deliver hands res to the callers of f. With provisional, res is not
+// confirmed (yet) by a store under the lease: f stays in the group until
+// settle, and the callers that joined after its lease was asked for wait for
+// confirm. Without, f leaves the group now: a loader's error is never shared
+// beyond the callers that waited for it.
 func (g *flights[V]) deliver(rkey string, f *flight[V], res outcome[V], provisional bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -109,6 +116,34 @@ func (g *flights[V]) deliver(rkey string, f *flight[V], res outcome[V], provisio
 	if !provisional && g.m[rkey] == f {
 		delete(g.m, rkey)
 	}
+}
+
+// closeJoins takes f out of the group before its value is stored: a caller
+// that joined after the store was sent could have come after a write that
+// followed the store, and must read Redis instead.
+func (g *flights[V]) closeJoins(rkey string, f *flight[V]) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.m[rkey] == f {
+		delete(g.m, rkey)
+	}
+}
+
+// settle ends a provisional f's joining. With confirmed, or when no caller
+// joined after its lease was asked for, res is final; otherwise it reports
+// that those callers need a second load, to be given with confirm.
+func (g *flights[V]) settle(rkey string, f *flight[V], confirmed bool) (reload bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.m[rkey] == f {
+		delete(g.m, rkey)
+	}
+	if confirmed || f.afterLease == 0 {
+		f.final = f.res
+		close(f.confirmed)
+		return false
+	}
+	return true
 }
 
 // confirm sets the answer of the callers of a provisional f that joined after

@@ -76,6 +76,13 @@ redis.call("DEL", KEYS[2])
 if ARGV[3] == "0" then redis.call("DEL", KEYS[1]) else redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3]) end
 return 1`)
 
+// writeScript is a write of the cache (Set, Update): the value, and the end
+// of any lease of the key, at once.
+var writeScript = redis.NewScript(`
+redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+redis.call("DEL", KEYS[2])
+return 1`)
+
 // releaseScript ends a lease that still holds the token, after a load that
 // stores nothing.
 var releaseScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
@@ -184,6 +191,21 @@ func (c *Cache[V]) storeLeased(ctx context.Context, rkey string, data []byte, px
 	}
 	_, _ = pipe.Exec(ctx)
 	return cmd.Err() == nil, cmd.Err()
+}
+
+// writeScripted runs writeScript, unless leases are off: one command, where
+// a transaction would be a pipeline, which go-redis runs on a pool of its
+// own that a process that just started has yet to fill. It leaves the write
+// to the caller when it turns leases off.
+func (c *Cache[V]) writeScripted(ctx context.Context, rkey string, data []byte, px time.Duration) error {
+	if c.leasesOff.Load() {
+		return nil
+	}
+	err := writeScript.Run(ctx, c.rdb, []string{rkey, leaseKey(rkey)}, data, px.Milliseconds()).Err()
+	if err != nil && c.scriptingRefused(err) {
+		return nil
+	}
+	return err
 }
 
 // releaseLease ends rkey's lease if it still holds token.

@@ -130,11 +130,15 @@ func (c *Cache[V]) Update(ctx context.Context, key string, v V, write func(ctx c
 // one transaction: a load in any instance that began before it stores
 // nothing. A key written no longer waits for an invalidation.
 func (c *Cache[V]) write(ctx context.Context, rkey string, data []byte, ttl time.Duration) error {
-	_, err := c.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		pipe.Set(ctx, rkey, data, ttl+c.opts.StaleIfError)
-		pipe.Del(ctx, leaseKey(rkey))
-		return nil
-	})
+	px := ttl + c.opts.StaleIfError
+	err := c.writeScripted(ctx, rkey, data, px)
+	if c.leasesOff.Load() {
+		_, err = c.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			pipe.Set(ctx, rkey, data, px)
+			pipe.Del(ctx, leaseKey(rkey))
+			return nil
+		})
+	}
 	if err != nil {
 		return err
 	}
@@ -147,6 +151,16 @@ func (c *Cache[V]) write(ctx context.Context, rkey string, data []byte, ttl time
 // longer wait for an invalidation.
 func (c *Cache[V]) invalidate(ctx context.Context, rkeys []string) (failed []bool) {
 	failed = make([]bool, len(rkeys))
+	if len(rkeys) == 1 {
+		// One command, not a pipeline: go-redis runs pipelines on a pool of
+		// their own, whose connections a process that just started has yet
+		// to make.
+		failed[0] = c.rdb.Del(ctx, rkeys[0], leaseKey(rkeys[0])).Err() != nil
+		if !failed[0] {
+			c.applied(rkeys[0])
+		}
+		return failed
+	}
 	pipe := c.rdb.Pipeline()
 	cmds := make([]*redis.IntCmd, len(rkeys))
 	for i, rkey := range rkeys {
