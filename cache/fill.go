@@ -76,7 +76,7 @@ func (c *Cache[V]) load(ctx context.Context, key, rkey string, load Loader[V], r
 	}
 	switch {
 	case res.err == nil:
-		v, err := c.share(f, res.v)
+		v, err := c.share(f, res)
 		if err != nil {
 			c.observe(ResultLoadError)
 			return zero, fmt.Errorf("cache: clone %q: %w", key, err)
@@ -113,14 +113,36 @@ func (c *Cache[V]) await(ctx context.Context, key, rkey string, f *flight[V], bo
 	}
 }
 
-// share returns v to one caller of f: v itself to the first, a copy made by
-// Options.Clone to the others when it is set.
-func (c *Cache[V]) share(f *flight[V], v V) (out V, err error) {
+// share returns the value of res to one caller of f: the value itself to the
+// first, a copy of its pristine copy to the others when Options.Clone is set
+// (the first may be changing its value meanwhile).
+func (c *Cache[V]) share(f *flight[V], res outcome[V]) (out V, err error) {
 	if c.clone == nil || f.takers.Add(1) == 1 {
-		return v, nil
+		return res.v, nil
+	}
+	if res.cloneErr != nil {
+		return out, res.cloneErr
 	}
 	defer recoverAs(ErrCodecPanic, &err)
-	return c.clone(v), nil
+	return c.clone(res.pristine), nil
+}
+
+// prepare makes the pristine copy of a value about to be shared, when
+// Options.Clone is set.
+func (c *Cache[V]) prepare(res outcome[V]) outcome[V] {
+	if c.clone == nil || res.err != nil {
+		return res
+	}
+	func() {
+		defer recoverAs(ErrCodecPanic, &res.cloneErr)
+		res.pristine = c.clone(res.v)
+	}()
+	return res
+}
+
+// deliver hands res, prepared, to the callers of f (see flights.deliver).
+func (c *Cache[V]) deliver(rkey string, f *flight[V], res outcome[V], provisional bool) {
+	c.flights.deliver(rkey, f, c.prepare(res), provisional)
 }
 
 // loadContext is the context of a shared load: the values of the caller that
@@ -168,7 +190,7 @@ func (c *Cache[V]) fill(f *flight[V], key, rkey string, load Loader[V], req requ
 		res.redisErr = redisErr
 		if req.mode == afterFailure {
 			// No lease was asked for: no store, and the callers share the value.
-			c.flights.deliver(rkey, f, res, false)
+			c.deliver(rkey, f, res, false)
 			return
 		}
 		store := l != nil && data != nil && !f.superseded.Load()
@@ -188,7 +210,7 @@ func (c *Cache[V]) fill(f *flight[V], key, rkey string, load Loader[V], req requ
 		}
 		// Answer the callers that came before the lease was asked for; the
 		// others get the value once its store confirmed it, or a second load.
-		c.flights.deliver(rkey, f, res, !stored)
+		c.deliver(rkey, f, res, !stored)
 		if stored {
 			return
 		}
@@ -204,7 +226,7 @@ func (c *Cache[V]) fill(f *flight[V], key, rkey string, load Loader[V], req requ
 		cancel()
 		if c.flights.settle(rkey, f, stored) {
 			again, _, _ := c.runLoader(f, key, load, req)
-			f.confirm(again)
+			f.confirm(c.prepare(again))
 		}
 		return
 	}
@@ -262,11 +284,11 @@ func (c *Cache[V]) deliverFound(f *flight[V], key, rkey string, s string) bool {
 	v, kind, _, derr := c.decodeStored(s)
 	switch {
 	case kind == kindValue:
-		c.flights.deliver(rkey, f, outcome[V]{v: v, fromRedis: true}, false)
+		c.deliver(rkey, f, outcome[V]{v: v, fromRedis: true}, false)
 	case kind == kindNotFound:
-		c.flights.deliver(rkey, f, outcome[V]{err: ErrNotFound, fromRedis: true}, false)
+		c.deliver(rkey, f, outcome[V]{err: ErrNotFound, fromRedis: true}, false)
 	case errors.Is(derr, ErrCodecPanic):
-		c.flights.deliver(rkey, f, outcome[V]{err: fmt.Errorf("cache: decode %q: %w", key, derr)}, false)
+		c.deliver(rkey, f, outcome[V]{err: fmt.Errorf("cache: decode %q: %w", key, derr)}, false)
 	default:
 		return false
 	}

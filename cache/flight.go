@@ -46,6 +46,11 @@ type outcome[V any] struct {
 	fromRedis bool  // found in Redis (another instance, or a caller just before): no load
 	redisErr  error // Redis failed during the fill: the loader answered
 	stale     bool  // the loader failed, and v is the expired value (StaleIfError)
+
+	// pristine is a copy of v made by Options.Clone before any caller got v,
+	// for the copies of the callers after the first (cloneErr if it panicked).
+	pristine V
+	cloneErr error
 }
 
 // flights is the set of shared loads of a Cache, by Redis key.
