@@ -97,6 +97,10 @@ func (c *Cache[V]) claimRefresh(ctx context.Context, rkey, token string, seen me
 // command at once unless the budget is already over, or Redis has stopped
 // reading, and then the read of the lease step fails too).
 func awaitedConn(err error) bool {
+	var notSent interface{ NotSent() bool } // a *redisguard.Client's mark: the handshake of a new connection failed
+	if errors.As(err, &notSent) && notSent.NotSent() {
+		return true
+	}
 	var op *net.OpError
 	if errors.As(err, &op) {
 		return op.Op == "write" && op.Timeout()
