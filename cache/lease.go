@@ -237,25 +237,6 @@ func (c *Cache[V]) scriptingRefused(err error) bool {
 	return true
 }
 
-// awaitFill waits for the value of the load holding rkey's lease, polling
-// with the lease step (2 ms, doubling to 20 ms), each poll within one budget.
-// It returns the value when the holder stored it, or the lease when the
-// holder ended it without a value (its load failed, or a write ended it) or
-// died (the lease expired): the caller loads then. It ends with ctx.
-func (c *Cache[V]) awaitFill(ctx context.Context, rkey, token string) (state leaseState, value string, err error) {
-	wait := 2 * time.Millisecond
-	for {
-		if !sleep(ctx, wait) {
-			return 0, "", ctx.Err()
-		}
-		state, value, err = c.leaseStep(ctx, rkey, token, false)
-		if err != nil || state != leaseOthers {
-			return state, value, err
-		}
-		wait = min(2*wait, 20*time.Millisecond)
-	}
-}
-
 // opContext bounds one Redis operation of a load by the budget (Timeout).
 func (c *Cache[V]) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if c.opts.Timeout < 0 {

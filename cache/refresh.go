@@ -6,8 +6,6 @@ import (
 	"net"
 	"sync/atomic"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // maybeRefresh starts an early refresh of key when XFetch says its time has
@@ -106,11 +104,4 @@ func awaitedConn(err error) bool {
 		return op.Op == "write" && op.Timeout()
 	}
 	return errors.Is(err, context.DeadlineExceeded)
-}
-
-// isTimeout reports whether err says Redis was slow, not unreachable: a value
-// loaded then is still worth storing.
-func isTimeout(err error) bool {
-	var nerr net.Error
-	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &nerr) && nerr.Timeout()) || errors.Is(err, redis.ErrPoolTimeout)
 }

@@ -92,10 +92,11 @@ func (c *Cache[V]) Delete(ctx context.Context, keys ...string) error {
 // Redis comes back loses its pending invalidations, and other instances then
 // serve the old value until it expires, TTL·(1+Jitter) after it was stored at
 // the latest. A shorter TTL bounds that; so does replaying the writes of the
-// outage with Delete at start-up, from a record the application keeps. And,
-// as with any cache-aside, a load in another instance that read the source
-// just before the write may store the older value just after it (a load in
-// this process does not: the write supersedes it); TTL bounds that too.
+// outage with Delete at start-up, from a record the application keeps. A load
+// in another instance that read the source just before the write does not
+// store the older value after it: the write ends the load's lease (see the
+// package doc), unless Redis runs no scripts for that instance's client
+// (Stats().LeasesOff), when TTL bounds it.
 func (c *Cache[V]) Update(ctx context.Context, key string, v V, write func(ctx context.Context, v V) error) error {
 	switch {
 	case key == "":
