@@ -49,7 +49,9 @@ func newToken() string {
 // header says it expired is stale ("0": no such check), and "1" to skip the
 // read (the value there must be replaced: corrupt, or older than a pending
 // invalidation).
-var leaseScript = redis.NewScript(`
+var leaseScript = redis.NewScript(leaseSrc)
+
+const leaseSrc = `
 if ARGV[4] ~= "1" then
   local v = redis.call("GET", KEYS[1])
   if v then
@@ -65,16 +67,18 @@ end
 local held = redis.call("GET", KEYS[2])
 if held then return {2, held} end
 redis.call("SET", KEYS[2], ARGV[1], "PX", ARGV[2])
-return {3}`)
+return {3}`
 
 // storeScript stores a loaded value (or deletes the key, for a PX of "0")
 // only while the lease holds the token, and ends the lease. It returns 1 when
 // it stored.
-var storeScript = redis.NewScript(`
+var storeScript = redis.NewScript(storeSrc)
+
+const storeSrc = `
 if redis.call("GET", KEYS[2]) ~= ARGV[1] then return 0 end
 redis.call("DEL", KEYS[2])
 if ARGV[3] == "0" then redis.call("DEL", KEYS[1]) else redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3]) end
-return 1`)
+return 1`
 
 // writeScript is a write of the cache (Set, Update): the value, and the end
 // of any lease of the key, at once.
@@ -85,7 +89,9 @@ return 1`)
 
 // releaseScript ends a lease that still holds the token, after a load that
 // stores nothing.
-var releaseScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
+var releaseScript = redis.NewScript(releaseSrc)
+
+const releaseSrc = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`
 
 // leaseState is what the lease step found.
 type leaseState uint8
@@ -112,6 +118,18 @@ func (c *Cache[V]) leaseStep(ctx context.Context, rkey, token string, skipRead b
 	if c.leasesOff.Load() {
 		return c.lockStepUnscripted(rctx, rkey, token, skipRead)
 	}
+	reply, err := leaseScript.Run(rctx, c.rdb, []string{rkey, leaseKey(rkey)}, c.leaseArgs(token, skipRead)...).Slice()
+	if err != nil {
+		if c.scriptingRefused(err) {
+			return c.lockStepUnscripted(rctx, rkey, token, skipRead)
+		}
+		return 0, "", err
+	}
+	return leaseReply(reply)
+}
+
+// leaseArgs are the ARGV of leaseScript.
+func (c *Cache[V]) leaseArgs(token string, skipRead bool) []any {
 	staleFrom, read := "0", "0"
 	if c.opts.StaleIfError > 0 {
 		staleFrom = strconv.FormatInt(time.Now().UnixMilli(), 10)
@@ -119,13 +137,11 @@ func (c *Cache[V]) leaseStep(ctx context.Context, rkey, token string, skipRead b
 	if skipRead {
 		read = "1"
 	}
-	reply, err := leaseScript.Run(rctx, c.rdb, []string{rkey, leaseKey(rkey)}, token, c.opts.FillLockTTL.Milliseconds(), staleFrom, read).Slice()
-	if err != nil {
-		if c.scriptingRefused(err) {
-			return c.lockStepUnscripted(rctx, rkey, token, skipRead)
-		}
-		return 0, "", err
-	}
+	return []any{token, c.opts.FillLockTTL.Milliseconds(), staleFrom, read}
+}
+
+// leaseReply reads the reply of leaseScript.
+func leaseReply(reply []any) (leaseState, string, error) {
 	kind, _ := reply[0].(int64)
 	switch kind {
 	case 1:

@@ -53,6 +53,18 @@ func (r *rows) load(_ context.Context, id string) (product, error) {
 	return p, nil
 }
 
+// loadNow reads a row without waiting, and reports that its load began.
+func (r *rows) loadNow(id string) (product, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	select {
+	case <-r.began[id]:
+	default:
+		close(r.began[id])
+	}
+	return r.row[id], nil
+}
+
 func (r *rows) write(_ context.Context, p product) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -162,5 +174,61 @@ func TestLoadRacingAWriteNeverUndoesIt(t *testing.T) {
 					deployment, undoneAll, total, lateAll)
 			}
 		})
+	}
+}
+
+// GetMany's loads store under leases too: a batch load that an Update in
+// another instance overtook stores nothing for that key.
+func TestGetManyRacingAWriteNeverUndoesIt(t *testing.T) {
+	srv := redistest.StartServer(t)
+	opts := cache.Options{Prefix: "many-lease:", TTL: 10 * time.Minute, Timeout: time.Second}
+	r, w, reader := newCache(t, plain(t, srv.Addr(), nil), opts), newCache(t, plain(t, srv.Addr(), nil), opts), newCache(t, plain(t, srv.Addr(), nil), opts)
+	keys := leaseKeys("m", 20)
+	src := newRows(keys, 0)
+	allWritten := make(chan struct{})
+	loadMany := func(ctx context.Context, ids []string) (map[string]product, error) {
+		out := map[string]product{}
+		for _, id := range ids {
+			p, _ := src.loadNow(id)
+			out[id] = p
+		}
+		<-allWritten
+		return out, nil
+	}
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.GetMany(ctx, keys, loadMany)
+		done <- err
+	}()
+	for _, k := range keys {
+		<-src.began[k]
+	}
+	for _, k := range keys[:10] { // half the keys written while the batch loads
+		if err := w.Update(ctx, k, product{ID: k, Name: "new"}, src.write); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(allWritten)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	undone, stored := 0, 0
+	for i, k := range keys {
+		p, err := reader.Get(ctx, k, src.load)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i < 10 && p.Name != "new" {
+			undone++
+		}
+		if i >= 10 && p.Name == "old" {
+			stored++
+		}
+	}
+	t.Logf("GetMany racing 10 Updates: %d undone; %d of the 10 other keys stored by the batch", undone, stored)
+	if undone != 0 || stored != 10 {
+		t.Fatalf("%d of 10 acknowledged Updates undone by GetMany, %d of 10 other keys stored; want 0 and 10", undone, stored)
 	}
 }
