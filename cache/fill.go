@@ -258,10 +258,16 @@ func (c *Cache[V]) acquire(f *flight[V], rkey string, req request, again bool) (
 	token := newToken()
 	skipRead := !again && (req.mode == afterCorrupt || req.mode == afterPending)
 	wait := 2 * time.Millisecond
+	retried := false
 	for {
 		f.leaseSent.CompareAndSwap(0, time.Now().UnixNano())
 		state, s, err := c.leaseStep(f.ctx, rkey, token, skipRead)
 		switch {
+		case err != nil && awaitedConn(err) && !retried && f.ctx.Err() == nil:
+			// It never reached Redis either: the client is still making its
+			// connections. Once more, then the loader answers.
+			retried = true
+			continue
 		case err != nil:
 			return false, "", nil, err
 		case state == leaseValue:
