@@ -188,7 +188,7 @@ func (c *Cache[V]) Get(ctx context.Context, key string, load Loader[V]) (V, erro
 			c.observe(ResultNegativeHit)
 			return zero, ErrNotFound
 		case kindValue:
-			if c.opts.StaleIfError > 0 && m.expiresMs <= start.UnixMilli() {
+			if c.opts.StaleIfError > 0 && m.expiresMs != 0 && m.expiresMs <= start.UnixMilli() {
 				return c.load(ctx, key, rkey, load, request{mode: afterMiss, result: ResultMiss, stale: s})
 			}
 			c.observe(ResultHit)
@@ -230,7 +230,7 @@ func (c *Cache[V]) nearGet(ctx context.Context, key string, load Loader[V]) (v V
 	v, kind, m, derr := c.tier.value(e)
 	switch kind {
 	case kindValue:
-		if c.opts.StaleIfError > 0 && m.expiresMs <= now.UnixMilli() {
+		if c.opts.StaleIfError > 0 && m.expiresMs != 0 && m.expiresMs <= now.UnixMilli() {
 			return v, nil, false // expired: the read of Redis deals with it
 		}
 		c.observe(ResultNearHit)

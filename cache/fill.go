@@ -203,7 +203,13 @@ func (c *Cache[V]) fill(f *flight[V], key, rkey string, load Loader[V], req requ
 			ok, err := c.storeLeased(sctx, rkey, data, px, *l)
 			cancel()
 			if err == nil && !ok && attempt == 0 && f.ctx.Err() == nil {
-				continue // a write ended the lease: what was loaded may be older
+				// A write came since the lease was taken: what was loaded may be
+				// older. End the lease (a write that set the value left it) and
+				// find what the write left, or load once more.
+				sctx, cancel := context.WithTimeout(c.bg, c.storeBudget())
+				c.releaseLease(sctx, rkey, l.token)
+				cancel()
+				continue
 			}
 			store, stored = false, ok
 			c.stored(rkey, req, ok)

@@ -10,16 +10,21 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// A lease is a Redis key beside a value's key, holding a random token: the
-// right to store the value of a load. A miss takes it (SET with a PX of
-// FillLockTTL) before it calls the loader; every write of the key (Set,
-// Update, Delete, an applied invalidation) deletes it in the same atomic step
-// as the value; and the store after the load is a script that writes the
-// value only while the lease still holds the token. A load that a write
-// overtook thus stores nothing, in any instance (memcache's leases, Nishtala
-// et al., NSDI 2013, §3.2.1). The lease is also the fill lock: an instance
-// that finds another's lease waits for its value instead of loading. One
-// that dies holding it holds it for FillLockTTL at most.
+// A lease is a Redis key beside a value's key: the right to store the value
+// of a load. A miss takes it (SET with a PX of FillLockTTL) before it calls
+// the loader; it holds a random token and a fingerprint (SHA-1) of the value
+// the key held then, or none. The store after the load is a script that
+// writes the value only while the lease holds the token and the key still
+// holds the value of the fingerprint: a write of the key since (Set, Update:
+// a plain SET) changed it, and a deletion (Delete, an applied invalidation:
+// one DEL of the key and its lease) ended the lease. A load that a write
+// overtook thus stores nothing, in any instance (memcache's leases,
+// Nishtala et al., NSDI 2013, §3.2.1). Writes stay single commands on
+// purpose: Redis delays the invalidation messages of keys written inside a
+// script or a transaction, which a near tier waits for. The lease is also
+// the fill lock: an instance that finds another's lease waits for its value
+// instead of loading. One that dies holding it holds it for FillLockTTL at
+// most.
 const leaseSuffix = "\x00lease"
 
 // leaseKey returns the key of rkey's lease, in rkey's hash slot so that the
@@ -44,54 +49,60 @@ func newToken() string {
 
 // leaseScript is the miss's one round trip after its read: it returns the
 // value when one is there and fresh ({1, value}), and otherwise takes the
-// lease ({3}) or reports the holder's token ({2, token}). ARGV: the token,
-// the lease's PX, the time in Unix milliseconds from which a value whose
-// header says it expired is stale ("0": no such check), and "1" to skip the
-// read (the value there must be replaced: corrupt, or older than a pending
-// invalidation).
+// lease ({3, the value there, if any}) or reports the holder's token
+// ({2, token}). ARGV: the token, the lease's PX, the time in Unix
+// milliseconds from which a value whose header says it expired is stale ("0":
+// no such check), and "1" to take the lease whatever value is there (it must
+// be replaced: corrupt, older than a pending invalidation, or refreshed).
 var leaseScript = redis.NewScript(leaseSrc)
 
 const leaseSrc = `
-if ARGV[4] ~= "1" then
-  local v = redis.call("GET", KEYS[1])
-  if v then
-    local fresh = true
-    if ARGV[3] ~= "0" and string.len(v) >= 16 and string.sub(v, 1, 4) == "\0rg\1" then
-      local ms = 0
-      for i = 5, 12 do ms = ms * 256 + string.byte(v, i) end
-      fresh = ms > tonumber(ARGV[3])
-    end
-    if fresh then return {1, v} end
+local v = redis.call("GET", KEYS[1])
+if v and ARGV[4] ~= "1" then
+  local fresh = true
+  if ARGV[3] ~= "0" and string.len(v) >= 16 and string.sub(v, 1, 4) == "\0rg\1" then
+    local ms = 0
+    for i = 5, 12 do ms = ms * 256 + string.byte(v, i) end
+    fresh = ms > tonumber(ARGV[3])
   end
+  if fresh then return {1, v} end
 end
 local held = redis.call("GET", KEYS[2])
-if held then return {2, held} end
-redis.call("SET", KEYS[2], ARGV[1], "PX", ARGV[2])
+if held then
+  local sep = string.find(held, "\0", 1, true)
+  if sep then held = string.sub(held, 1, sep - 1) end
+  return {2, held}
+end
+local fp = ""
+if v then fp = redis.sha1hex(v) end
+redis.call("SET", KEYS[2], ARGV[1] .. "\0" .. fp, "PX", ARGV[2])
+if v then return {3, v} end
 return {3}`
 
 // storeScript stores a loaded value (or deletes the key, for a PX of "0")
-// only while the lease holds the token, and ends the lease. It returns 1 when
-// it stored.
+// only while the lease holds the token and the key the value it held when
+// the lease was taken, and ends the lease. It returns 1 when it stored.
 var storeScript = redis.NewScript(storeSrc)
 
 const storeSrc = `
-if redis.call("GET", KEYS[2]) ~= ARGV[1] then return 0 end
+local l = redis.call("GET", KEYS[2])
+if not l or string.sub(l, 1, string.len(ARGV[1]) + 1) ~= ARGV[1] .. "\0" then return 0 end
+local v = redis.call("GET", KEYS[1])
+local fp = ""
+if v then fp = redis.sha1hex(v) end
+if string.sub(l, string.len(ARGV[1]) + 2) ~= fp then return 0 end
 redis.call("DEL", KEYS[2])
 if ARGV[3] == "0" then redis.call("DEL", KEYS[1]) else redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3]) end
 return 1`
-
-// writeScript is a write of the cache (Set, Update): the value, and the end
-// of any lease of the key, at once.
-var writeScript = redis.NewScript(`
-redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
-redis.call("DEL", KEYS[2])
-return 1`)
 
 // releaseScript ends a lease that still holds the token, after a load that
 // stores nothing.
 var releaseScript = redis.NewScript(releaseSrc)
 
-const releaseSrc = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`
+const releaseSrc = `
+local l = redis.call("GET", KEYS[1])
+if l and string.sub(l, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. "\0" then return redis.call("DEL", KEYS[1]) end
+return 0`
 
 // leaseState is what the lease step found.
 type leaseState uint8
@@ -141,45 +152,42 @@ func (c *Cache[V]) leaseArgs(token string, skipRead bool) []any {
 }
 
 // leaseReply reads the reply of leaseScript.
-func leaseReply(reply []any) (leaseState, string, error) {
+func leaseReply(reply []any) (state leaseState, value string, err error) {
 	kind, _ := reply[0].(int64)
+	if len(reply) > 1 {
+		value, _ = reply[1].(string)
+	}
 	switch kind {
 	case 1:
-		s, _ := reply[1].(string)
-		return leaseValue, s, nil
+		return leaseValue, value, nil
 	case 2:
-		s, _ := reply[1].(string)
-		return leaseOthers, s, nil
+		return leaseOthers, value, nil
 	}
-	return leaseOwn, "", nil
+	return leaseOwn, value, nil
 }
 
 // lockStepUnscripted is the lease step where scripts cannot run: a read and
 // a SET NX in one round trip, a fill lock without the lease's guarantee.
 func (c *Cache[V]) lockStepUnscripted(ctx context.Context, rkey, token string, skipRead bool) (leaseState, string, error) {
 	pipe := c.rdb.Pipeline()
-	var get *redis.StringCmd
-	if !skipRead {
-		get = pipe.Get(ctx, rkey)
-	}
+	get := pipe.Get(ctx, rkey)
 	set := pipe.SetNX(ctx, leaseKey(rkey), token, c.opts.FillLockTTL)
 	_, _ = pipe.Exec(ctx)
-	if get != nil {
-		if err := get.Err(); err != nil && err != redis.Nil {
-			return 0, "", err
-		}
+	if err := get.Err(); err != nil && err != redis.Nil {
+		return 0, "", err
 	}
 	if err := set.Err(); err != nil {
 		return 0, "", err
 	}
-	if get != nil && get.Err() == nil && !c.staleAt(get.Val(), time.Now()) {
+	value := get.Val()
+	switch {
+	case !skipRead && get.Err() == nil && !c.staleAt(value, time.Now()):
 		if set.Val() {
 			c.releaseLease(ctx, rkey, token)
 		}
-		return leaseValue, get.Val(), nil
-	}
-	if set.Val() {
-		return leaseOwn, "", nil
+		return leaseValue, value, nil
+	case set.Val():
+		return leaseOwn, value, nil
 	}
 	return leaseOthers, "", nil
 }
@@ -207,21 +215,6 @@ func (c *Cache[V]) storeLeased(ctx context.Context, rkey string, data []byte, px
 	}
 	_, _ = pipe.Exec(ctx)
 	return cmd.Err() == nil, cmd.Err()
-}
-
-// writeScripted runs writeScript, unless leases are off: one command, where
-// a transaction would be a pipeline, which go-redis runs on a pool of its
-// own that a process that just started has yet to fill. It leaves the write
-// to the caller when it turns leases off.
-func (c *Cache[V]) writeScripted(ctx context.Context, rkey string, data []byte, px time.Duration) error {
-	if c.leasesOff.Load() {
-		return nil
-	}
-	err := writeScript.Run(ctx, c.rdb, []string{rkey, leaseKey(rkey)}, data, px.Milliseconds()).Err()
-	if err != nil && c.scriptingRefused(err) {
-		return nil
-	}
-	return err
 }
 
 // releaseLease ends rkey's lease if it still holds token.

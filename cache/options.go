@@ -63,11 +63,12 @@ type Options struct {
 	// and JSON for the rest.
 	Codec Codec
 
-	// Timeout is the Redis time budget of one Get (or GetMany, Set, Delete,
-	// Update): one deadline for every Redis operation of the call, rounded up
-	// by 5 % at most; the loader's own time is not part of it. Zero means
-	// DefaultTimeout (100 ms); -1 means no budget of the cache's own: the
-	// caller's context and the client's timeouts apply.
+	// Timeout is the Redis time budget of each Redis operation of a Get (or
+	// GetMany, Set, Delete, Update): the read, rounded up by 5 % at most, the
+	// lease step, each poll while waiting for another instance's value, the
+	// store before answering; the loader's own time is not part of it. Zero
+	// means DefaultTimeout (100 ms); -1 means no budget of the cache's own:
+	// the caller's context and the client's timeouts apply.
 	Timeout time.Duration
 
 	// LoadTimeout bounds one shared load (the loader's context ends then, and

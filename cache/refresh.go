@@ -71,20 +71,15 @@ func (c *Cache[V]) refresh(ctx context.Context, key, rkey string, load Loader[V]
 // claimRefresh takes rkey's lease and checks, in the same round trip, that
 // the value is still the one seen: not refreshed by another instance.
 func (c *Cache[V]) claimRefresh(ctx context.Context, rkey, token string, seen meta) bool {
-	rctx, cancel := context.WithTimeout(ctx, c.storeTimeout())
-	defer cancel()
-	pipe := c.rdb.Pipeline()
-	set := pipe.SetNX(rctx, leaseKey(rkey), token, c.opts.FillLockTTL)
-	get := pipe.Get(rctx, rkey)
-	_, _ = pipe.Exec(rctx)
-	if set.Err() != nil || !set.Val() {
+	state, current, err := c.leaseStep(ctx, rkey, token, true)
+	if err != nil || state != leaseOwn {
 		return false
 	}
-	if get.Err() == nil {
-		if _, m := splitHeader(get.Val()); m.expiresMs == seen.expiresMs {
-			return true
-		}
+	if _, m := splitHeader(current); current != "" && m.expiresMs == seen.expiresMs {
+		return true
 	}
+	rctx, cancel := context.WithTimeout(ctx, c.storeTimeout())
+	defer cancel()
 	c.releaseLease(rctx, rkey, token)
 	return false
 }

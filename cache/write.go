@@ -127,20 +127,12 @@ func (c *Cache[V]) Update(ctx context.Context, key string, v V, write func(ctx c
 	return nil
 }
 
-// write stores data for ttl (and StaleIfError) and ends the key's lease, in
-// one transaction: a load in any instance that began before it stores
-// nothing. A key written no longer waits for an invalidation.
+// write stores data for ttl (and StaleIfError): one SET, which changes the
+// value a lease's fingerprint holds, so that a load in any instance that
+// began before it stores nothing. A key written no longer waits for an
+// invalidation.
 func (c *Cache[V]) write(ctx context.Context, rkey string, data []byte, ttl time.Duration) error {
-	px := ttl + c.opts.StaleIfError
-	err := c.writeScripted(ctx, rkey, data, px)
-	if c.leasesOff.Load() {
-		_, err = c.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-			pipe.Set(ctx, rkey, data, px)
-			pipe.Del(ctx, leaseKey(rkey))
-			return nil
-		})
-	}
-	if err != nil {
+	if err := c.rdb.Set(ctx, rkey, data, ttl+c.opts.StaleIfError).Err(); err != nil {
 		return err
 	}
 	c.applied(rkey)
