@@ -21,12 +21,17 @@
 //     instance that takes it loads, and the others wait for its value.
 //   - Leases: an acknowledged write is never undone by a load, in any
 //     instance (memcache's leases, NSDI 2013). A miss takes the key's lease
-//     (a Redis key in the same hash slot, holding a random token) in the same
-//     round trip as its second read, before it calls the loader; Set, Update,
-//     Delete and every applied invalidation end the key's lease in the same
-//     atomic step as the write; and the load stores its value with a script
-//     that writes only while the lease still holds its token. A load that a
-//     write overtook stores nothing: the callers that came after the lease
+//     (a Redis key in the same hash slot, holding a random token and a
+//     fingerprint of the value the key held) in the same round trip as its
+//     second read, before it calls the loader, and stores its value with a
+//     script that writes only while the lease holds its token and the key the
+//     value of its fingerprint. Set and Update change the value (one SET);
+//     Delete and every applied invalidation delete the key with its lease
+//     (one DEL); either way the load's store is refused, atomically on the
+//     server. Writes stay single commands because Redis delays the
+//     invalidation messages of keys written in a script or a transaction,
+//     which a near tier waits for. A load that a write overtook stores
+//     nothing: the callers that came after the lease
 //     was asked for get the value that write left in Redis, or the source's
 //     answer loaded once more; the ones that came before get the loaded
 //     value. Scripts are sent by SHA, and again in full when Redis lost them
