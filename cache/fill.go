@@ -186,11 +186,21 @@ func (c *Cache[V]) fill(f *flight[V], key, rkey string, load Loader[V], req requ
 				}
 			}
 		}
+		if req.mode == afterFailure {
+			// Redis failed: no lease, no store, and nothing to confirm the value
+			// by. The callers that came after the loader started may have come
+			// after a write in another instance: they get a second load.
+			f.leaseSent.CompareAndSwap(0, time.Now().UnixNano())
+		}
 		res, data, px := c.runLoader(f, key, load, req)
 		res.redisErr = redisErr
 		if req.mode == afterFailure {
-			// No lease was asked for: no store, and the callers share the value.
-			c.deliver(rkey, f, res, false)
+			c.deliver(rkey, f, res, true)
+			if c.flights.settle(rkey, f, false) {
+				again, _, _ := c.runLoader(f, key, load, req)
+				again.redisErr = redisErr
+				f.confirm(c.prepare(again))
+			}
 			return
 		}
 		store := l != nil && data != nil && !f.superseded.Load()
@@ -264,16 +274,10 @@ func (c *Cache[V]) acquire(f *flight[V], rkey string, req request, again bool) (
 	token := newToken()
 	skipRead := !again && (req.mode == afterCorrupt || req.mode == afterPending)
 	wait := 2 * time.Millisecond
-	retried := false
 	for {
 		f.leaseSent.CompareAndSwap(0, time.Now().UnixNano())
 		state, s, err := c.leaseStep(f.ctx, rkey, token, skipRead)
 		switch {
-		case err != nil && awaitedConn(err) && !retried && f.ctx.Err() == nil:
-			// It never reached Redis either: the client is still making its
-			// connections. Once more, then the loader answers.
-			retried = true
-			continue
 		case err != nil:
 			return false, "", nil, err
 		case state == leaseValue:

@@ -69,9 +69,10 @@ func TestFreshInstancesShareOneLoad(t *testing.T) {
 		return out
 	}
 	var guardedLoads, plainLoads []int64
-	var ratios []float64
+	var ratios []float64 // per start: both rounds over guarded clients against both over plain ones
 	for start := range 3 {
 		guardedCaches, plainCaches := fresh(true), fresh(false)
+		var guardedTime, plainTime time.Duration
 		for round := range 2 {
 			key := fmt.Sprintf("s%d-r%d", start, round)
 			pl, pt := freshRound(t, plainCaches, "p"+key)
@@ -79,19 +80,22 @@ func TestFreshInstancesShareOneLoad(t *testing.T) {
 			t.Logf("start %d, round %d: guarded %d loads in %v, plain %d loads in %v", start+1, round+1, gl, gt.Round(time.Millisecond), pl, pt.Round(time.Millisecond))
 			plainLoads = append(plainLoads, pl)
 			guardedLoads = append(guardedLoads, gl)
-			ratios = append(ratios, float64(gt)/float64(pt))
+			guardedTime += gt
+			plainTime += pt
 		}
+		ratios = append(ratios, float64(guardedTime)/float64(plainTime))
 	}
 	slices.Sort(guardedLoads)
 	slices.Sort(plainLoads)
 	slices.Sort(ratios)
 	loads, plainMedian, ratio := guardedLoads[len(guardedLoads)/2], plainLoads[len(plainLoads)/2], ratios[len(ratios)/2]
-	t.Logf("median of the rounds: guarded %d loads, plain %d; guarded round time %.2f× the plain round's", loads, plainMedian, ratio)
-	// The time bound is 3×, not the 2× aimed at: a guarded client's second
-	// round redials the connections its first round's read timeouts threw
-	// away, and the root package paces those dials (DialRate, 5 a second
-	// beyond the pool's size), which costs that round about one budget.
+	t.Logf("median of the rounds: guarded %d loads, plain %d; the first two rounds over guarded clients took %.2f× the plain ones' time (median of the starts)", loads, plainMedian, ratio)
+	// The time bound is 3×, not the 2× aimed at: on a loaded machine a
+	// guarded client's second round redials the connections its first
+	// round's read timeouts threw away, and the root package paces those
+	// dials (DialRate, 5 a second beyond the pool's size), which costs that
+	// round about one budget.
 	if loads > 2 || plainMedian > 2 || ratio > 3 {
-		t.Fatalf("median of the rounds: guarded %d loads, plain %d, guarded time %.2f× plain's; want at most 2 loads and 3×", loads, plainMedian, ratio)
+		t.Fatalf("median of the rounds: guarded %d loads, plain %d; guarded time %.2f× plain's; want at most 2 loads and 3×", loads, plainMedian, ratio)
 	}
 }

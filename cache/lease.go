@@ -79,19 +79,19 @@ redis.call("SET", KEYS[2], ARGV[1] .. "\0" .. fp, "PX", ARGV[2])
 if v then return {3, v} end
 return {3}`
 
-// storeScript stores a loaded value (or deletes the key, for a PX of "0")
-// only while the lease holds the token and the key the value it held when
-// the lease was taken, and ends the lease. It returns 1 when it stored.
+// storeScript ends the lease if it holds the token, and then stores a loaded
+// value (or deletes the key, for a PX of "0") if the key still holds the
+// value it held when the lease was taken. It returns 1 when it stored.
 var storeScript = redis.NewScript(storeSrc)
 
 const storeSrc = `
 local l = redis.call("GET", KEYS[2])
 if not l or string.sub(l, 1, string.len(ARGV[1]) + 1) ~= ARGV[1] .. "\0" then return 0 end
+redis.call("DEL", KEYS[2])
 local v = redis.call("GET", KEYS[1])
 local fp = ""
 if v then fp = redis.sha1hex(v) end
 if string.sub(l, string.len(ARGV[1]) + 2) ~= fp then return 0 end
-redis.call("DEL", KEYS[2])
 if ARGV[3] == "0" then redis.call("DEL", KEYS[1]) else redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3]) end
 return 1`
 
