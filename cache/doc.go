@@ -78,7 +78,10 @@
 //   - Fallback: when Redis fails, the loader's value (or not-found) is
 //     returned with its own error; Stats().Fallbacks counts it,
 //     Options.OnFallback sees the Redis error, and the value is not written
-//     back (a load stores only under a lease).
+//     back (a load stores only under a lease). With no lease to confirm the
+//     value by, the callers that joined such a load after its loader started
+//     (they may have come after a write in another instance) get a second
+//     load, shared among them.
 //   - Stale if error: with Options.StaleIfError, a value stays in Redis that
 //     long past its TTL, and answers (ResultStale) only when its loader fails,
 //     never past TTL + StaleIfError.

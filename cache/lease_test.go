@@ -232,3 +232,54 @@ func TestGetManyRacingAWriteNeverUndoesIt(t *testing.T) {
 		t.Fatalf("%d of 10 acknowledged Updates undone by GetMany, %d of 10 other keys stored; want 0 and 10", undone, stored)
 	}
 }
+
+// Under 200 ms of Redis latency every read of instance R fails its 100 ms
+// budget and the loader answers: a caller of R that came after another
+// instance's acknowledged write, and joined R's load of the key, gets a
+// second load, not the value R read before the write.
+func TestLateCallerOfAFallbackLoadGetsANewerValue(t *testing.T) {
+	srv := redistest.StartServer(t)
+	proxy := redistest.NewProxy(t, srv.Addr())
+	proxy.Latency(100 * time.Millisecond) // each way
+	opts := cache.Options{Prefix: "slow-lease:", TTL: 10 * time.Minute}
+	r := newCache(t, plain(t, proxy.Addr(), nil), opts)
+	w := newCache(t, plain(t, srv.Addr(), nil), cache.Options{Prefix: "slow-lease:", TTL: 10 * time.Minute, Timeout: time.Second})
+	keys := leaseKeys("k", 10)
+	src := newRows(keys, 300*time.Millisecond)
+	ctx := context.Background()
+	var mu sync.Mutex
+	older := 0
+	var wg sync.WaitGroup
+	for _, k := range keys {
+		wg.Go(func() {
+			if _, err := r.Get(ctx, k, src.load); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			<-src.began[k]
+			updated := product{ID: k, Name: "new"}
+			if err := w.Update(ctx, k, updated, src.write); err != nil {
+				t.Error(err)
+			}
+			p, err := r.Get(ctx, k, src.load) // its read fails too, and joins R's load
+			if err != nil {
+				t.Error(err)
+			}
+			if p != updated {
+				mu.Lock()
+				older++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	s := r.Stats()
+	t.Logf("200 ms round trip, 100 ms budget: %d of %d callers that came after the write got the older value; R's stats %+v", older, len(keys), s)
+	if s.Fallbacks == 0 {
+		t.Fatal("no fallback: the case needs R's reads to fail")
+	}
+	if older != 0 {
+		t.Fatalf("%d of %d callers that came after an acknowledged write got the older value", older, len(keys))
+	}
+}
