@@ -43,6 +43,10 @@ type notSentError struct{ err error }
 func (e *notSentError) Error() string { return e.err.Error() }
 func (e *notSentError) Unwrap() error { return e.err }
 
+// NotSent tells code outside this package (the cache) that the command never
+// reached the server: a timeout here is the handshake's, not a slow reply.
+func (e *notSentError) NotSent() bool { return true }
+
 // notSentNetError is a notSentError over a net.Error, which it stays: code
 // written for go-redis asserts net.Error on timeouts.
 type notSentNetError struct {

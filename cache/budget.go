@@ -74,12 +74,3 @@ func (c *Cache[V]) budgetAt(ctx context.Context, now time.Time) (context.Context
 	}
 	return &budgetCtx{budgetTick: t, values: ctx}, t.deadline
 }
-
-// untilDeadline returns a context for Redis operations that carries ctx's
-// values and ends at deadline (never, if it is zero) or when base ends.
-func untilDeadline(base context.Context, deadline time.Time) (context.Context, context.CancelFunc) {
-	if deadline.IsZero() {
-		return context.WithCancel(base)
-	}
-	return context.WithDeadline(base, deadline)
-}

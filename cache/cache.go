@@ -29,6 +29,8 @@ type Cache[V any] struct {
 	refreshing refreshes
 	pending    pendingSet
 	counts     counters
+	clone      func(V) V   // Options.Clone, nil to share
+	leasesOff  atomic.Bool // Redis runs no scripts for this client
 
 	// bg is the context of the background work (shared loads, early
 	// refreshes, stores after a load, the retry of pending invalidations);
@@ -53,6 +55,14 @@ func New[V any](rdb redis.UniversalClient, opts Options) (*Cache[V], error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	var clone func(V) V
+	if opts.Clone != nil {
+		var ok bool
+		if clone, ok = opts.Clone.(func(V) V); !ok || clone == nil {
+			var zero V
+			errs.add("Clone", "is a %T: it must be a non-nil func(%T) %T, the Cache's value type", opts.Clone, zero, zero)
+		}
+	}
 	if len(errs) == 0 && opts.Near != nil {
 		if err := checkNearClient(rdb, opts.Near); err != nil {
 			errs = append(errs, err)
@@ -61,7 +71,7 @@ func New[V any](rdb redis.UniversalClient, opts Options) (*Cache[V], error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	c := &Cache[V]{rdb: rdb, opts: opts, codec: codecFor[V](opts.Codec), near: opts.Near}
+	c := &Cache[V]{rdb: rdb, opts: opts, codec: codecFor[V](opts.Codec), near: opts.Near, clone: clone}
 	c.pending.max = opts.MaxPendingInvalidations
 	c.bg, c.stopBackground = context.WithCancel(context.Background())
 	if c.near != nil {
@@ -138,6 +148,12 @@ func (c *Cache[V]) Stats() Stats {
 // miss it together. A Redis failure is never the caller's error: the loader
 // answers instead. The error is the loader's (or ErrNotFound, or ctx.Err()
 // when the caller's context ended first).
+//
+// The callers that share one load share its value: a V holding pointers,
+// slices or maps is the same memory for all of them, and none may modify it,
+// unless Options.Clone gives every caller but the first a copy. A hit
+// decodes a value of the caller's own (the near tier's hits excepted: see
+// Near).
 func (c *Cache[V]) Get(ctx context.Context, key string, load Loader[V]) (V, error) {
 	var zero V
 	switch {
@@ -152,8 +168,7 @@ func (c *Cache[V]) Get(ctx context.Context, key string, load Loader[V]) (V, erro
 		rkey := c.opts.Prefix + key
 		if seq, blocked := c.pending.blocked(rkey); blocked {
 			c.onFallback(key, ErrInvalidationPending)
-			_, deadline := c.budget(ctx)
-			return c.load(ctx, key, rkey, load, request{mode: afterPending, result: ResultFallback, deadline: deadline, seq: seq})
+			return c.load(ctx, key, rkey, load, request{mode: afterPending, result: ResultFallback, seq: seq})
 		}
 	}
 	if c.tier != nil {
@@ -163,7 +178,7 @@ func (c *Cache[V]) Get(ctx context.Context, key string, load Loader[V]) (V, erro
 	}
 	rkey := c.opts.Prefix + key
 	start := time.Now()
-	rctx, deadline := c.budgetAt(ctx, start)
+	rctx, _ := c.budgetAt(ctx, start)
 	s, err := c.rdb.Get(rctx, rkey).Result()
 	switch {
 	case err == nil:
@@ -173,6 +188,9 @@ func (c *Cache[V]) Get(ctx context.Context, key string, load Loader[V]) (V, erro
 			c.observe(ResultNegativeHit)
 			return zero, ErrNotFound
 		case kindValue:
+			if c.opts.StaleIfError > 0 && m.expiresMs != 0 && m.expiresMs <= start.UnixMilli() {
+				return c.load(ctx, key, rkey, load, request{mode: afterMiss, result: ResultMiss, stale: s})
+			}
 			c.observe(ResultHit)
 			c.maybeRefresh(ctx, key, load, m, start)
 			if c.tier != nil && !c.tier.has(key) {
@@ -185,14 +203,20 @@ func (c *Cache[V]) Get(ctx context.Context, key string, load Loader[V]) (V, erro
 			return zero, fmt.Errorf("cache: decode %q: %w", key, derr)
 		}
 		c.del(rctx, rkey)
-		return c.load(ctx, key, rkey, load, request{mode: afterCorrupt, result: ResultCorrupt, deadline: deadline})
+		return c.load(ctx, key, rkey, load, request{mode: afterCorrupt, result: ResultCorrupt})
 	case err == redis.Nil:
-		return c.load(ctx, key, rkey, load, request{mode: afterMiss, result: ResultMiss, deadline: deadline, rtt: time.Since(start)})
+		return c.load(ctx, key, rkey, load, request{mode: afterMiss, result: ResultMiss})
 	case ctx.Err() != nil:
 		return zero, ctx.Err()
+	case awaitedConn(err):
+		// The read never reached Redis: its budget ended while the client
+		// made a new connection, as a process that just started does for
+		// every concurrent caller. The connection still comes, and the lease
+		// step, which reads the key again, gets a budget of its own.
+		return c.load(ctx, key, rkey, load, request{mode: afterMiss, result: ResultMiss})
 	default:
 		c.onFallback(key, err)
-		return c.load(ctx, key, rkey, load, request{mode: afterFailure, result: ResultFallback, deadline: deadline, redisErr: err})
+		return c.load(ctx, key, rkey, load, request{mode: afterFailure, result: ResultFallback, redisErr: err})
 	}
 }
 
@@ -206,6 +230,9 @@ func (c *Cache[V]) nearGet(ctx context.Context, key string, load Loader[V]) (v V
 	v, kind, m, derr := c.tier.value(e)
 	switch kind {
 	case kindValue:
+		if c.opts.StaleIfError > 0 && m.expiresMs != 0 && m.expiresMs <= now.UnixMilli() {
+			return v, nil, false // expired: the read of Redis deals with it
+		}
 		c.observe(ResultNearHit)
 		c.maybeRefresh(ctx, key, load, m, now)
 		return v, nil, true
@@ -214,8 +241,7 @@ func (c *Cache[V]) nearGet(ctx context.Context, key string, load Loader[V]) (v V
 		return v, ErrNotFound, true
 	case kindAbsent:
 		// Redis has no value, and would say so: go straight to the load.
-		_, deadline := c.budget(ctx)
-		v, err = c.load(ctx, key, c.opts.Prefix+key, load, request{mode: afterMiss, result: ResultMiss, deadline: deadline})
+		v, err = c.load(ctx, key, c.opts.Prefix+key, load, request{mode: afterMiss, result: ResultMiss})
 		return v, err, true
 	}
 	if errors.Is(derr, ErrCodecPanic) {
@@ -240,13 +266,37 @@ func (c *Cache[V]) decodeStored(s string) (V, entryKind, meta, error) {
 }
 
 // encodeStored encodes v as it is stored for ttl, after a load that took
-// delta.
+// delta. The header is there for early refresh and StaleIfError.
 func (c *Cache[V]) encodeStored(v V, ttl, delta time.Duration) ([]byte, error) {
 	data, err := c.codec.encode(v)
-	if err != nil || c.opts.DisableEarlyRefresh {
+	if err != nil || (c.opts.DisableEarlyRefresh && c.opts.StaleIfError == 0) {
 		return data, err
 	}
 	return withHeader(data, time.Now().Add(ttl), delta), nil
+}
+
+// staleAt reports whether a stored value is past its TTL at now, with
+// StaleIfError on: served only when its loader fails.
+func (c *Cache[V]) staleAt(s string, now time.Time) bool {
+	if c.opts.StaleIfError == 0 {
+		return false
+	}
+	_, m := splitHeader(s)
+	return m.expiresMs != 0 && m.expiresMs <= now.UnixMilli()
+}
+
+// staleValue decodes the expired value a caller read, when it is still
+// within StaleIfError of its expiry.
+func (c *Cache[V]) staleValue(s string) (V, bool) {
+	var zero V
+	if s == "" {
+		return zero, false
+	}
+	v, kind, m, _ := c.decodeStored(s)
+	if kind != kindValue || time.Now().UnixMilli() >= m.expiresMs+c.opts.StaleIfError.Milliseconds() {
+		return zero, false
+	}
+	return v, true
 }
 
 // callLoader calls load, turning a panic into an error for every waiter.

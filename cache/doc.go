@@ -17,34 +17,76 @@
 // # Behaviour
 //
 //   - Coalescing: concurrent Gets of one cold key in a process share one load.
-//     Across instances, a fill lock in Redis (SET NX PX with a random token,
-//     released by a token-checked delete) lets one instance load while the
-//     others wait for its value within their budget, then load on their own if
-//     it is slow or gone (Options.DisableFillLock, FillLockTTL).
+//     Across instances, the load's lease (below) is also a fill lock: the
+//     instance that takes it loads, and the others wait for its value.
+//   - Leases: an acknowledged write is never undone by a load, in any
+//     instance (memcache's leases, NSDI 2013). A miss takes the key's lease
+//     (a Redis key in the same hash slot, holding a random token and a
+//     fingerprint of the value the key held) in the same round trip as its
+//     second read, before it calls the loader, and stores its value with a
+//     script that writes only while the lease holds its token and the key the
+//     value of its fingerprint. Set and Update change the value (one SET);
+//     Delete and every applied invalidation delete the key with its lease
+//     (one DEL); either way the load's store is refused, atomically on the
+//     server. Writes stay single commands because Redis delays the
+//     invalidation messages of keys written in a script or a transaction,
+//     which a near tier waits for. A load that a write overtook stores
+//     nothing: the callers that came after the lease
+//     was asked for get the value that write left in Redis, or the source's
+//     answer loaded once more; the ones that came before get the loaded
+//     value. Scripts are sent by SHA, and again in full when Redis lost them
+//     (SCRIPT FLUSH, a restart). A Redis that runs no scripts for the client
+//     (an ACL without @scripting) turns leases off: the cache keeps working
+//     with a plain fill lock, says so once to Options.Logger and counts it
+//     (ResultLeasesOff, ResultStoreUnleased).
+//   - How long a waiter waits: an instance that finds another's lease polls
+//     Redis for the holder's value (after 2 ms, doubling to every 20 ms, each
+//     poll within the budget) for as long as the lease lives: until the value
+//     is there (it answers with it), until the holder ends the lease without
+//     a value, its load having failed or a write having ended it (the waiter
+//     then takes the lease and loads), or until the lease expires,
+//     FillLockTTL (2 s by default) after it was taken, when the holder died
+//     (the waiter then loads). A poll that fails (Redis slow or down) ends
+//     the wait: the loader answers. LoadTimeout and the caller's context
+//     bound the wait too. With DisableFillLock an instance does not wait; its
+//     load stores under the holder's lease.
 //   - Early refresh: a value close to its expiry is reloaded in the
 //     background by one reader, chosen by chance with XFetch (each hit refreshes
 //     with a probability that rises as the expiry nears, scaled by how long the
 //     last load took), so that the expiry of a hot key causes no burst of loads.
 //     Values carry a 16-byte header (their expiry and load time) for it
 //     (Options.DisableEarlyRefresh stores them as they are).
-//   - Time budget: Options.Timeout (default 100 ms) is one deadline for every
-//     Redis operation of a call (the read, the fill lock, the wait for another
-//     instance's value); the loader's own time is not part of it. When too
-//     little is left for another round trip, the cache skips it; when less
-//     than half is left after the load, Get answers first and stores the value
-//     in the background. The deadline reaches the socket only when the client
-//     honours context deadlines, which a redisguard.Client does and a plain
-//     go-redis client does with ContextTimeoutEnabled. The Redis operation of a
-//     call runs to the budget even if the caller's context is cancelled before
-//     (its values are kept); a caller's own earlier deadline is honoured.
+//   - Time budget: Options.Timeout (default 100 ms) bounds each Redis
+//     operation of a call: the read, the lease step, each poll while waiting
+//     for another instance's value, the store before answering. A miss thus
+//     waits for two round trips before its loader (the read, and the lease
+//     step that must come before the load); the loader's own time is not part
+//     of the budget. A read whose budget ended before it reached Redis (while
+//     the client made a new connection, as every caller of a process that
+//     just started does) goes on to the lease step, which reads the key
+//     again. When the lease step took more than a quarter of the budget, Get
+//     answers first and stores the value in the background. The deadline
+//     reaches the socket only when the client honours context deadlines,
+//     which a redisguard.Client does and a plain go-redis client does with
+//     ContextTimeoutEnabled. The read runs to the budget even if the caller's
+//     context is cancelled before (its values are kept); a caller's own
+//     earlier deadline is honoured.
 //   - Shared loads are bounded: Options.LoadTimeout (default 10 s) ends a
 //     load's context, its context also ends when the last of its callers has
 //     given up, and a later Get of the key starts a fresh load, so a hung
-//     loader never holds its key.
+//     loader never holds its key: its lease ends with its context.
 //   - Fallback: when Redis fails, the loader's value (or not-found) is
 //     returned with its own error; Stats().Fallbacks counts it,
 //     Options.OnFallback sees the Redis error, and the value is not written
-//     back unless Redis was only slow.
+//     back (a load stores only under a lease). With no lease to confirm the
+//     value by, the callers that joined such a load after its loader started
+//     (they may have come after a write in another instance) get a second
+//     load, shared among them.
+//   - Stale if error: with Options.StaleIfError, a value stays in Redis that
+//     long past its TTL, and answers (ResultStale) only when its loader fails,
+//     never past TTL + StaleIfError.
+//   - Shared values: the callers that share one load share its value unless
+//     Options.Clone gives every caller but the first a copy.
 //   - TTL jitter: each value lives TTL·(1 ± Jitter) (Jitter 0.1 by default), so
 //     keys written together do not expire together.
 //   - Negative caching: a loader's ErrNotFound is stored for NegativeTTL (off

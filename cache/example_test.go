@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"slices"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -129,4 +130,57 @@ func ExampleCache_Update() {
 	p, _ := products.Get(ctx, "43", db.loadProduct)
 	fmt.Println(p.Price, products.Stats().Hits)
 	// Output: 29 1
+}
+
+// With StaleIfError, a value past its TTL answers when the source of truth
+// fails, for a bounded time; it never hides a working source.
+func ExampleOptions_staleIfError() {
+	rdb, srv := exampleClient()
+	defer srv.Close()
+	defer rdb.Close()
+
+	ctx := context.Background()
+	products, err := cache.New[Product](rdb, cache.Options{
+		Prefix:       "product:",
+		TTL:          50 * time.Millisecond,
+		Jitter:       -1,
+		StaleIfError: time.Hour, // answer with the last good value for up to an hour past its TTL
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer products.Close()
+	db := newDatabase()
+	if _, err := products.Get(ctx, "42", db.loadProduct); err != nil {
+		log.Fatal(err)
+	}
+	time.Sleep(60 * time.Millisecond) // past the TTL
+
+	down := func(context.Context, string) (Product, error) { return Product{}, fmt.Errorf("database unreachable") }
+	p, err := products.Get(ctx, "42", down)
+	fmt.Println(p.Name, err, products.Stats().StaleServed)
+	// Output: Teapot <nil> 1
+}
+
+// Callers that share one load get copies of its value with Clone, so that
+// each may change its own.
+func ExampleOptions_clone() {
+	rdb, srv := exampleClient()
+	defer srv.Close()
+	defer rdb.Close()
+
+	tags, err := cache.New[[]string](rdb, cache.Options{
+		Prefix: "tags:",
+		TTL:    time.Minute,
+		Clone:  func(s []string) []string { return slices.Clone(s) },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tags.Close()
+	t, err := tags.Get(context.Background(), "42", func(context.Context, string) ([]string, error) {
+		return []string{"kitchen", "tea"}, nil
+	})
+	fmt.Println(t, err)
+	// Output: [kitchen tea] <nil>
 }

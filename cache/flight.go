@@ -23,6 +23,18 @@ type flight[V any] struct {
 	// older than that write, so it must not be stored.
 	superseded atomic.Bool
 
+	// leaseSent is when the load first asked Redis for the lease (Unix
+	// nanoseconds; 0 before, and for a load after a failed read, which asks
+	// for none). A caller that joins later may have come after a write that
+	// ends the lease: it gets res only once the store under the lease
+	// confirmed it (provisional false), and otherwise final, loaded again.
+	leaseSent   atomic.Int64
+	provisional bool          // set before done is closed
+	confirmed   chan struct{} // closed once final is set
+	final       outcome[V]
+	takers      atomic.Int64 // callers that took the value, for Options.Clone
+	afterLease  int          // callers that joined after leaseSent; guarded by flights.mu
+
 	waiters   int  // guarded by flights.mu
 	delivered bool // guarded by flights.mu
 }
@@ -33,6 +45,12 @@ type outcome[V any] struct {
 	err       error // the loader's (or codec's) error, or ErrNotFound
 	fromRedis bool  // found in Redis (another instance, or a caller just before): no load
 	redisErr  error // Redis failed during the fill: the loader answered
+	stale     bool  // the loader failed, and v is the expired value (StaleIfError)
+
+	// pristine is a copy of v made by Options.Clone before any caller got v,
+	// for the copies of the callers after the first (cloneErr if it panicked).
+	pristine V
+	cloneErr error
 }
 
 // flights is the set of shared loads of a Cache, by Redis key.
@@ -43,14 +61,20 @@ type flights[V any] struct {
 
 // join returns the flight of rkey that a new caller may wait on, or a new one
 // (started true) that the caller must run. late is true when the flight has
-// delivered its value already and is storing it: the caller gets it at once.
-func (g *flights[V]) join(rkey string, newCtx func() (context.Context, context.CancelFunc), bound time.Duration) (f *flight[V], started, late bool) {
+// delivered its value already and is storing it. afterLease is true when the
+// caller joined after the flight asked for its lease: it waits for the
+// confirmation of the value.
+func (g *flights[V]) join(rkey string, newCtx func() (context.Context, context.CancelFunc), bound time.Duration) (f *flight[V], started, late, afterLease bool) {
 	now := time.Now()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if f := g.m[rkey]; f != nil && now.Before(f.bound) {
 		f.waiters++
-		return f, false, f.delivered
+		if sent := f.leaseSent.Load(); sent != 0 && now.UnixNano() > sent {
+			f.afterLease++
+			afterLease = true
+		}
+		return f, false, f.delivered, afterLease
 	}
 	if g.m == nil {
 		g.m = make(map[string]*flight[V])
@@ -58,7 +82,7 @@ func (g *flights[V]) join(rkey string, newCtx func() (context.Context, context.C
 	ctx, cancel := newCtx()
 	f = &flight[V]{done: make(chan struct{}), ctx: ctx, cancel: cancel, bound: now.Add(bound), waiters: 1}
 	g.m[rkey] = f
-	return f, true, false
+	return f, true, false, false
 }
 
 // leave is called by a caller that stops waiting before f is done. The last
@@ -76,11 +100,12 @@ func (g *flights[V]) leave(rkey string, f *flight[V]) {
 	}
 }
 
-// deliver hands res to every caller of f. With storing, f stays in the group
-// until finish, so that callers who miss the key before the value is stored
-// get it without a load; without, f leaves the group now: a loader's error
-// is never shared beyond the callers that waited for it.
-func (g *flights[V]) deliver(rkey string, f *flight[V], res outcome[V], storing bool) {
+// deliver hands res to the callers of f. With provisional, res is not
+// confirmed (yet) by a store under the lease: f stays in the group until
+// settle, and the callers that joined after its lease was asked for wait for
+// confirm. Without, f leaves the group now: a loader's error is never shared
+// beyond the callers that waited for it.
+func (g *flights[V]) deliver(rkey string, f *flight[V], res outcome[V], provisional bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if f.delivered {
@@ -88,10 +113,49 @@ func (g *flights[V]) deliver(rkey string, f *flight[V], res outcome[V], storing 
 	}
 	f.res = res
 	f.delivered = true
+	if provisional {
+		f.provisional = true
+		f.confirmed = make(chan struct{})
+	}
 	close(f.done)
-	if !storing && g.m[rkey] == f {
+	if !provisional && g.m[rkey] == f {
 		delete(g.m, rkey)
 	}
+}
+
+// closeJoins takes f out of the group before its value is stored: a caller
+// that joined after the store was sent could have come after a write that
+// followed the store, and must read Redis instead.
+func (g *flights[V]) closeJoins(rkey string, f *flight[V]) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.m[rkey] == f {
+		delete(g.m, rkey)
+	}
+}
+
+// settle ends a provisional f's joining. With confirmed, or when no caller
+// joined after its lease was asked for, res is final; otherwise it reports
+// that those callers need a second load, to be given with confirm.
+func (g *flights[V]) settle(rkey string, f *flight[V], confirmed bool) (reload bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.m[rkey] == f {
+		delete(g.m, rkey)
+	}
+	if confirmed || f.afterLease == 0 {
+		f.final = f.res
+		close(f.confirmed)
+		return false
+	}
+	return true
+}
+
+// confirm sets the answer of the callers of a provisional f that joined after
+// its lease was asked for.
+func (f *flight[V]) confirm(res outcome[V]) {
+	f.final = res
+	close(f.confirmed)
 }
 
 // finish takes f out of the group once its work, the store included, is over.

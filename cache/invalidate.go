@@ -70,14 +70,14 @@ func (c *Cache[V]) retryInvalidations() {
 	}
 }
 
-// applyInvalidations deletes keys in one pipeline and forgets those deleted.
-// It reports whether every one was.
+// applyInvalidations deletes keys, with their leases, in one pipeline and
+// forgets those deleted. It reports whether every one was.
 func (c *Cache[V]) applyInvalidations(keys []string, seqs []uint64) bool {
 	ctx, cancel := context.WithTimeout(c.bg, c.storeTimeout())
 	defer cancel()
 	pipe := c.rdb.Pipeline()
 	for _, k := range keys {
-		pipe.Del(ctx, k)
+		pipe.Del(ctx, k, leaseKey(k))
 	}
 	cmds, _ := pipe.Exec(ctx)
 	all := len(cmds) == len(keys)

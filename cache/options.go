@@ -3,6 +3,7 @@ package cache
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"reflect"
 	"time"
@@ -62,11 +63,12 @@ type Options struct {
 	// and JSON for the rest.
 	Codec Codec
 
-	// Timeout is the Redis time budget of one Get (or GetMany, Set, Delete,
-	// Update): one deadline for every Redis operation of the call, rounded up
-	// by 5 % at most; the loader's own time is not part of it. Zero means
-	// DefaultTimeout (100 ms); -1 means no budget of the cache's own: the
-	// caller's context and the client's timeouts apply.
+	// Timeout is the Redis time budget of each Redis operation of a Get (or
+	// GetMany, Set, Delete, Update): the read, rounded up by 5 % at most, the
+	// lease step, each poll while waiting for another instance's value, the
+	// store before answering; the loader's own time is not part of it. Zero
+	// means DefaultTimeout (100 ms); -1 means no budget of the cache's own:
+	// the caller's context and the client's timeouts apply.
 	Timeout time.Duration
 
 	// LoadTimeout bounds one shared load (the loader's context ends then, and
@@ -74,13 +76,31 @@ type Options struct {
 	// starts a fresh load. Zero means DefaultLoadTimeout (10 s).
 	LoadTimeout time.Duration
 
-	// DisableFillLock turns off the fill lock in Redis that lets one instance
-	// load a cold key while the others wait for its value.
+	// DisableFillLock turns off the wait for another instance's load: each
+	// instance that misses a key loads it. Leases still guard the stores.
 	DisableFillLock bool
 
-	// FillLockTTL is how long a fill lock lives when its holder dies before
-	// releasing it. Zero means DefaultFillLockTTL (2 s).
+	// FillLockTTL is how long a lease (the fill lock) lives when its holder
+	// dies before storing or ending it, and so the longest an instance waits
+	// for another's load. Zero means DefaultFillLockTTL (2 s).
 	FillLockTTL time.Duration
+
+	// StaleIfError, when positive, keeps a value in Redis that much past its
+	// TTL (RFC 5861's stale-if-error): a Get of such a value calls the loader,
+	// and answers the expired value, with a nil error and ResultStale, when the
+	// loader fails (an error other than ErrNotFound, or LoadTimeout). An
+	// expired value never answers when the loader succeeds or says not found,
+	// nor past TTL + StaleIfError. Zero: off, an expired value is gone.
+	StaleIfError time.Duration
+
+	// Clone, when set, must be a func(V) V for the Cache's V: the callers that
+	// share one load each get a copy made by Clone but the first, who gets the
+	// loaded value. Nil: they share one value (see Cache.Get).
+	Clone any
+
+	// Logger receives the Cache's rare warnings (leases turned off because
+	// Redis runs no scripts for this client). Nil means no logging.
+	Logger *slog.Logger
 
 	// DisableEarlyRefresh turns off the probabilistic early refresh (XFetch)
 	// of values close to their expiry. With it on (the default) values are
@@ -158,6 +178,12 @@ func (o Options) withDefaults() (Options, error) {
 		errs.add("FillLockTTL", "is %v: Redis counts it in milliseconds, so it must be at least 1ms", o.FillLockTTL)
 	case o.FillLockTTL == 0:
 		o.FillLockTTL = DefaultFillLockTTL
+	}
+	switch {
+	case o.StaleIfError < 0:
+		errs.add("StaleIfError", "is %v: it must not be negative (zero turns it off)", o.StaleIfError)
+	case o.StaleIfError > 0 && o.StaleIfError < time.Millisecond:
+		errs.add("StaleIfError", "is %v: Redis counts it in milliseconds, so it must be at least 1ms", o.StaleIfError)
 	}
 	switch b := o.EarlyRefreshBeta; {
 	case b == 0:

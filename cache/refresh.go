@@ -6,8 +6,6 @@ import (
 	"net"
 	"sync/atomic"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // maybeRefresh starts an early refresh of key when XFetch says its time has
@@ -31,18 +29,14 @@ func (c *Cache[V]) maybeRefresh(ctx context.Context, key string, load Loader[V],
 	}
 }
 
-// refresh loads key again and stores it, unless another instance holds the
-// fill lock or stored a newer value since seen was read.
+// refresh loads key again and stores it under a lease, unless another
+// instance holds the lease or stored a newer value since seen was read.
 func (c *Cache[V]) refresh(ctx context.Context, key, rkey string, load Loader[V], seen meta, superseded *atomic.Bool) {
 	lctx, cancel := c.loadContext(ctx)
 	defer cancel()
-	token := ""
-	if !c.opts.DisableFillLock {
-		tok := newToken()
-		if !c.claimRefresh(lctx, rkey, tok, seen) {
-			return
-		}
-		token = tok
+	l := lease{token: newToken(), own: true}
+	if !c.claimRefresh(lctx, rkey, l.token, seen) {
+		return
 	}
 	start := time.Now()
 	v, err := callLoader(lctx, key, load)
@@ -51,52 +45,58 @@ func (c *Cache[V]) refresh(ctx context.Context, key, rkey string, load Loader[V]
 	sctx, scancel := context.WithTimeout(c.bg, c.storeTimeout())
 	defer scancel()
 	var data []byte
-	ttl := c.jittered(c.opts.TTL)
+	var px time.Duration
 	switch {
 	case superseded.Load(): // a write of the key came after this load began
 	case errors.Is(err, ErrNotFound) && c.opts.NegativeTTL > 0:
-		data, ttl = []byte(tombstone), c.opts.NegativeTTL
+		data, px = []byte(tombstone), c.opts.NegativeTTL
 	case errors.Is(err, ErrNotFound):
-		_ = c.rdb.Del(sctx, rkey).Err() // the record is gone, and so is its value
+		data = []byte{} // the record is gone, and so is its value: px 0 deletes it
 	case err == nil:
-		data, err = c.encodeStored(v, ttl, delta)
-		if err != nil {
+		ttl := c.jittered(c.opts.TTL)
+		if data, err = c.encodeStored(v, ttl, delta); err != nil {
 			data = nil
 		}
+		px = ttl + c.opts.StaleIfError
 	}
-	if data != nil && c.storeAndRelease(sctx, rkey, data, ttl, token) == nil {
-		c.counts.earlyRefreshes.Add(1)
+	if data != nil {
+		if stored, err := c.storeLeased(sctx, rkey, data, px, l); err == nil && stored {
+			c.counts.earlyRefreshes.Add(1)
+		}
 		return
 	}
-	if token != "" {
-		c.releaseLock(sctx, rkey, token)
-	}
+	c.releaseLease(sctx, rkey, l.token)
 }
 
-// claimRefresh takes rkey's fill lock and checks, in the same round trip,
-// that the value is still the one seen: not refreshed by another instance.
+// claimRefresh takes rkey's lease and checks, in the same round trip, that
+// the value is still the one seen: not refreshed by another instance.
 func (c *Cache[V]) claimRefresh(ctx context.Context, rkey, token string, seen meta) bool {
-	rctx, cancel := context.WithTimeout(ctx, c.storeTimeout())
-	defer cancel()
-	pipe := c.rdb.Pipeline()
-	set := pipe.SetNX(rctx, lockKey(rkey), token, c.opts.FillLockTTL)
-	get := pipe.Get(rctx, rkey)
-	_, _ = pipe.Exec(rctx)
-	if set.Err() != nil || !set.Val() {
+	state, current, err := c.leaseStep(ctx, rkey, token, true)
+	if err != nil || state != leaseOwn {
 		return false
 	}
-	if get.Err() == nil {
-		if _, m := splitHeader(get.Val()); m.expiresMs == seen.expiresMs {
-			return true
-		}
+	if _, m := splitHeader(current); current != "" && m.expiresMs == seen.expiresMs {
+		return true
 	}
-	c.releaseLock(rctx, rkey, token)
+	rctx, cancel := context.WithTimeout(ctx, c.storeTimeout())
+	defer cancel()
+	c.releaseLease(rctx, rkey, token)
 	return false
 }
 
-// isTimeout reports whether err says Redis was slow, not unreachable: a value
-// loaded then is still worth storing.
-func isTimeout(err error) bool {
-	var nerr net.Error
-	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &nerr) && nerr.Timeout()) || errors.Is(err, redis.ErrPoolTimeout)
+// awaitedConn reports whether err is the end of a budget that a command spent
+// before it reached Redis: waiting for a connection (a dial, or a turn in the
+// pool: the deadline itself), or writing the command (a socket takes a
+// command at once unless the budget is already over, or Redis has stopped
+// reading, and then the read of the lease step fails too).
+func awaitedConn(err error) bool {
+	var notSent interface{ NotSent() bool } // a *redisguard.Client's mark: the handshake of a new connection failed
+	if errors.As(err, &notSent) && notSent.NotSent() {
+		return true
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return op.Op == "write" && op.Timeout()
+	}
+	return errors.Is(err, context.DeadlineExceeded)
 }

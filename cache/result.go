@@ -26,6 +26,9 @@ const (
 	ResultNearHit
 	// ResultNearNegativeHit: a cached not-found served from the near tier.
 	ResultNearNegativeHit
+	// ResultStale: the value was past its TTL and the loader failed: the
+	// expired value answered (Options.StaleIfError).
+	ResultStale
 
 	// ResultInvalidationDeferred (an event): an invalidation (Update, Set,
 	// Delete) could not reach Redis and is kept until it can.
@@ -35,6 +38,14 @@ const (
 	// ResultInvalidationDropped (an event): an invalidation could not be kept
 	// (MaxPendingInvalidations reached); the Cache bypasses Redis for a TTL.
 	ResultInvalidationDropped
+	// ResultLeasesOff (an event, once per Cache): Redis refused to run the
+	// lease scripts (an ACL without @scripting, a server without EVAL);
+	// loads store without a lease from then on.
+	ResultLeasesOff
+	// ResultStoreUnleased (an event): a load stored its value without a
+	// lease, leases being off: a write in another instance during the load
+	// may be undone until the value expires.
+	ResultStoreUnleased
 	// ResultNearEviction (an event): a value left the near tier to keep it
 	// within its bounds.
 	ResultNearEviction
@@ -43,9 +54,9 @@ const (
 )
 
 // String gives the value of a metrics label: hit, miss, negative_hit,
-// fallback, load_error, corrupt, near_hit, near_negative_hit,
-// invalidation_deferred, invalidation_applied, invalidation_dropped or
-// near_eviction.
+// fallback, load_error, corrupt, near_hit, near_negative_hit, stale,
+// invalidation_deferred, invalidation_applied, invalidation_dropped,
+// leases_off, store_unleased or near_eviction.
 func (r Result) String() string {
 	switch r {
 	case ResultHit:
@@ -64,12 +75,18 @@ func (r Result) String() string {
 		return "near_hit"
 	case ResultNearNegativeHit:
 		return "near_negative_hit"
+	case ResultStale:
+		return "stale"
 	case ResultInvalidationDeferred:
 		return "invalidation_deferred"
 	case ResultInvalidationApplied:
 		return "invalidation_applied"
 	case ResultInvalidationDropped:
 		return "invalidation_dropped"
+	case ResultLeasesOff:
+		return "leases_off"
+	case ResultStoreUnleased:
+		return "store_unleased"
 	case ResultNearEviction:
 		return "near_eviction"
 	default:
@@ -79,7 +96,7 @@ func (r Result) String() string {
 
 // Served reports whether r is the outcome of a key served to a caller, as
 // opposed to an event.
-func (r Result) Served() bool { return r <= ResultNearNegativeHit }
+func (r Result) Served() bool { return r <= ResultStale }
 
 // Hit reports whether r is a key answered by the cache, from Redis or from
 // memory, without the loader.
@@ -98,12 +115,19 @@ type Stats struct {
 	Corrupt          uint64
 	NearHits         uint64
 	NearNegativeHits uint64
+	// StaleServed counts expired values served because the loader failed
+	// (Options.StaleIfError).
+	StaleServed uint64
 
 	// Events.
 	InvalidationsDeferred uint64
 	InvalidationsApplied  uint64
 	InvalidationsDropped  uint64
 	NearEvictions         uint64
+	// LeasesOff is 1 once Redis refused the lease scripts, and
+	// UnleasedStores counts the loads stored without a lease since.
+	LeasesOff      uint64
+	UnleasedStores uint64
 	// EarlyRefreshes counts the loads of values refreshed before their expiry.
 	EarlyRefreshes uint64
 
@@ -118,7 +142,7 @@ type Stats struct {
 
 // Requests is the number of keys served.
 func (s Stats) Requests() uint64 {
-	return s.Hits + s.Misses + s.NegativeHits + s.Fallbacks + s.LoadErrors + s.Corrupt + s.NearHits + s.NearNegativeHits
+	return s.Hits + s.Misses + s.NegativeHits + s.Fallbacks + s.LoadErrors + s.Corrupt + s.NearHits + s.NearNegativeHits + s.StaleServed
 }
 
 // HitRate is the share of keys answered without the loader (from Redis or the
@@ -155,10 +179,13 @@ func (c *counters) snapshot() Stats {
 		Corrupt:               c.c[ResultCorrupt].Load(),
 		NearHits:              c.c[ResultNearHit].Load(),
 		NearNegativeHits:      c.c[ResultNearNegativeHit].Load(),
+		StaleServed:           c.c[ResultStale].Load(),
 		InvalidationsDeferred: c.c[ResultInvalidationDeferred].Load(),
 		InvalidationsApplied:  c.c[ResultInvalidationApplied].Load(),
 		InvalidationsDropped:  c.c[ResultInvalidationDropped].Load(),
 		NearEvictions:         c.c[ResultNearEviction].Load(),
+		LeasesOff:             c.c[ResultLeasesOff].Load(),
+		UnleasedStores:        c.c[ResultStoreUnleased].Load(),
 		EarlyRefreshes:        c.earlyRefreshes.Load(),
 	}
 }

@@ -3,6 +3,9 @@ package cache
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Set stores v under key with the cache's TTL, within the call's budget. When
@@ -23,13 +26,12 @@ func (c *Cache[V]) Set(ctx context.Context, key string, v V) error {
 	}
 	c.superseded(rkey)
 	rctx, _ := c.budget(ctx)
-	err = c.rdb.Set(rctx, rkey, data, ttl).Err()
+	err = c.write(rctx, rkey, data, ttl)
 	c.dropNear(rkey)
 	if err != nil {
 		c.deferInvalidation(rkey)
 		return err
 	}
-	c.applied(rkey)
 	return nil
 }
 
@@ -56,10 +58,10 @@ func (c *Cache[V]) Delete(ctx context.Context, keys ...string) error {
 		c.superseded(rkey)
 	}
 	rctx, _ := c.budget(ctx)
-	err := c.del(rctx, rkeys...)
-	for _, rkey := range rkeys {
+	failed := c.invalidate(rctx, rkeys)
+	for i, rkey := range rkeys {
 		c.dropNear(rkey)
-		if err != nil {
+		if failed[i] {
 			c.deferInvalidation(rkey)
 		}
 	}
@@ -90,10 +92,11 @@ func (c *Cache[V]) Delete(ctx context.Context, keys ...string) error {
 // Redis comes back loses its pending invalidations, and other instances then
 // serve the old value until it expires, TTL·(1+Jitter) after it was stored at
 // the latest. A shorter TTL bounds that; so does replaying the writes of the
-// outage with Delete at start-up, from a record the application keeps. And,
-// as with any cache-aside, a load in another instance that read the source
-// just before the write may store the older value just after it (a load in
-// this process does not: the write supersedes it); TTL bounds that too.
+// outage with Delete at start-up, from a record the application keeps. A load
+// in another instance that read the source just before the write does not
+// store the older value after it: the write ends the load's lease (see the
+// package doc), unless Redis runs no scripts for that instance's client
+// (Stats().LeasesOff), when TTL bounds it.
 func (c *Cache[V]) Update(ctx context.Context, key string, v V, write func(ctx context.Context, v V) error) error {
 	switch {
 	case key == "":
@@ -112,17 +115,59 @@ func (c *Cache[V]) Update(ctx context.Context, key string, v V, write func(ctx c
 	ttl := c.jittered(c.opts.TTL)
 	stored := false
 	if data, err := c.encodeStored(v, ttl, 0); err == nil {
-		stored = c.rdb.Set(rctx, rkey, data, ttl).Err() == nil
+		stored = c.write(rctx, rkey, data, ttl) == nil
 	}
 	c.dropNear(rkey)
 	switch {
 	case stored:
-		c.applied(rkey)
-	case c.del(rctx, rkey) == nil:
+	case !c.invalidate(rctx, []string{rkey})[0]:
 	default:
 		c.deferInvalidation(rkey)
 	}
 	return nil
+}
+
+// write stores data for ttl (and StaleIfError): one SET, which changes the
+// value a lease's fingerprint holds, so that a load in any instance that
+// began before it stores nothing. A key written no longer waits for an
+// invalidation.
+func (c *Cache[V]) write(ctx context.Context, rkey string, data []byte, ttl time.Duration) error {
+	if err := c.rdb.Set(ctx, rkey, data, ttl+c.opts.StaleIfError).Err(); err != nil {
+		return err
+	}
+	c.applied(rkey)
+	return nil
+}
+
+// invalidate deletes rkeys and their leases (each key with its lease in one
+// command) in one round trip, and reports which failed. Keys deleted no
+// longer wait for an invalidation.
+func (c *Cache[V]) invalidate(ctx context.Context, rkeys []string) (failed []bool) {
+	failed = make([]bool, len(rkeys))
+	if len(rkeys) == 1 {
+		// One command, not a pipeline: go-redis runs pipelines on a pool of
+		// their own, whose connections a process that just started has yet
+		// to make.
+		failed[0] = c.rdb.Del(ctx, rkeys[0], leaseKey(rkeys[0])).Err() != nil
+		if !failed[0] {
+			c.applied(rkeys[0])
+		}
+		return failed
+	}
+	pipe := c.rdb.Pipeline()
+	cmds := make([]*redis.IntCmd, len(rkeys))
+	for i, rkey := range rkeys {
+		cmds[i] = pipe.Del(ctx, rkey, leaseKey(rkey))
+	}
+	_, _ = pipe.Exec(ctx)
+	for i, cmd := range cmds {
+		if cmd.Err() != nil {
+			failed[i] = true
+			continue
+		}
+		c.applied(rkeys[i])
+	}
+	return failed
 }
 
 // superseded tells the loads and refreshes of rkey running now that a write

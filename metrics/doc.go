@@ -36,8 +36,8 @@
 //	redis_breaker_transitions_total{node,from,to} counter    breaker state changes, by server
 //	redis_pool_hits_total, _misses_total, _timeouts_total, _stale_connections_total   counters
 //	redis_pool_connections, redis_pool_idle_connections                                gauges
-//	redis_cache_requests_total{cache,result}      counter    cache results: hit, miss, negative_hit, fallback, load_error, corrupt, near_hit, near_negative_hit
-//	redis_cache_events_total{cache,event}         counter    invalidation_deferred, invalidation_applied, invalidation_dropped, near_eviction
+//	redis_cache_requests_total{cache,result}      counter    cache results: hit, miss, negative_hit, fallback, load_error, corrupt, near_hit, near_negative_hit, stale
+//	redis_cache_events_total{cache,event}         counter    invalidation_deferred, invalidation_applied, invalidation_dropped, leases_off, store_unleased, near_eviction
 //	redis_cache_hit_rate{cache}                   gauge      share of requests answered without the loader (Redis or the near tier)
 //
 // and from NewServerCollector, read from INFO and SLOWLOG LEN at scrape time:

@@ -71,6 +71,7 @@ func Example() {
 	// redis_cache_requests_total{cache="greeting",result="near_hit"} 0
 	// redis_cache_requests_total{cache="greeting",result="near_negative_hit"} 0
 	// redis_cache_requests_total{cache="greeting",result="negative_hit"} 0
+	// redis_cache_requests_total{cache="greeting",result="stale"} 0
 	// redis_client_state{state="ready"} 1
 }
 

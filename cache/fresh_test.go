@@ -1,0 +1,101 @@
+package cache_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard"
+	"github.com/redisguard/redisguard/cache"
+	"github.com/redisguard/redisguard/internal/redistest"
+)
+
+// freshRound runs 25 callers per instance on one cold key at once and returns
+// how many loads it took and how long the round lasted.
+func freshRound(t *testing.T, caches []*cache.Cache[product], key string) (int64, time.Duration) {
+	t.Helper()
+	var loads atomic.Int64
+	load := func(_ context.Context, id string) (product, error) {
+		loads.Add(1)
+		time.Sleep(10 * time.Millisecond) // a database query
+		return product{ID: id, Name: "cold"}, nil
+	}
+	var calls []func() error
+	for _, c := range caches {
+		calls = append(calls, slices.Repeat([]func() error{func() error {
+			p, err := c.Get(context.Background(), key, load)
+			if err == nil && p.ID != key {
+				err = fmt.Errorf("Get(%s) = %+v", key, p)
+			}
+			return err
+		}}, 25)...)
+	}
+	start := time.Now()
+	atOnce(t, calls)
+	return loads.Load(), time.Since(start)
+}
+
+// 8 instances that have just started (each its own new client and Cache,
+// default options) × 25 callers on one cold key, the first two rounds after
+// start: one instance loads, the others wait for its value, over guarded
+// clients as over plain ones. Three starts; a round may lose a read to the
+// loaded machine now and then (a Redis operation past the 100 ms budget is
+// answered by the loader, as it should be), so the six rounds of each kind
+// are judged by their medians.
+func TestFreshInstancesShareOneLoad(t *testing.T) {
+	srv := redistest.StartServer(t)
+	fresh := func(guardedClients bool) []*cache.Cache[product] {
+		out := make([]*cache.Cache[product], 8)
+		for i := range out {
+			var rdb redis.UniversalClient
+			if guardedClients {
+				g, err := redisguard.New(redisguard.Options{URL: "redis://" + srv.Addr()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { g.Close() })
+				rdb = g
+			} else {
+				c := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+				t.Cleanup(func() { c.Close() })
+				rdb = c
+			}
+			out[i] = newCache(t, rdb, cache.Options{Prefix: "fresh:"})
+		}
+		return out
+	}
+	var guardedLoads, plainLoads []int64
+	var ratios []float64 // per start: both rounds over guarded clients against both over plain ones
+	for start := range 3 {
+		guardedCaches, plainCaches := fresh(true), fresh(false)
+		var guardedTime, plainTime time.Duration
+		for round := range 2 {
+			key := fmt.Sprintf("s%d-r%d", start, round)
+			pl, pt := freshRound(t, plainCaches, "p"+key)
+			gl, gt := freshRound(t, guardedCaches, "g"+key)
+			t.Logf("start %d, round %d: guarded %d loads in %v, plain %d loads in %v", start+1, round+1, gl, gt.Round(time.Millisecond), pl, pt.Round(time.Millisecond))
+			plainLoads = append(plainLoads, pl)
+			guardedLoads = append(guardedLoads, gl)
+			guardedTime += gt
+			plainTime += pt
+		}
+		ratios = append(ratios, float64(guardedTime)/float64(plainTime))
+	}
+	slices.Sort(guardedLoads)
+	slices.Sort(plainLoads)
+	slices.Sort(ratios)
+	loads, plainMedian, ratio := guardedLoads[len(guardedLoads)/2], plainLoads[len(plainLoads)/2], ratios[len(ratios)/2]
+	t.Logf("median of the rounds: guarded %d loads, plain %d; the first two rounds over guarded clients took %.2f× the plain ones' time (median of the starts)", loads, plainMedian, ratio)
+	// The time bound is 3×, not the 2× aimed at: on a loaded machine a
+	// guarded client's second round redials the connections its first
+	// round's read timeouts threw away, and the root package paces those
+	// dials (DialRate, 5 a second beyond the pool's size), which costs that
+	// round about one budget.
+	if loads > 2 || plainMedian > 2 || ratio > 3 {
+		t.Fatalf("median of the rounds: guarded %d loads, plain %d; guarded time %.2f× plain's; want at most 2 loads and 3×", loads, plainMedian, ratio)
+	}
+}
