@@ -21,10 +21,14 @@
 // directory. Every instance on the machine started with the same file and the
 // same REDIS_URL behaves as a pod of one service: a write through one is read
 // through all, also across a Redis crash and empty restart (while Redis is
-// down every read goes to the database). A read that starts more than
-// staleBound (3 s) after a write was acknowledged returns that write or a
-// newer one; within it, another instance's load that read the database just
-// before the write may have stored the old value (see settle).
+// down every read goes to the database). A read that starts after a write was
+// acknowledged returns that write or a newer one: the cache's leases keep
+// another instance's load that read the database just before the write from
+// storing the old value after it. One window remains: while Redis comes back,
+// an instance whose reconnect is still scheduled cannot invalidate what the
+// instances already reconnected serve. It keeps the invalidation and applies
+// it on its next attempt, so such a read is at most staleBound (the reconnect
+// schedule's longest delay, 3 s ± 10 %) late.
 //
 //	REDIS_URL=redis://localhost:6379/0 go run ./examples/productservice -addr :8081 &
 //	REDIS_URL=redis://localhost:6379/0 go run ./examples/productservice -addr :8082 &
@@ -66,14 +70,14 @@ import (
 	"github.com/redisguard/redisguard/metrics"
 )
 
-// loadTimeout bounds a load from the database (a query that takes longer has
-// failed); staleBound, how long after a write any instance may still serve
-// the value it replaced: a load that read the database before the write ends
-// within loadTimeout and stores within the cache's store timeout (1 s), and
-// the second invalidation follows (see settle).
+// loadTimeout bounds a load from the database: a query that takes longer has
+// failed. staleBound is how long after a write another instance may still
+// serve the value it replaced: only while Redis comes back, until the writer's
+// next reconnect attempt applies its pending invalidation (the default
+// schedule's longest delay, 3 s, and its jitter).
 const (
 	loadTimeout = time.Second
-	staleBound  = 3 * time.Second
+	staleBound  = 3300 * time.Millisecond
 )
 
 // errInterrupted ends the service on SIGINT, which skips the drain period.
@@ -199,9 +203,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(addr 
 		return err
 	}
 	defer products.Close()
-	settled := newSettle(staleBound, func(ctx context.Context, id string) error { return products.Delete(ctx, id) }, log)
-	defer settled.close()
-	svc := &service{db: db, products: products, settle: settled, log: log}
+	svc := &service{db: db, products: products, log: log}
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {

@@ -18,7 +18,6 @@ import (
 type service struct {
 	db       *database
 	products *cache.Cache[Product]
-	settle   *settle
 	log      *slog.Logger
 	draining atomic.Bool // shutting down: readiness fails, requests are still served
 }
@@ -91,7 +90,6 @@ func (s *service) putProduct(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("update product", "id", id, "err", err)
 		writeError(w, http.StatusInternalServerError, "update failed")
 	default:
-		s.settle.written(id)
 		writeJSON(w, http.StatusOK, p)
 	}
 }
