@@ -43,7 +43,10 @@ type timedConn struct {
 
 	first []byte       // the start of what the server sent first, set once with connReplied
 	sys   syscall.Conn // the connection underneath, when it has a file descriptor
-	_     [24]byte     // the struct fills two cache lines
+	// replies follows what the server sends, to refuse a reply over the
+	// client's limits (see replyScanner); only the reading goroutine uses
+	// it. With it the struct fills three cache lines.
+	replies replyScanner
 }
 
 // The flags of a timedConn.
@@ -73,7 +76,7 @@ type opaqueConn struct{ net.Conn }
 func (c opaqueConn) NetConn() net.Conn { return c.Conn.(*timedConn).NetConn() }
 
 func (n *node) wrapConn(conn net.Conn, gen uint32) net.Conn {
-	tc := &timedConn{Conn: conn, n: n, gen: gen}
+	tc := &timedConn{Conn: conn, n: n, gen: gen, replies: replyScanner{lim: &n.c.cfg.limits}}
 	if sys, ok := conn.(syscall.Conn); ok {
 		tc.sys = sys
 		return tc
@@ -117,6 +120,12 @@ const writeFailed = -1
 
 func (c *timedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
+	if n > 0 && c.replies.scan(p[:n]) != nil {
+		// A reply over the limits: go-redis must not see it, the
+		// connection is done for, and nothing pending is left to judge.
+		c.writeStamp.Store(writeFailed)
+		return 0, c.replies.fail(c.Conn, c.n.address())
+	}
 	if n > 0 && c.flags.Load()&connReplied == 0 {
 		c.first = append([]byte(nil), p[:min(n, len("-ERR max number of clients reached\r\n"))]...)
 		c.flags.Or(connReplied)

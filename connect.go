@@ -135,11 +135,12 @@ func (o *Options) buildSentinel(cfg config, uo *redis.UniversalOptions) (built, 
 		b.close()
 		return built{}, errs
 	}
+	limits := cfg.limits
 	b.sentinel = &sentinelConfig{
 		masterName: uo.MasterName,
 		addrs:      sentinels,
 		base: &redis.Options{
-			Dialer:                opt.Dialer,
+			Dialer:                limitedDialer(opt.Dialer, &limits),
 			Username:              uo.SentinelUsername,
 			Password:              uo.SentinelPassword,
 			TLSConfig:             uo.TLSConfig,
