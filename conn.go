@@ -119,10 +119,15 @@ func (c *timedConn) Write(p []byte) (int, error) {
 const writeFailed = -1
 
 func (c *timedConn) Read(p []byte) (int, error) {
+	if c.replies.err != nil {
+		return 0, c.replies.fail(c.Conn, c.n.address())
+	}
 	n, err := c.Conn.Read(p)
 	if n > 0 && c.replies.scan(p[:n]) != nil {
-		// A reply over the limits: go-redis must not see it, the
-		// connection is done for, and nothing pending is left to judge.
+		// A reply over the limits: go-redis must not see it (a peek
+		// for push notifications that ignores the error must not be
+		// followed by a read that waits), the connection is done for,
+		// and nothing pending is left to judge.
 		c.writeStamp.Store(writeFailed)
 		return 0, c.replies.fail(c.Conn, c.n.address())
 	}

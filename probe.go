@@ -106,6 +106,9 @@ type probeConn struct {
 }
 
 func (c *probeConn) Read(p []byte) (int, error) {
+	if c.replies.err != nil {
+		return 0, c.replies.fail(c.Conn, c.RemoteAddr().String())
+	}
 	n, err := c.Conn.Read(p)
 	if n > 0 && c.replies.scan(p[:n]) != nil {
 		return 0, c.replies.fail(c.Conn, c.RemoteAddr().String())

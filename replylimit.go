@@ -71,13 +71,13 @@ func (o *Options) replyLimits() (replyLimits, []error) {
 // replyLimitError says which limit a server's reply broke.
 type replyLimitError struct {
 	server string
-	what   string // "a bulk string of 2147483648 bytes or more"
+	what   string // what was over the limit, "a bulk string's length"
 	field  string // the Options field
 	limit  int64
 }
 
 func (e *replyLimitError) Error() string {
-	return fmt.Sprintf("%v: %s sent %s, over Options.%s (%d)", ErrReplyTooLarge, e.server, e.what, e.field, e.limit)
+	return fmt.Sprintf("%v: %s sent %s over %d, the limit of Options.%s", ErrReplyTooLarge, e.server, e.what, e.limit, e.field)
 }
 
 func (e *replyLimitError) Is(target error) bool { return target == ErrReplyTooLarge }
@@ -145,7 +145,7 @@ func (s *replyScanner) scan(p []byte) error {
 		}
 		s.line += int64(len(seg))
 		if s.line > s.lim.line {
-			s.err = &replyLimitError{what: fmt.Sprintf("a line longer than %d bytes", s.lim.line), field: "MaxReplyLineBytes", limit: s.lim.line}
+			s.err = &replyLimitError{what: "a line of a length", field: "MaxReplyLineBytes", limit: s.lim.line}
 			return s.err
 		}
 		if isHeader(s.kind) {
@@ -247,7 +247,7 @@ func (s *replyScanner) overLimit() error {
 	switch s.kind {
 	case '$', '=', '!':
 		if s.num > s.lim.bulk {
-			return &replyLimitError{what: fmt.Sprintf("a bulk string of %d bytes or more", s.num), field: "MaxReplyBulkBytes", limit: s.lim.bulk}
+			return &replyLimitError{what: "a bulk string's length", field: "MaxReplyBulkBytes", limit: s.lim.bulk}
 		}
 		return nil
 	}
@@ -256,10 +256,10 @@ func (s *replyScanner) overLimit() error {
 		n *= 2
 	}
 	if s.elems+n > s.lim.elements {
-		return &replyLimitError{what: fmt.Sprintf("an aggregate of %d elements or more (%d in the reply)", n, s.elems+n), field: "MaxReplyElements", limit: s.lim.elements}
+		return &replyLimitError{what: "aggregates whose elements in one reply add up", field: "MaxReplyElements", limit: s.lim.elements}
 	}
 	if n > 0 && int64(len(s.stack)) >= s.lim.depth {
-		return &replyLimitError{what: fmt.Sprintf("aggregates nested more than %d deep", s.lim.depth), field: "MaxReplyDepth", limit: s.lim.depth}
+		return &replyLimitError{what: "aggregates nested", field: "MaxReplyDepth", limit: s.lim.depth}
 	}
 	return nil
 }
@@ -281,9 +281,10 @@ func (s *replyScanner) done() {
 	s.elems = 0
 }
 
-// fail completes a limit's error with the server's address, as a read error
-// of the connection (so that go-redis discards it, and the client takes the
-// connection for broken).
+// fail returns the error of the limit broken, with the server's address, as
+// a read error of the connection (so that go-redis discards it, and the
+// client takes the connection for broken), for this read and every later one:
+// go-redis may ignore an error while it peeks for push notifications.
 func (s *replyScanner) fail(conn net.Conn, server string) error {
 	var le *replyLimitError
 	if errors.As(s.err, &le) && le.server == "" {
@@ -300,6 +301,9 @@ type limitedConn struct {
 }
 
 func (c *limitedConn) Read(p []byte) (int, error) {
+	if c.replies.err != nil {
+		return 0, c.replies.fail(c.Conn, c.RemoteAddr().String())
+	}
 	n, err := c.Conn.Read(p)
 	if n > 0 && c.replies.scan(p[:n]) != nil {
 		return 0, c.replies.fail(c.Conn, c.RemoteAddr().String())
