@@ -38,12 +38,12 @@ func TestReplyScannerPassesRepliesWithinLimits(t *testing.T) {
 		"$0100\r\n" + strings.Repeat("x", 100) + "\r\n",
 		"$5\r\nhe\r\nl\r\n", // a body holding CRLF
 		"*3\r\n$1\r\na\r\n$-1\r\n:7\r\n",
-		"%2\r\n+a\r\n:1\r\n+b\r\n*1\r\n:2\r\n",                  // 4 + 1 elements
-		"*1\r\n*1\r\n*1\r\n:1\r\n",                              // depth 3
-		"*0\r\n*1\r\n*1\r\n*1\r\n*0\r\n",                        // an empty aggregate at the deepest level
-		"|1\r\n+key\r\n+val\r\n$2\r\nok\r\n",                    // an attribute before a reply
-		"*2\r\n|1\r\n+k\r\n+v\r\n:1\r\n:2\r\n",                  // an attribute inside an aggregate
-		">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$3\r\nhey\r\n",      // a push
+		"%2\r\n+a\r\n:1\r\n+b\r\n*1\r\n:2\r\n",                   // 4 + 1 elements
+		"*1\r\n*1\r\n*1\r\n:1\r\n",                               // depth 3
+		"*0\r\n*1\r\n*1\r\n*1\r\n*0\r\n",                         // an empty aggregate at the deepest level
+		"|1\r\n+key\r\n+val\r\n$2\r\nok\r\n",                     // an attribute before a reply
+		"*2\r\n|1\r\n+k\r\n+v\r\n:1\r\n:2\r\n",                   // an attribute inside an aggregate
+		">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$3\r\nhey\r\n",       // a push
 		"=10\r\ntxt:hello!\r\n!9\r\nERR wrong\r\n,1.5\r\n#t\r\n", // verbatim, blob error, double, boolean
 		"(12345678901234567890123\r\n",
 		strings.Repeat("*9\r\n"+strings.Repeat(":1\r\n", 9), 50), // 9 elements per reply, 50 replies
