@@ -58,6 +58,13 @@ const (
 	connLongWait
 	// connReplied: the server sent something, so the connection was accepted.
 	connReplied
+	// connSetup: go-redis has written nothing but the commands that set the
+	// connection up (HELLO, AUTH, CLIENT SETINFO, …) so far.
+	connSetup
+	// connSetupReply: the pending reply is to such a command. The breaker
+	// never judges it: a server that answers handshakes at once but no
+	// command (a proxy whose backend hangs) must not look healthy.
+	connSetupReply
 )
 
 // SyscallConn lets go-redis peek at the connection for a dead idle one. Only
@@ -77,6 +84,7 @@ func (c opaqueConn) NetConn() net.Conn { return c.Conn.(*timedConn).NetConn() }
 
 func (n *node) wrapConn(conn net.Conn, gen uint32) net.Conn {
 	tc := &timedConn{Conn: conn, n: n, gen: gen, replies: replyScanner{lim: &n.c.cfg.limits}}
+	tc.flags.Store(connSetup)
 	if sys, ok := conn.(syscall.Conn); ok {
 		tc.sys = sys
 		return tc
@@ -109,8 +117,21 @@ func (c *timedConn) Write(p []byte) (int, error) {
 		if flags&connLongWait != 0 {
 			c.flags.And(^uint32(connLongWait))
 		}
+		if flags&connSetup != 0 {
+			c.setupWritten(p)
+		}
 	}
 	return n, nil
+}
+
+// setupWritten notes whether p, a request written while the connection is
+// being set up, is one more command of its setup, or the first of its use.
+func (c *timedConn) setupWritten(p []byte) {
+	if isSetupRequest(p) {
+		c.flags.Or(connSetupReply)
+	} else {
+		c.flags.And(^uint32(connSetup | connSetupReply))
+	}
 }
 
 // writeFailed is writeStamp after a write failed, a caller's deadline passing
@@ -184,7 +205,7 @@ func (c *timedConn) SetReadDeadline(t time.Time) error {
 // when it is: go-redis waits for it no longer than the node's ReadTimeout,
 // and sets read deadlines at all.
 func (c *timedConn) judged() bool {
-	return c.n.judgeLimit > 0 && c.flags.Load()&connLongWait == 0
+	return c.n.judgeLimit > 0 && c.flags.Load()&(connLongWait|connSetupReply) == 0
 }
 
 // judgeSlack absorbs the time between the write and go-redis setting the
@@ -192,8 +213,9 @@ func (c *timedConn) judged() bool {
 const judgeSlack = 50 * time.Millisecond
 
 // judge tells the node's breaker what the server did with the request the
-// connection waited for, whose reply begins with first: a reply that took the
-// server longer than the slow-call threshold is a slow call, when go-redis
+// connection waited for, whose reply begins with first, unless the request
+// set the connection up (see connSetupReply): a reply that took the server
+// longer than the slow-call threshold is a slow call, when go-redis
 // waits for it no longer than ReadTimeout (a blocking command's reply is slow
 // by design); any other reply that is not an error (RESP '-' or '!') is a
 // success, however long go-redis was prepared to wait. (A read that timed out
@@ -203,7 +225,7 @@ const judgeSlack = 50 * time.Millisecond
 // answer those. A connection to a master that moved away judges that old
 // server, not the node's current one.
 func (c *timedConn) judge(stamp uint64, first byte) {
-	if !c.current() {
+	if !c.current() || c.flags.Load()&connSetupReply != 0 {
 		return
 	}
 	b := c.n.breaker.Load()
