@@ -129,9 +129,10 @@ func (c *timedConn) Write(p []byte) (int, error) {
 func (c *timedConn) setupWritten(p []byte) {
 	if isSetupRequest(p) {
 		c.flags.Or(connSetupReply)
-	} else {
-		c.flags.And(^uint32(connSetup | connSetupReply))
+		return
 	}
+	c.flags.And(^uint32(connSetup | connSetupReply))
+	c.n.dials.accepted() // the server took the connection
 }
 
 // writeFailed is writeStamp after a write failed, a caller's deadline passing
