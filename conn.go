@@ -62,8 +62,9 @@ const (
 	// connection up (HELLO, AUTH, CLIENT SETINFO, …) so far.
 	connSetup
 	// connSetupReply: the pending reply is to such a command. The breaker
-	// never judges it: a server that answers handshakes at once but no
-	// command (a proxy whose backend hangs) must not look healthy.
+	// never counts it as a success (a server that answers handshakes at
+	// once but no command, a proxy whose backend hangs, must not look
+	// healthy); slow, it is the server's slowness all the same.
 	connSetupReply
 )
 
@@ -206,7 +207,7 @@ func (c *timedConn) SetReadDeadline(t time.Time) error {
 // when it is: go-redis waits for it no longer than the node's ReadTimeout,
 // and sets read deadlines at all.
 func (c *timedConn) judged() bool {
-	return c.n.judgeLimit > 0 && c.flags.Load()&(connLongWait|connSetupReply) == 0
+	return c.n.judgeLimit > 0 && c.flags.Load()&connLongWait == 0
 }
 
 // judgeSlack absorbs the time between the write and go-redis setting the
@@ -214,19 +215,19 @@ func (c *timedConn) judged() bool {
 const judgeSlack = 50 * time.Millisecond
 
 // judge tells the node's breaker what the server did with the request the
-// connection waited for, whose reply begins with first, unless the request
-// set the connection up (see connSetupReply): a reply that took the server
-// longer than the slow-call threshold is a slow call, when go-redis
+// connection waited for, whose reply begins with first: a reply that took the
+// server longer than the slow-call threshold is a slow call, when go-redis
 // waits for it no longer than ReadTimeout (a blocking command's reply is slow
 // by design); any other reply that is not an error (RESP '-' or '!') is a
-// success, however long go-redis was prepared to wait. (A read that timed out
+// success, however long go-redis was prepared to wait, unless the request set
+// the connection up (see connSetupReply). (A read that timed out
 // past the threshold is a slow call too: see Read.) Error replies are judged
 // by the command that gets them. Counting here, on the network path, leaves
 // out what go-redis answers from its client-side cache: the server did not
 // answer those. A connection to a master that moved away judges that old
 // server, not the node's current one.
 func (c *timedConn) judge(stamp uint64, first byte) {
-	if !c.current() || c.flags.Load()&connSetupReply != 0 {
+	if !c.current() {
 		return
 	}
 	b := c.n.breaker.Load()
@@ -236,7 +237,7 @@ func (c *timedConn) judge(stamp uint64, first byte) {
 		if c.judged() {
 			c.n.chargeSlow(b)
 		}
-	case first != '-' && first != '!':
+	case first != '-' && first != '!' && c.flags.Load()&connSetupReply == 0:
 		b.RecordSuccess(&c.successes)
 	}
 }

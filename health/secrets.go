@@ -9,7 +9,12 @@ import (
 // redactorOf returns what hides rdb's credentials in a text: a server may
 // quote them back in an error reply (a proxy refusing "AUTH user password"),
 // which an answer quotes.
-func redactorOf(rdb redis.UniversalClient) func(string) string {
+func redactorOf(rdb redis.UniversalClient) (hide func(string) string) {
+	defer func() {
+		if recover() != nil { // a broken client (a zero redis.Client): its checks fail anyway
+			hide = func(s string) string { return s }
+		}
+	}()
 	switch c := rdb.(type) {
 	case *redisguard.Client:
 		return c.Redact
