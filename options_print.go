@@ -50,17 +50,14 @@ func hidden(password string) string {
 // GoString is String for %#v.
 func (o Options) GoString() string { return "redisguard.Options" + o.String() }
 
-// Format prints String for every verb (%v, %+v, %s, %#v as GoString, %q
-// quoted), so that no verb prints a secret.
+// Format prints String with every verb and its flags, width and precision
+// (%#v prints GoString), so that no verb prints a secret.
 func (o Options) Format(f fmt.State, verb rune) {
-	switch {
-	case verb == 'q':
-		fmt.Fprintf(f, "%q", o.String())
-	case verb == 'v' && f.Flag('#'):
+	if verb == 'v' && f.Flag('#') {
 		_, _ = io.WriteString(f, o.GoString())
-	default:
-		_, _ = io.WriteString(f, o.String())
+		return
 	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb), o.String())
 }
 
 // LogValue logs the options as the servers they name, without a secret.

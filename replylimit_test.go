@@ -156,3 +156,23 @@ func FuzzReplyScanner(f *testing.F) {
 		}
 	})
 }
+
+// The scanner's cost per reply: a GET's, and an MGET of 10 values'.
+func BenchmarkReplyScanner(b *testing.B) {
+	lim, _ := (&Options{}).replyLimits()
+	for name, reply := range map[string]string{
+		"GET":  "$5\r\nhello\r\n",
+		"MGET": "*10\r\n" + strings.Repeat("$5\r\nhello\r\n", 10),
+	} {
+		b.Run(name, func(b *testing.B) {
+			s := replyScanner{lim: &lim}
+			p := []byte(reply)
+			b.SetBytes(int64(len(p)))
+			for b.Loop() {
+				if err := s.scan(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
