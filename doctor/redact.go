@@ -6,9 +6,6 @@ import (
 	"github.com/redisguard/redisguard/internal/redact"
 )
 
-// redacted replaces a password wherever the report would show it.
-const redacted = "xxxxx"
-
 // redactReport replaces every secret in the report's texts and error, and
 // cuts each text to maxText. The package never puts a password there itself;
 // this guards against a server or a dialer that quotes one back, as the cut
