@@ -13,14 +13,12 @@ import (
 func redactReport(r Report, secrets []string) Report {
 	secrets = nonEmpty(secrets)
 	for i := range r.Checks {
+		r.Checks[i].Node = cut(r.Checks[i].Node, maxText)
 		r.Checks[i].Detail = cut(Redact(r.Checks[i].Detail, secrets...), maxText)
 		r.Checks[i].Advice = cut(Redact(r.Checks[i].Advice, secrets...), maxText)
 	}
-	if len(secrets) == 0 {
-		return r
-	}
 	if r.Err != nil {
-		if msg := Redact(r.Err.Error(), secrets...); msg != r.Err.Error() {
+		if msg := cut(Redact(r.Err.Error(), secrets...), maxText); msg != r.Err.Error() {
 			r.Err = &redactedError{msg: msg, kinds: kindsOf(r.Err)}
 		}
 	}
@@ -44,9 +42,9 @@ func nonEmpty(ss []string) []string {
 	return out
 }
 
-// redactedError is an error whose text had a secret replaced. It still
-// matches the package's errors it matched, but no longer unwraps to the
-// original, whose text holds the secret.
+// redactedError is an error whose text had a secret replaced, or was cut.
+// It still matches the package's errors it matched, but no longer unwraps to
+// the original, whose text holds the secret.
 type redactedError struct {
 	msg   string
 	kinds []error
