@@ -215,10 +215,11 @@ func (s *replyScanner) endLine() error {
 		return err
 	}
 	s.inLine = false
-	if s.neg {
+	if s.neg && s.num == 1 {
 		s.done() // a null
 		return nil
 	}
+	// -0 is 0 to go-redis: an empty body or aggregate.
 	switch kind {
 	case '$', '=', '!':
 		s.skip = s.num + 2
@@ -286,11 +287,15 @@ func (s *replyScanner) done() {
 // client takes the connection for broken), for this read and every later one:
 // go-redis may ignore an error while it peeks for push notifications.
 func (s *replyScanner) fail(conn net.Conn, server string) error {
-	var le *replyLimitError
-	if errors.As(s.err, &le) && le.server == "" {
-		le.server = server
+	err := s.err
+	if le, ok := err.(*replyLimitError); ok {
+		if le.server == "" {
+			le.server = server
+		}
+	} else {
+		err = fmt.Errorf("%w from %s", err, server)
 	}
-	return &net.OpError{Op: "read", Net: conn.RemoteAddr().Network(), Source: conn.LocalAddr(), Addr: conn.RemoteAddr(), Err: s.err}
+	return &net.OpError{Op: "read", Net: conn.RemoteAddr().Network(), Source: conn.LocalAddr(), Addr: conn.RemoteAddr(), Err: err}
 }
 
 // limitedConn holds a connection the client does not otherwise wrap (a

@@ -35,6 +35,8 @@ func TestReplyScannerPassesRepliesWithinLimits(t *testing.T) {
 		"*-1\r\n",
 		"_\r\n",
 		"$+3\r\nabc\r\n",
+		"$-0\r\n\r\n",              // -0 is 0 to go-redis
+		"*2\r\n*-0\r\n$-0\r\n\r\n", // and so is an aggregate's
 		"$0100\r\n" + strings.Repeat("x", 100) + "\r\n",
 		"$5\r\nhe\r\nl\r\n", // a body holding CRLF
 		"*3\r\n$1\r\na\r\n$-1\r\n:7\r\n",
