@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/redact"
 )
 
 // Client is a go-redis client guarded against failing servers. Every go-redis
@@ -184,6 +185,7 @@ func Wrap(rdb redis.UniversalClient, opts Options) (*Client, error) {
 		return nil, err
 	}
 	c := newClient(rdb, cfg, retry)
+	c.secrets = clientSecrets(rdb)
 	switch r := rdb.(type) {
 	case *redis.ClusterClient:
 		c.startCluster(r, r.Options().Addrs)
@@ -196,6 +198,9 @@ func Wrap(rdb redis.UniversalClient, opts Options) (*Client, error) {
 }
 
 func newClient(inner redis.UniversalClient, cfg config, retry retryPolicy) *Client {
+	if cfg.limits == (replyLimits{}) {
+		cfg.limits, _ = (&Options{}).replyLimits() // a config made by hand
+	}
 	c := &Client{
 		UniversalClient: inner,
 		cfg:             cfg,
@@ -516,7 +521,7 @@ func (c *Client) redactErr(err error) error {
 		return nil
 	}
 	msg := err.Error()
-	if clean := redact(msg, c.secrets...); clean != msg {
+	if clean := redact.Text(msg, c.secrets...); clean != msg {
 		return &redactedError{msg: clean, err: err}
 	}
 	return err

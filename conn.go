@@ -43,7 +43,10 @@ type timedConn struct {
 
 	first []byte       // the start of what the server sent first, set once with connReplied
 	sys   syscall.Conn // the connection underneath, when it has a file descriptor
-	_     [24]byte     // the struct fills two cache lines
+	// replies follows what the server sends, to refuse a reply over the
+	// client's limits (see replyScanner); only the reading goroutine uses
+	// it. With it the struct fills three cache lines.
+	replies replyScanner
 }
 
 // The flags of a timedConn.
@@ -55,6 +58,14 @@ const (
 	connLongWait
 	// connReplied: the server sent something, so the connection was accepted.
 	connReplied
+	// connSetup: go-redis has written nothing but the commands that set the
+	// connection up (HELLO, AUTH, CLIENT SETINFO, …) so far.
+	connSetup
+	// connSetupReply: the pending reply is to such a command. The breaker
+	// never counts it as a success (a server that answers handshakes at
+	// once but no command, a proxy whose backend hangs, must not look
+	// healthy); slow, it is the server's slowness all the same.
+	connSetupReply
 )
 
 // SyscallConn lets go-redis peek at the connection for a dead idle one. Only
@@ -73,7 +84,8 @@ type opaqueConn struct{ net.Conn }
 func (c opaqueConn) NetConn() net.Conn { return c.Conn.(*timedConn).NetConn() }
 
 func (n *node) wrapConn(conn net.Conn, gen uint32) net.Conn {
-	tc := &timedConn{Conn: conn, n: n, gen: gen}
+	tc := &timedConn{Conn: conn, n: n, gen: gen, replies: replyScanner{lim: &n.c.cfg.limits}}
+	tc.flags.Store(connSetup)
 	if sys, ok := conn.(syscall.Conn); ok {
 		tc.sys = sys
 		return tc
@@ -106,8 +118,22 @@ func (c *timedConn) Write(p []byte) (int, error) {
 		if flags&connLongWait != 0 {
 			c.flags.And(^uint32(connLongWait))
 		}
+		if flags&connSetup != 0 {
+			c.setupWritten(p)
+		}
 	}
 	return n, nil
+}
+
+// setupWritten notes whether p, a request written while the connection is
+// being set up, is one more command of its setup, or the first of its use.
+func (c *timedConn) setupWritten(p []byte) {
+	if isSetupRequest(p) {
+		c.flags.Or(connSetupReply)
+		return
+	}
+	c.flags.And(^uint32(connSetup | connSetupReply))
+	c.n.dials.accepted() // the server took the connection
 }
 
 // writeFailed is writeStamp after a write failed, a caller's deadline passing
@@ -116,7 +142,18 @@ func (c *timedConn) Write(p []byte) (int, error) {
 const writeFailed = -1
 
 func (c *timedConn) Read(p []byte) (int, error) {
+	if c.replies.err != nil {
+		return 0, c.replies.fail(c.Conn, c.n.address())
+	}
 	n, err := c.Conn.Read(p)
+	if n > 0 && c.replies.scan(p[:n]) != nil {
+		// A reply over the limits: go-redis must not see it (a peek
+		// for push notifications that ignores the error must not be
+		// followed by a read that waits), the connection is done for,
+		// and nothing pending is left to judge.
+		c.writeStamp.Store(writeFailed)
+		return 0, c.replies.fail(c.Conn, c.n.address())
+	}
 	if n > 0 && c.flags.Load()&connReplied == 0 {
 		c.first = append([]byte(nil), p[:min(n, len("-ERR max number of clients reached\r\n"))]...)
 		c.flags.Or(connReplied)
@@ -182,7 +219,8 @@ const judgeSlack = 50 * time.Millisecond
 // server longer than the slow-call threshold is a slow call, when go-redis
 // waits for it no longer than ReadTimeout (a blocking command's reply is slow
 // by design); any other reply that is not an error (RESP '-' or '!') is a
-// success, however long go-redis was prepared to wait. (A read that timed out
+// success, however long go-redis was prepared to wait, unless the request set
+// the connection up (see connSetupReply). (A read that timed out
 // past the threshold is a slow call too: see Read.) Error replies are judged
 // by the command that gets them. Counting here, on the network path, leaves
 // out what go-redis answers from its client-side cache: the server did not
@@ -199,7 +237,7 @@ func (c *timedConn) judge(stamp uint64, first byte) {
 		if c.judged() {
 			c.n.chargeSlow(b)
 		}
-	case first != '-' && first != '!':
+	case first != '-' && first != '!' && c.flags.Load()&connSetupReply == 0:
 		b.RecordSuccess(&c.successes)
 	}
 }

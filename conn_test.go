@@ -24,7 +24,7 @@ func TestWrappedConnShowsSyscallConnOnlyWithAFileDescriptor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tcp.Close()
-	n := &node{}
+	n := &node{c: &Client{}}
 	sys, ok := n.wrapConn(tcp, 0).(syscall.Conn)
 	if !ok {
 		t.Fatal("a wrapped TCP connection hides SyscallConn")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/internal/redact"
 )
 
 // Keep-alive probing after the idle time: every 5 s, and 3 unanswered probes
@@ -51,7 +52,10 @@ func (o *Options) build(cfg config) (built, []error) {
 		opt, err := redis.ParseURL(o.URL)
 		if err != nil {
 			pw, _ := u.User.Password()
-			return built{}, []error{optionErrorf("URL", "%q: %s", displayURL(o.URL), redact(err.Error(), pw, rawURLPassword(o.URL)))}
+			return built{}, []error{optionErrorf("URL", "%q: %s", displayURL(o.URL), redact.Text(err.Error(), append(urlQuerySecrets(o.URL), pw, rawURLPassword(o.URL))...))}
+		}
+		if err := checkProtocol("URL", opt.Protocol); err != nil {
+			return built{}, []error{err}
 		}
 		if errs := checkRedisLimits("URL", urlLimits(opt)); errs != nil {
 			return built{}, errs
@@ -62,6 +66,9 @@ func (o *Options) build(cfg config) (built, []error) {
 		if errs := checkRedisLimits("Cluster", clusterLimits(&co)); errs != nil {
 			return built{}, errs
 		}
+		if err := checkProtocol("Cluster", co.Protocol); err != nil {
+			return built{}, []error{err}
+		}
 		return o.buildCluster(cfg, &co, "Cluster")
 	}
 	var uo redis.UniversalOptions
@@ -70,6 +77,9 @@ func (o *Options) build(cfg config) (built, []error) {
 	}
 	if errs := checkRedisLimits("Redis", universalLimits(&uo)); errs != nil {
 		return built{}, errs
+	}
+	if err := checkProtocol("Redis", uo.Protocol); err != nil {
+		return built{}, []error{err}
 	}
 	switch {
 	case uo.MasterName != "":
@@ -93,7 +103,7 @@ func (o *Options) buildSimple(cfg config, opt *redis.Options, source string) (bu
 	if cachesReads(opt) {
 		gate = gateNetwork(opt) // before go-redis reads the options
 	}
-	return built{rdb: redis.NewClient(opt), retry: retry, secrets: []string{opt.Password}, gate: gate}, nil
+	return built{rdb: redis.NewClient(opt), retry: retry, secrets: o.secrets(opt.Username, opt.Password), gate: gate}, nil
 }
 
 func (o *Options) buildCluster(cfg config, co *redis.ClusterOptions, source string) (built, []error) {
@@ -108,7 +118,7 @@ func (o *Options) buildCluster(cfg config, co *redis.ClusterOptions, source stri
 		return built{}, errs
 	}
 	cc := redis.NewClusterClient(co)
-	return built{rdb: cc, retry: clusterRetries(cc), secrets: []string{co.Password}, cluster: co}, nil
+	return built{rdb: cc, retry: clusterRetries(cc), secrets: o.secrets(co.Username, co.Password), cluster: co}, nil
 }
 
 // buildSentinel builds a Sentinel client: a go-redis client whose dials go to
@@ -129,11 +139,12 @@ func (o *Options) buildSentinel(cfg config, uo *redis.UniversalOptions) (built, 
 		b.close()
 		return built{}, errs
 	}
+	limits := cfg.limits
 	b.sentinel = &sentinelConfig{
 		masterName: uo.MasterName,
 		addrs:      sentinels,
 		base: &redis.Options{
-			Dialer:                opt.Dialer,
+			Dialer:                limitedDialer(opt.Dialer, &limits),
 			Username:              uo.SentinelUsername,
 			Password:              uo.SentinelPassword,
 			TLSConfig:             uo.TLSConfig,
@@ -147,7 +158,7 @@ func (o *Options) buildSentinel(cfg config, uo *redis.UniversalOptions) (built, 
 			PoolSize:              2,
 		},
 	}
-	b.secrets = append(b.secrets, uo.SentinelPassword)
+	b.secrets = append(b.secrets, redact.Credentials(uo.SentinelUsername, uo.SentinelPassword)...)
 	return b, nil
 }
 

@@ -27,7 +27,8 @@ const (
 // server that is slow but alive thus never sees one new connection per
 // command. A server that refused a connection for max clients gets a pause in
 // new dials, doubling while it keeps refusing, and the connections the pool
-// already has go on serving.
+// already has go on serving; after the pause one dial tries again, and the
+// others wait for its outcome.
 type dialGate struct {
 	mu         sync.Mutex
 	tokens     float64
@@ -36,7 +37,16 @@ type dialGate struct {
 	refilled   time.Time
 	busyUntil  time.Time
 	busyStreak int
+	probeUntil time.Time // after a pause, until when one dial tries alone
 }
+
+// While new dials pause, a dial waiting for the gate looks again every
+// pausePoll, and after a pause one dial tries alone for at most probeTimeout
+// before another may.
+const (
+	pausePoll    = 20 * time.Millisecond
+	probeTimeout = time.Second
+)
 
 func (g *dialGate) init(poolSize int, rate float64) {
 	g.burst = float64(max(poolSize, 1))
@@ -45,31 +55,46 @@ func (g *dialGate) init(poolSize int, rate float64) {
 	g.refilled = time.Now()
 }
 
-// errDialPaused is the failure of a dial the gate did not let through: the
-// server refused a connection lately, and until the pause ends the pool does
-// with the connections it has.
+// errDialPaused is the failure of a dial the gate did not let through before
+// its context ended: the server refused a connection lately, and until the
+// pause ends the pool does with the connections it has.
 var errDialPaused = errors.New("redisguard: new connections paused: the server refused one lately")
 
 // take waits for the right to dial, bounded by ctx and by client, the
 // client's context, which ends when it closes. While new connections are
-// paused it fails at once, as a dial that never happened: a dial that waited
-// for the pause to end would open a connection the server refuses again,
-// after the command it was for was served by a pooled one.
-func (g *dialGate) take(ctx, client context.Context) error {
+// paused it waits too: go-redis hands a connection put back to its pool to
+// the command waiting for a dial, so the commands are served by the pooled
+// connections within their deadlines instead of failing. (A dial that failed
+// would count towards go-redis's PoolSize failed dials, after which its pool
+// fails every dial at once.) A command that began to wait after the last put
+// would wait for nothing, though: when idle (reporting whether the pool has
+// an idle connection) holds at two looks in a row, so that the connection is
+// not one about to be taken, the dial tries the server before the pause ends,
+// one at a time; refused, its command runs again on that connection.
+func (g *dialGate) take(ctx, client context.Context, idle func() bool) error {
+	idleBefore := false
 	for {
 		wait, paused := g.reserve()
-		switch {
-		case paused:
-			return &net.OpError{Op: "dial", Net: "tcp", Err: errDialPaused}
-		case wait <= 0:
+		if wait <= 0 {
 			return nil
+		}
+		if paused {
+			idleNow := idle()
+			if idleNow && idleBefore && g.tryEarly() {
+				return nil
+			}
+			idleBefore = idleNow
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return &net.OpError{Op: "dial", Net: "tcp", Err: ctx.Err()}
+			err := ctx.Err()
+			if paused {
+				err = errDialPaused
+			}
+			return &net.OpError{Op: "dial", Net: "tcp", Err: err}
 		case <-client.Done(): // the client is closing
 			t.Stop()
 			return &net.OpError{Op: "dial", Net: "tcp", Err: ErrClosed}
@@ -77,14 +102,19 @@ func (g *dialGate) take(ctx, client context.Context) error {
 	}
 }
 
-// reserve takes a dial and returns 0, or returns how long to wait for one,
-// or reports that new connections are paused.
+// reserve takes a dial and returns 0, or returns how long to wait before
+// asking again, and whether that is because new connections are paused.
 func (g *dialGate) reserve() (wait time.Duration, paused bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := time.Now()
-	if now.Before(g.busyUntil) {
-		return 0, true
+	switch {
+	case now.Before(g.busyUntil):
+		return min(g.busyUntil.Sub(now), pausePoll), true
+	case g.busyStreak > 0 && now.Before(g.probeUntil):
+		return pausePoll, true // another dial tries the server after its pause
+	case g.busyStreak > 0:
+		g.probeUntil = now.Add(probeTimeout)
 	}
 	g.tokens = min(g.burst, g.tokens+now.Sub(g.refilled).Seconds()*g.rate)
 	g.refilled = now
@@ -95,11 +125,27 @@ func (g *dialGate) reserve() (wait time.Duration, paused bool) {
 	return time.Duration((1 - g.tokens) / g.rate * float64(time.Second)), false
 }
 
-// refund gives a dial back: the dial failed, or its connection closed cleanly.
+// tryEarly lets one dial try the server before the pause ends, unless
+// another one does.
+func (g *dialGate) tryEarly() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := time.Now()
+	if now.Before(g.probeUntil) {
+		return false
+	}
+	g.probeUntil = now.Add(probeTimeout)
+	return true
+}
+
+// refund gives a dial back: the dial failed, or its connection closed
+// cleanly. A dial trying the server after a pause that failed lets another
+// try.
 func (g *dialGate) refund() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.tokens = min(g.burst, g.tokens+1)
+	g.probeUntil = time.Time{}
 }
 
 // busy pauses new dials after a refusal for max clients.
@@ -109,6 +155,7 @@ func (g *dialGate) busy() {
 	d := busyBackoffMin << min(g.busyStreak, 8)
 	g.busyStreak++
 	g.busyUntil = time.Now().Add(min(d, busyBackoffMax))
+	g.probeUntil = time.Time{}
 }
 
 // accepted ends a pause: the server took a new connection.
@@ -116,6 +163,7 @@ func (g *dialGate) accepted() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.busyStreak = 0
+	g.probeUntil = time.Time{}
 }
 
 // sleep waits d or until ctx ends.

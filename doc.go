@@ -30,13 +30,18 @@
 //     twice (see Client), and on a cluster keeps go-redis's retries from
 //     resending a pipeline that may have been applied.
 //   - New connections are paced while a server is ready (Options.DialRate),
-//     and pause while it refuses them for max clients: no connection storms.
+//     and pause while it refuses them for max clients (the commands then wait
+//     for a pooled connection): no connection storms.
+//   - No reply can take the process down: every connection follows the RESP
+//     stream, and a reply declaring more than Options.MaxReply… allow fails
+//     its connection with ErrReplyTooLarge before go-redis allocates for it.
 //   - Hooks report the lifecycle as node-redis's events do: OnConnect,
 //     OnReady, OnError, OnReconnecting, OnEnd; the OnNode hooks say which
 //     server.
 //   - Close is graceful: commands in flight finish, new ones get ErrClosed.
-//   - No password appears in an error, an event, a log line or a printed
-//     Client. Passwords may come from the URL, the options or a file
+//   - No password appears in an error, an event, a log line, a printed
+//     Client or Options, or a health answer, even when a server quotes it
+//     back (Client.Redact). Passwords may come from the URL, the options or a file
 //     (Options.PasswordFile), which is read again for every new connection so
 //     that a rotated secret is used.
 //

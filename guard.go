@@ -290,7 +290,7 @@ func (n *node) dial(next redis.DialHook) redis.DialHook {
 		if err := n.awaitDialable(ctx); err != nil {
 			return nil, err
 		}
-		if err := n.dials.take(ctx, n.c.ctx); err != nil {
+		if err := n.dials.take(ctx, n.c.ctx, n.hasIdleConn); err != nil {
 			return nil, err
 		}
 		gen := n.gen.Load()
@@ -311,6 +311,12 @@ func (n *node) dial(next redis.DialHook) redis.DialHook {
 		}
 		return n.wrapConn(conn, gen), nil
 	}
+}
+
+// hasIdleConn reports whether the node's pool has an idle connection.
+func (n *node) hasIdleConn() bool {
+	rdb := n.client.Load()
+	return rdb != nil && rdb.PoolStats().IdleConns > 0
 }
 
 // awaitDialable returns nil when the node is ready or making its first

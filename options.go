@@ -144,6 +144,24 @@ type Options struct {
 	// wrapping it does the same. An error fails New or Wrap.
 	Instrument func(redis.UniversalClient) error
 
+	// MaxReplyBulkBytes, MaxReplyElements, MaxReplyDepth and MaxReplyLineBytes
+	// bound what one reply of a server may declare, on every connection of the
+	// client (the supervisor's handshakes and the sentinels' included): a bulk
+	// string's length (default DefaultMaxReplyBulkBytes, 512 MiB, Redis's own
+	// proto-max-bulk-len), the elements of all the aggregates of one reply
+	// together (default DefaultMaxReplyElements, 32 Mi: go-redis reserves 16
+	// bytes for each as soon as it reads the header), the nesting of aggregates
+	// (default DefaultMaxReplyDepth, 512) and the length of any line (default
+	// DefaultMaxReplyLineBytes, 1 MiB). A reply over a limit fails its
+	// connection before go-redis allocates for it, with an error for which
+	// errors.Is(err, ErrReplyTooLarge) holds, naming the server and the limit:
+	// a broken or hostile server, or a man in the middle, cannot make one reply
+	// take the process down. Zero means the default.
+	MaxReplyBulkBytes int64
+	MaxReplyElements  int64
+	MaxReplyDepth     int
+	MaxReplyLineBytes int
+
 	// Logger receives one record per lifecycle event. Nil means no logging.
 	// go-redis's own records (a pool's failed dials, …) go to go-redis's
 	// process-wide logger, which New leaves alone; send them to a *slog.Logger
@@ -179,6 +197,7 @@ type config struct {
 	logger         *slog.Logger
 	events         *events
 	breaker        *breaker.Settings // every node's breaker is built from it; nil when disabled
+	limits         replyLimits
 }
 
 // config validates the fields that do not describe the connection.
@@ -238,6 +257,9 @@ func (o *Options) config() (config, []error) {
 	case o.DialRate == 0:
 		c.dialRate = DefaultDialRate
 	}
+	var limitErrs []error
+	c.limits, limitErrs = o.replyLimits()
+	errs = append(errs, limitErrs...)
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}

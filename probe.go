@@ -47,7 +47,7 @@ func (p dialProber) probe(ctx context.Context, n *node) error {
 // succeeds, and the node's new dials pause.
 func handshakeAndPing(ctx context.Context, n *node, conn net.Conn, opt *redis.Options, check func(context.Context, *redis.Client) error) error {
 	defer conn.Close()
-	pc := &probeConn{Conn: conn}
+	pc := &probeConn{Conn: conn, replies: replyScanner{lim: &n.c.cfg.limits}}
 	conn = pc
 	var dialed atomic.Bool
 	rc := redis.NewClient(&redis.Options{
@@ -99,13 +99,20 @@ func handshakeAndPing(ctx context.Context, n *node, conn net.Conn, opt *redis.Op
 // the handshake may fail on the closed connection before reading it.
 type probeConn struct {
 	net.Conn
-	mu    sync.Mutex
-	read  bool
-	first []byte
+	replies replyScanner // the client's reply limits hold for a probe too
+	mu      sync.Mutex
+	read    bool
+	first   []byte
 }
 
 func (c *probeConn) Read(p []byte) (int, error) {
+	if c.replies.err != nil {
+		return 0, c.replies.fail(c.Conn, c.RemoteAddr().String())
+	}
 	n, err := c.Conn.Read(p)
+	if n > 0 && c.replies.scan(p[:n]) != nil {
+		return 0, c.replies.fail(c.Conn, c.RemoteAddr().String())
+	}
 	if n > 0 {
 		c.mu.Lock()
 		if !c.read {

@@ -4,14 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/internal/redact"
 )
 
 // redactedPassword stands in for a password wherever a URL or message would show it.
-const redactedPassword = "xxxxx"
+const redactedPassword = redact.Mask
 
 // parseURL checks a URL before redis.ParseURL reads it, so that no error
 // carries the password (url.Parse quotes the whole URL in its errors, and
@@ -36,6 +40,16 @@ func parseURL(raw string) (*url.URL, error) {
 	if u.Hostname() == "" {
 		return nil, optionErrorf("URL", "%q has no host: write the server's address, as in redis://localhost:6379 "+
 			"(go-redis would dial localhost:6379 with the URL's password)", displayURL(raw))
+	}
+	if h := u.Host; strings.Contains(strings.TrimPrefix(h, "["), ":") && !strings.HasSuffix(h, "]") {
+		if _, _, err := net.SplitHostPort(h); err != nil {
+			why := err.Error()
+			var ae *net.AddrError
+			if errors.As(err, &ae) {
+				why = ae.Err
+			}
+			return nil, optionErrorf("URL", "%q has host %q, which is not host:port (%s): write one port, and an IPv6 address in brackets", displayURL(raw), h, why)
+		}
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
@@ -73,21 +87,75 @@ func userinfoCutShort(raw string) bool {
 	return true
 }
 
-// displayURL is raw without its user info, for an error message: everything
-// between the scheme and the last '@' is replaced, so that even a URL whose
-// password holds unencoded delimiters shows none of it.
+// displayURL is raw without its user info and without the values of query
+// parameters that may hold a secret, for an error message: everything between
+// the scheme and the last '@' is replaced, so that even a URL whose password
+// holds unencoded delimiters shows none of it.
 func displayURL(raw string) string {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		if at := strings.LastIndex(raw, "@"); at >= 0 {
-			return redactedPassword + raw[at:]
+	head, query, hasQuery := strings.Cut(raw, "?")
+	if at := strings.LastIndex(raw, "@"); hasQuery && at > len(head) {
+		// An '@' after the '?': the user info was cut short (see
+		// userinfoCutShort), the query is not one.
+		head, query, hasQuery = raw, "", false
+	}
+	if scheme, rest, ok := strings.Cut(head, "://"); ok {
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			head = scheme + "://" + redactedPassword + rest[at:]
 		}
-		return raw
+	} else if at := strings.LastIndex(head, "@"); at >= 0 {
+		head = redactedPassword + head[at:]
 	}
-	if at := strings.LastIndex(rest, "@"); at >= 0 {
-		return scheme + "://" + redactedPassword + rest[at:]
+	if !hasQuery {
+		return head
 	}
-	return raw
+	query, fragment, hasFragment := strings.Cut(query, "#")
+	pairs := strings.Split(query, "&")
+	for i, pair := range pairs {
+		if name, _, ok := strings.Cut(pair, "="); ok && isSecretParam(name) {
+			pairs[i] = name + "=" + redactedPassword
+		}
+	}
+	head += "?" + strings.Join(pairs, "&")
+	if hasFragment {
+		head += "#" + fragment
+	}
+	return head
+}
+
+// isSecretParam reports whether a URL query parameter's name says that its
+// value may be a secret (?password=…, which go-redis refuses as an unknown
+// parameter, quoting it).
+func isSecretParam(name string) bool {
+	if n, err := url.QueryUnescape(name); err == nil {
+		name = n
+	}
+	name = strings.ToLower(name)
+	for _, s := range []string{"pass", "pwd", "secret", "token", "auth", "cred", "key"} {
+		if strings.Contains(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// urlQuerySecrets returns the values, raw and unescaped, of raw's query
+// parameters that may hold a secret.
+func urlQuerySecrets(raw string) []string {
+	_, query, ok := strings.Cut(raw, "?")
+	if !ok {
+		return nil
+	}
+	query, _, _ = strings.Cut(query, "#")
+	var secrets []string
+	for pair := range strings.SplitSeq(query, "&") {
+		if name, value, ok := strings.Cut(pair, "="); ok && isSecretParam(name) && value != "" {
+			secrets = append(secrets, value)
+			if v, err := url.QueryUnescape(value); err == nil && v != value {
+				secrets = append(secrets, v)
+			}
+		}
+	}
+	return secrets
 }
 
 // urlErrorText describes an error of url.Parse without quoting the URL. An
@@ -102,7 +170,7 @@ func urlErrorText(err error, raw string) string {
 	if errors.As(err, &escape) {
 		return "it holds a '%' that does not begin a %XX escape: " + encodeAdvice
 	}
-	return redact(err.Error(), rawURLPassword(raw))
+	return redact.Text(err.Error(), append(urlQuerySecrets(raw), rawURLPassword(raw))...)
 }
 
 // rawURLPassword is the password of a URL that url.Parse rejected, found by
@@ -123,14 +191,39 @@ func rawURLPassword(raw string) string {
 	return ""
 }
 
-// redact replaces every occurrence of each non-empty secret in msg.
-func redact(msg string, secrets ...string) string {
-	for _, s := range secrets {
-		if s != "" {
-			msg = strings.ReplaceAll(msg, s, redactedPassword)
+// Redact returns s with every credential the client was given replaced by
+// xxxxx: the passwords of its options or URL (and of its sentinels), the
+// password its PasswordFile held when New read it, and a username given with
+// a password (but not "default"), each also as it would appear escaped. Use it
+// on any text that may quote a server, which may quote the client's own
+// credentials back (an error reply of a proxy, say); the client does so itself
+// in its events, logs and health answers.
+func (c *Client) Redact(s string) string { return redact.Text(s, c.secrets...) }
+
+// secrets are the credentials of a client built from o with username and
+// password: those, and the password o's PasswordFile holds now.
+func (o *Options) secrets(username, password string) []string {
+	if o.PasswordFile != "" {
+		if pw, err := readPasswordFile(o.PasswordFile); err == nil {
+			password = pw
 		}
 	}
-	return msg
+	return redact.Credentials(username, password)
+}
+
+// clientSecrets are the credentials of a client the application built.
+func clientSecrets(rdb redis.UniversalClient) []string {
+	switch r := rdb.(type) {
+	case *redis.Client:
+		if r != nil {
+			return redact.Credentials(r.Options().Username, r.Options().Password)
+		}
+	case *redis.ClusterClient:
+		if r != nil {
+			return redact.Credentials(r.Options().Username, r.Options().Password)
+		}
+	}
+	return nil
 }
 
 // readPasswordFile returns the password held in path, without trailing newlines.

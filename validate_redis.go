@@ -115,3 +115,17 @@ func checkRedisLimits(source string, limits []redisLimit) []error {
 	}
 	return errs
 }
+
+// checkProtocol refuses a RESP version go-redis does not speak: it would send
+// HELLO with it and fall back to RESP 2 without a word, or fail every
+// connection. source is "Redis", "Cluster" or "URL".
+func checkProtocol(source string, protocol int) error {
+	switch protocol {
+	case 0, 2, 3:
+		return nil
+	}
+	if source == "URL" {
+		return optionErrorf("URL", "has protocol=%d: go-redis speaks RESP 2 and 3 (no protocol parameter means 3)", protocol)
+	}
+	return optionErrorf(source+".Protocol", "is %d: go-redis speaks RESP 2 and 3 (0 means 3)", protocol)
+}

@@ -53,6 +53,7 @@ var checks = []func(*facts) Check{
 func evaluate(f *facts) []Check {
 	out := make([]Check, 0, len(checks))
 	for _, check := range checks {
+		f.unreadable = "" // a reason given by one check only
 		out = append(out, check(f))
 	}
 	return out

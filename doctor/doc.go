@@ -4,7 +4,7 @@
 //
 //	report := doctor.Run(ctx, rdb, doctor.Options{Role: doctor.RoleCache})
 //	report.WriteTable(os.Stdout)   // or json.Marshal(report)
-//	os.Exit(report.ExitCode())     // 0 pass, 1 a check failed, 2 could not run
+//	os.Exit(report.ExitCode())     // 0 pass, 1 a check failed, 2 could not run (or most checks skipped)
 //
 // The command github.com/redisguard/redisguard/cmd/redisguard-doctor runs it
 // from a shell or a CI job; a service may run it at start-up and log what
@@ -63,7 +63,19 @@
 // not permitted"). Where INFO mirrors a setting (maxmemory,
 // maxmemory-policy, maxclients), it stands in for CONFIG. For
 // dangerous-commands, a refused CONFIG counts as CONFIG denied, and a
-// command renamed away (rename-command) counts as blocked.
+// command renamed away (rename-command) counts as blocked. An audit that
+// skipped more than half its checks audited nothing to speak of: ExitCode
+// is 2, and the table says "could not audit".
+//
+// # Hostile servers
+//
+// Nothing a server sends is trusted: a value that is not a number, not
+// finite or absurd (beyond 10¹⁸) is skipped as unreadable, never judged; a
+// detail or advice is cut at 4 KiB, a table cell at 400 bytes and the table
+// at 1 MiB, each with an ellipsis; control characters (escape sequences),
+// invalid UTF-8 and marks that reorder text are printed as Go escapes; and a
+// password is redacted as the server may have quoted it (plain, with Go or
+// JSON escapes, percent-encoded).
 //
 // # Topologies
 //

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"errors"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -35,6 +36,8 @@ type facts struct {
 	configErr error
 
 	hello map[string]string // HELLO's server, version, mode and role, when INFO is not permitted
+
+	unreadable string // the key of the last value found unreadable, until a reason says so
 
 	present    map[string]bool // dangerous command → in the command table (not renamed away)
 	presentErr error
@@ -96,8 +99,7 @@ func (f *facts) number(key string) (float64, bool) {
 	if !ok {
 		return 0, false
 	}
-	n, err := strconv.ParseFloat(v, 64)
-	return n, err == nil
+	return f.readable(key, v)
 }
 
 // settingNumber returns a setting as a number.
@@ -106,12 +108,40 @@ func (f *facts) settingNumber(param, infoKey string) (float64, bool) {
 	if !ok {
 		return 0, false
 	}
+	return f.readable(param, v)
+}
+
+// maxReadable bounds the numbers a server reports: no count, size or ratio of
+// a real server comes near it.
+const maxReadable = 1e18
+
+// readable parses v, the value of key, as a number; one that is not a
+// number, not finite or absurd is unreadable, and the next reason asked for
+// (whyNoInfo, whyNoConfig) says so: a check never judges it.
+func (f *facts) readable(key, v string) (float64, bool) {
 	n, err := strconv.ParseFloat(v, 64)
-	return n, err == nil
+	if err != nil || math.IsNaN(n) || math.IsInf(n, 0) || math.Abs(n) > maxReadable {
+		f.unreadable = key
+		return 0, false
+	}
+	return n, true
+}
+
+// takeUnreadable returns the reason an unreadable value gives, once.
+func (f *facts) takeUnreadable() (string, bool) {
+	if f.unreadable == "" {
+		return "", false
+	}
+	key := f.unreadable
+	f.unreadable = ""
+	return "unreadable: " + key + " is not a number within reason", true
 }
 
 // whyNoConfig says why a CONFIG parameter is unknown.
 func (f *facts) whyNoConfig() string {
+	if why, ok := f.takeUnreadable(); ok {
+		return why
+	}
 	if f.configErr != nil {
 		return reason("CONFIG", f.configErr)
 	}
@@ -120,6 +150,9 @@ func (f *facts) whyNoConfig() string {
 
 // whyNoInfo says why an INFO field is unknown.
 func (f *facts) whyNoInfo() string {
+	if why, ok := f.takeUnreadable(); ok {
+		return why
+	}
 	if f.infoErr != nil {
 		return reason("INFO", f.infoErr)
 	}
@@ -128,6 +161,9 @@ func (f *facts) whyNoInfo() string {
 
 // whyNeither says why a value known to CONFIG and INFO is unknown to both.
 func (f *facts) whyNeither() string {
+	if why, ok := f.takeUnreadable(); ok {
+		return why
+	}
 	c, i := f.whyNoConfig(), f.whyNoInfo()
 	if c == i {
 		return c

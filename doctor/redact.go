@@ -2,26 +2,23 @@ package doctor
 
 import (
 	"errors"
-	"strings"
+
+	"github.com/redisguard/redisguard/internal/redact"
 )
 
-// redacted replaces a password wherever the report would show it.
-const redacted = "xxxxx"
-
-// redactReport replaces every secret in the report's texts and error. The
-// package never puts a password there itself; this guards against a server
-// or a dialer that quotes one back.
+// redactReport replaces every secret in the report's texts and error, and
+// cuts each text to maxText. The package never puts a password there itself;
+// this guards against a server or a dialer that quotes one back, as the cut
+// guards against a server that sends a value of megabytes.
 func redactReport(r Report, secrets []string) Report {
 	secrets = nonEmpty(secrets)
-	if len(secrets) == 0 {
-		return r
-	}
 	for i := range r.Checks {
-		r.Checks[i].Detail = Redact(r.Checks[i].Detail, secrets...)
-		r.Checks[i].Advice = Redact(r.Checks[i].Advice, secrets...)
+		r.Checks[i].Node = cut(r.Checks[i].Node, maxText)
+		r.Checks[i].Detail = cut(Redact(r.Checks[i].Detail, secrets...), maxText)
+		r.Checks[i].Advice = cut(Redact(r.Checks[i].Advice, secrets...), maxText)
 	}
 	if r.Err != nil {
-		if msg := Redact(r.Err.Error(), secrets...); msg != r.Err.Error() {
+		if msg := cut(Redact(r.Err.Error(), secrets...), maxText); msg != r.Err.Error() {
 			r.Err = &redactedError{msg: msg, kinds: kindsOf(r.Err)}
 		}
 	}
@@ -29,14 +26,10 @@ func redactReport(r Report, secrets []string) Report {
 }
 
 // Redact replaces every occurrence of each non-empty secret in text with
-// "xxxxx". The command line uses it on everything it prints.
+// "xxxxx", as it is and as a server may have quoted it (Go or JSON escapes,
+// percent-encoding). The command line uses it on everything it prints.
 func Redact(text string, secrets ...string) string {
-	for _, s := range secrets {
-		if s != "" {
-			text = strings.ReplaceAll(text, s, redacted)
-		}
-	}
-	return text
+	return redact.Text(text, secrets...)
 }
 
 func nonEmpty(ss []string) []string {
@@ -49,9 +42,9 @@ func nonEmpty(ss []string) []string {
 	return out
 }
 
-// redactedError is an error whose text had a secret replaced. It still
-// matches the package's errors it matched, but no longer unwraps to the
-// original, whose text holds the secret.
+// redactedError is an error whose text had a secret replaced, or was cut.
+// It still matches the package's errors it matched, but no longer unwraps to
+// the original, whose text holds the secret.
 type redactedError struct {
 	msg   string
 	kinds []error

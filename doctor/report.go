@@ -66,15 +66,22 @@ func (r Report) Count(s Status) int {
 }
 
 // ExitCode is the exit status of a command that ran the audit: 2 when it
-// could not run (Err is set), 1 when a check failed, else 0.
+// could not run (Err is set) or skipped most of its checks (a server that
+// refuses INFO and CONFIG, say: nothing was audited), 1 when a check failed,
+// else 0.
 func (r Report) ExitCode() int {
 	switch {
-	case r.Err != nil:
+	case r.Err != nil, r.mostlySkipped():
 		return 2
 	case r.Failed():
 		return 1
 	}
 	return 0
+}
+
+// mostlySkipped reports whether more than half the checks were skipped.
+func (r Report) mostlySkipped() bool {
+	return len(r.Checks) > 0 && 2*r.Count(Skip) > len(r.Checks)
 }
 
 // reportJSON is the JSON form of a Report.

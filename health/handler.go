@@ -102,7 +102,7 @@ func newPinger(fn string, rdb redis.UniversalClient, opts []Options) (http.Handl
 	if err != nil {
 		return nil, err
 	}
-	p := &pinger{rdb: rdb, cfg: cfg, cluster: clusterOf(rdb) != nil}
+	p := &pinger{rdb: rdb, cfg: cfg, cluster: clusterOf(rdb) != nil, hide: redactorOf(rdb)}
 	return endpoint(p.verdict), nil
 }
 
@@ -129,7 +129,8 @@ func broken(err error) http.Handler {
 type pinger struct {
 	rdb     redis.UniversalClient
 	cfg     config
-	cluster bool // rdb is a *redisguard.Client guarding a cluster: answers name its nodes
+	cluster bool                // rdb is a *redisguard.Client guarding a cluster: answers name its nodes
+	hide    func(string) string // hides rdb's credentials in an answer
 	group   singleflight.Group
 }
 
@@ -148,7 +149,7 @@ func (p *pinger) verdict(r *http.Request) verdict {
 	case <-r.Context().Done():
 		res = failed(Result{}, r.Context().Err())
 	}
-	v := pingVerdict(res, p.cfg.warnLatency, p.cluster)
+	v := pingVerdict(res, p.cfg.warnLatency, p.cluster).redact(p.hide)
 	if p.cfg.optional {
 		v = v.degrade()
 	}

@@ -25,7 +25,8 @@ var ErrAlreadyInstrumented = errors.New("metrics: already instrumenting a client
 // a Sentinel client, each node of a cluster's slot map. When the client stops
 // using a server (Hooks.OnNodeRemoved: the slot map dropped it, or the Sentinel
 // master moved away) its series are deleted, so that the label values stay
-// bounded by the servers in use.
+// bounded by the servers in use; past Options.MaxNodeLabels servers at once,
+// the others' series are folded into node="other".
 func (m *Metrics) Instrument(c *redisguard.Client) error {
 	if c == nil {
 		return noClient("Instrument", c)
@@ -42,26 +43,28 @@ func (m *Metrics) Instrument(c *redisguard.Client) error {
 		OnRefused: func(err error) { m.refused.WithLabelValues(reason(err)).Inc() },
 		OnNodeReady: func(addr string) {
 			m.client.removed.restore(addr)
-			m.reconnects.WithLabelValues(addr) // from 0, so that rate() sees the first attempt
+			m.reconnects.WithLabelValues(m.client.labels.label(addr)) // from 0, so that rate() sees the first attempt
 		},
 		OnNodeError: func(addr string, _ error) { m.client.removed.restore(addr) },
 		OnNodeReconnecting: func(addr string, _ int, _ time.Duration) {
 			m.client.removed.restore(addr)
-			m.reconnects.WithLabelValues(addr).Inc()
+			m.reconnects.WithLabelValues(m.client.labels.label(addr)).Inc()
 		},
 		OnNodeBreakerStateChange: func(addr string, from, to breaker.State) {
 			m.client.removed.restore(addr)
-			m.transition.WithLabelValues(addr, from.String(), to.String()).Inc()
+			m.transition.WithLabelValues(m.client.labels.label(addr), from.String(), to.String()).Inc()
 		},
 		OnNodeRemoved: func(addr string) {
 			m.client.removed.add(addr)
-			m.reconnects.DeleteLabelValues(addr)
-			m.transition.DeletePartialMatch(prometheus.Labels{"node": addr})
+			if m.client.labels.release(addr) {
+				m.reconnects.DeleteLabelValues(addr)
+				m.transition.DeletePartialMatch(prometheus.Labels{"node": addr})
+			}
 		},
 	})
 	for _, n := range c.Nodes() {
 		if n.State == redisguard.StateReady {
-			m.reconnects.WithLabelValues(n.Addr)
+			m.reconnects.WithLabelValues(m.client.labels.label(n.Addr))
 		}
 	}
 	m.client.c.Store(c)
@@ -77,6 +80,7 @@ var (
 type clientCollector struct {
 	c       atomic.Pointer[redisguard.Client]
 	removed removedNodes
+	labels  nodeLabels
 
 	state, nodeState, queue, breakerState         *prometheus.Desc
 	poolHits, poolMisses, poolTimeouts, poolStale *prometheus.Desc
@@ -84,11 +88,12 @@ type clientCollector struct {
 	poolConns, poolIdle                           *prometheus.Desc
 }
 
-func newClientCollector(ns string, labels prometheus.Labels) *clientCollector {
+func newClientCollector(ns string, labels prometheus.Labels, maxNodeLabels int) *clientCollector {
 	desc := func(name, help string, labelNames ...string) *prometheus.Desc {
 		return prometheus.NewDesc(prometheus.BuildFQName(ns, "", name), help, labelNames, labels)
 	}
 	return &clientCollector{
+		labels:          nodeLabels{max: maxNodeLabels},
 		state:           desc("client_state", "1 for the client's current state: connecting, ready, reconnecting or closed (a cluster is ready while any node serves).", "state"),
 		nodeState:       desc("client_node_state", "1 for the current state of the client's connection to each server: connecting, ready, reconnecting or closed.", "node", "state"),
 		queue:           desc("client_queue_length", "Commands in flight or waiting for the connection."),
@@ -121,16 +126,47 @@ func (cc *clientCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(cc.state, prometheus.GaugeValue, oneIf(s == current), s.String())
 	}
 	ch <- prometheus.MustNewConstMetric(cc.queue, prometheus.GaugeValue, float64(c.QueueLen()))
+	// The servers folded into node="other" are counted by state.
+	otherStates := make([]float64, len(clientStates))
+	otherBreakers := make([]float64, len(breakerStates))
+	others, otherBreaker := false, false
 	for _, n := range cc.removed.visible(c.Nodes()) {
+		node := cc.labels.label(n.Addr)
+		var current breaker.State
+		if n.Breaker != nil {
+			current = n.Breaker.State()
+		}
+		if node == otherNode {
+			others = true
+			for i, s := range clientStates {
+				otherStates[i] += oneIf(s == n.State)
+			}
+			if n.Breaker != nil {
+				otherBreaker = true
+				for i, s := range breakerStates {
+					otherBreakers[i] += oneIf(s == current)
+				}
+			}
+			continue
+		}
 		for _, s := range clientStates {
-			ch <- prometheus.MustNewConstMetric(cc.nodeState, prometheus.GaugeValue, oneIf(s == n.State), n.Addr, s.String())
+			ch <- prometheus.MustNewConstMetric(cc.nodeState, prometheus.GaugeValue, oneIf(s == n.State), node, s.String())
 		}
 		if n.Breaker == nil {
 			continue
 		}
-		current := n.Breaker.State()
 		for _, s := range breakerStates {
-			ch <- prometheus.MustNewConstMetric(cc.breakerState, prometheus.GaugeValue, oneIf(s == current), n.Addr, s.String())
+			ch <- prometheus.MustNewConstMetric(cc.breakerState, prometheus.GaugeValue, oneIf(s == current), node, s.String())
+		}
+	}
+	if others {
+		for i, s := range clientStates {
+			ch <- prometheus.MustNewConstMetric(cc.nodeState, prometheus.GaugeValue, otherStates[i], otherNode, s.String())
+		}
+	}
+	if otherBreaker {
+		for i, s := range breakerStates {
+			ch <- prometheus.MustNewConstMetric(cc.breakerState, prometheus.GaugeValue, otherBreakers[i], otherNode, s.String())
 		}
 	}
 	if ps := c.PoolStats(); ps != nil {

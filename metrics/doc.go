@@ -74,7 +74,10 @@
 // a failover, or a Sentinel master moved away: Hooks.OnNodeRemoved) its
 // series are deleted, so that the node label values stay bounded by the
 // servers in use. A Sentinel failover thus shows the breaker of the new master
-// under its own address, starting closed, and none of the old one's.
+// under its own address, starting closed, and none of the old one's. However
+// the slot map churns, at most Options.MaxNodeLabels servers (256 by default)
+// have a node label value of their own at once: the series of the others are
+// folded into node="other", whose state gauges count servers.
 //
 // The command label takes the values of Redis's own command table plus
 // "pipeline" and "other" (module commands, typos), so that 10,000 distinct

@@ -38,6 +38,12 @@ type Options struct {
 	// native (sparse) histogram as well as a classic one. Zero means 1.1; a
 	// value of 1 or below (but not zero) turns native histograms off.
 	NativeHistogramBucketFactor float64
+
+	// MaxNodeLabels bounds the servers that have a "node" label value of
+	// their own at once; the series of the servers beyond it are folded into
+	// node="other" (its state gauges then count servers). Zero means
+	// DefaultMaxNodeLabels (256).
+	MaxNodeLabels int
 }
 
 // Metrics holds the client and cache metrics. Its methods are safe for
@@ -72,6 +78,12 @@ func New(opts Options) (*Metrics, error) {
 	if len(opts.Buckets) == 0 || !slices.IsSorted(opts.Buckets) {
 		return nil, errors.New("metrics: Options.Buckets must be a non-empty, increasing list")
 	}
+	switch {
+	case opts.MaxNodeLabels < 0:
+		return nil, fmt.Errorf("metrics: Options.MaxNodeLabels is %d: it must not be negative (0 means %d)", opts.MaxNodeLabels, DefaultMaxNodeLabels)
+	case opts.MaxNodeLabels == 0:
+		opts.MaxNodeLabels = DefaultMaxNodeLabels
+	}
 	factor := opts.NativeHistogramBucketFactor
 	switch {
 	case factor == 0:
@@ -102,7 +114,7 @@ func New(opts Options) (*Metrics, error) {
 		transition:  counter("breaker_transitions_total", "Circuit breaker state changes, by server.", "node", "from", "to"),
 		cacheReqs:   counter("cache_requests_total", "Keys served by a cache, by cache and result.", "cache", "result"),
 		cacheEvents: counter("cache_events_total", "Invalidations a cache kept, applied or dropped, and values its near tier evicted, by cache and event.", "cache", "event"),
-		client:      newClientCollector(ns, labels),
+		client:      newClientCollector(ns, labels, opts.MaxNodeLabels),
 		caches:      newCacheCollector(ns, labels),
 	}
 	m.pipeline = m.durations.WithLabelValues("pipeline")

@@ -55,3 +55,45 @@ func (r *removedNodes) visible(nodes []redisguard.NodeStatus) []redisguard.NodeS
 	}
 	return out
 }
+
+// DefaultMaxNodeLabels is how many servers get a "node" label value of their
+// own at once when Options.MaxNodeLabels is zero.
+const DefaultMaxNodeLabels = 256
+
+// otherNode is the "node" label value of the servers beyond the cap.
+const otherNode = "other"
+
+// nodeLabels gives each server the value of its "node" label: its address,
+// for at most max servers at once (the first seen), and "other" for the rest,
+// so that a churning slot map naming ever new servers cannot grow the series
+// without bound. A server the client stopped using gives its value back.
+type nodeLabels struct {
+	mu    sync.Mutex
+	max   int
+	named map[string]struct{}
+}
+
+func (l *nodeLabels) label(addr string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.named[addr]; ok {
+		return addr
+	}
+	if len(l.named) >= l.max {
+		return otherNode
+	}
+	if l.named == nil {
+		l.named = make(map[string]struct{})
+	}
+	l.named[addr] = struct{}{}
+	return addr
+}
+
+// release gives addr's value back and reports whether it had one.
+func (l *nodeLabels) release(addr string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.named[addr]
+	delete(l.named, addr)
+	return ok
+}

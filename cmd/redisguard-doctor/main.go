@@ -24,7 +24,9 @@
 //
 // Exit status: 0 when no check failed, 1 when at least one failed, 2 when the
 // audit could not run (bad flags or URL, unreachable or paused server, refused
-// credentials). No password is ever printed.
+// credentials) or skipped most of its checks (a user that may run neither
+// INFO nor CONFIG). No password is ever printed, nor a control character a
+// server sent.
 //
 // The audit is read-only: it never changes the server's configuration and
 // never writes a key. See package github.com/redisguard/redisguard/doctor for

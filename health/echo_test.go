@@ -1,0 +1,108 @@
+package health_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard"
+	"github.com/redisguard/redisguard/health"
+)
+
+// echoingServer accepts every connection's handshake and answers every other
+// command with reply, as a proxy in front of a refusing backend may: quoting
+// what the client sent.
+func echoingServer(t *testing.T, reply string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				r := bufio.NewReader(conn)
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					var n int
+					fmt.Sscanf(line, "*%d", &n)
+					var name string
+					for i := range n {
+						r.ReadString('\n')
+						arg, _ := r.ReadString('\n')
+						if i == 0 {
+							name = strings.ToUpper(strings.TrimSpace(arg))
+						}
+					}
+					switch name {
+					case "HELLO":
+						conn.Write([]byte("%1\r\n$5\r\nproto\r\n:3\r\n"))
+					case "CLIENT", "AUTH", "SELECT":
+						conn.Write([]byte("+OK\r\n"))
+					default:
+						conn.Write([]byte(reply))
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// A server that quotes the client's credentials back, plainly or escaped:
+// no answer holds them.
+func TestAnswersHideCredentialsTheServerQuotes(t *testing.T) {
+	t.Parallel()
+	const user, password = "app-user", `s3"cr\et-42`
+	for _, reply := range []string{
+		"-ERR upstream refused AUTH " + user + " " + password + "\r\n",
+		`-ERR upstream refused AUTH "app-user" "s3\"cr\\et-42"` + "\r\n",
+	} {
+		addr := echoingServer(t, reply)
+		plain := redis.NewClient(&redis.Options{Addr: addr, Username: user, Password: password, MaxRetries: -1})
+		t.Cleanup(func() { plain.Close() })
+		guarded, err := redisguard.New(redisguard.Options{Redis: &redis.UniversalOptions{Addrs: []string{addr}, Username: user, Password: password}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { guarded.Close() })
+		for name, h := range map[string]http.Handler{
+			"Handler, go-redis":     health.Handler(plain),
+			"Readiness, go-redis":   health.Readiness(plain),
+			"Handler, redisguard":   health.Handler(guarded),
+			"Readiness, redisguard": health.Readiness(guarded),
+		} {
+			for _, accept := range []string{"", "application/health+json"} {
+				// The guarded client's supervisor fails its first attempt
+				// on the reply, which its answers then quote.
+				a := request(h, http.MethodGet, accept)
+				for deadline := time.Now().Add(5 * time.Second); !strings.Contains(string(a.body), "upstream refused") && time.Now().Before(deadline); {
+					time.Sleep(20 * time.Millisecond)
+					a = request(h, http.MethodGet, accept)
+				}
+				if a.code != http.StatusServiceUnavailable || !strings.Contains(string(a.body), "upstream refused") {
+					t.Fatalf("%s: %d %s, want a 503 quoting the server", name, a.code, a.body)
+				}
+				for _, secret := range []string{password, user, `s3\"cr`, `cr\\et`} {
+					if strings.Contains(string(a.body), secret) {
+						t.Fatalf("%s: %s holds %q", name, a.body, secret)
+					}
+				}
+			}
+		}
+	}
+}

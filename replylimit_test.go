@@ -1,0 +1,180 @@
+package redisguard
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+var testLimits = replyLimits{bulk: 100, elements: 10, depth: 3, line: 64}
+
+// scanAll feeds stream to a fresh scanner in pieces of size step (the whole
+// stream when step is 0) and returns the first error.
+func scanAll(lim replyLimits, stream string, step int) (*replyScanner, error) {
+	s := &replyScanner{lim: &lim}
+	if step == 0 {
+		step = len(stream) + 1
+	}
+	for i := 0; i < len(stream); i += step {
+		if err := s.scan([]byte(stream[i:min(i+step, len(stream))])); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+func TestReplyScannerPassesRepliesWithinLimits(t *testing.T) {
+	t.Parallel()
+	for _, stream := range []string{
+		"+OK\r\n",
+		"-ERR wrong\r\n",
+		":42\r\n",
+		"$5\r\nhello\r\n",
+		"$0\r\n\r\n",
+		"$-1\r\n",
+		"*-1\r\n",
+		"_\r\n",
+		"$+3\r\nabc\r\n",
+		"$-0\r\n\r\n",              // -0 is 0 to go-redis
+		"*2\r\n*-0\r\n$-0\r\n\r\n", // and so is an aggregate's
+		"$0100\r\n" + strings.Repeat("x", 100) + "\r\n",
+		"$5\r\nhe\r\nl\r\n", // a body holding CRLF
+		"*3\r\n$1\r\na\r\n$-1\r\n:7\r\n",
+		"%2\r\n+a\r\n:1\r\n+b\r\n*1\r\n:2\r\n",                   // 4 + 1 elements
+		"*1\r\n*1\r\n*1\r\n:1\r\n",                               // depth 3
+		"*0\r\n*1\r\n*1\r\n*1\r\n*0\r\n",                         // an empty aggregate at the deepest level
+		"|1\r\n+key\r\n+val\r\n$2\r\nok\r\n",                     // an attribute before a reply
+		"*2\r\n|1\r\n+k\r\n+v\r\n:1\r\n:2\r\n",                   // an attribute inside an aggregate
+		">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$3\r\nhey\r\n",       // a push
+		"=10\r\ntxt:hello!\r\n!9\r\nERR wrong\r\n,1.5\r\n#t\r\n", // verbatim, blob error, double, boolean
+		"(12345678901234567890123\r\n",
+		strings.Repeat("*9\r\n"+strings.Repeat(":1\r\n", 9), 50), // 9 elements per reply, 50 replies
+	} {
+		for _, step := range []int{0, 1, 2, 3, 7} {
+			s, err := scanAll(testLimits, stream, step)
+			if err != nil {
+				t.Fatalf("%q in pieces of %d: %v", stream, step, err)
+			}
+			if s.inLine || s.skip != 0 || len(s.stack) != 0 || s.elems != 0 {
+				t.Fatalf("%q in pieces of %d: not at the start of a reply after it: %+v", stream, step, *s)
+			}
+		}
+	}
+}
+
+func TestReplyScannerRefusesRepliesOverLimits(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		stream, field string
+	}{
+		{"$101\r\n", "MaxReplyBulkBytes"},
+		{"$2147483648\r\n", "MaxReplyBulkBytes"},
+		{"=1000\r\n", "MaxReplyBulkBytes"},
+		{"!1000\r\n", "MaxReplyBulkBytes"},
+		{"$99999999999999999999999999999999999", "MaxReplyBulkBytes"}, // before the line ends
+		{"*11\r\n", "MaxReplyElements"},
+		{"*2147483648\r\n", "MaxReplyElements"},
+		{"%6\r\n", "MaxReplyElements"}, // 12 elements
+		{"~11\r\n", "MaxReplyElements"},
+		{">11\r\n", "MaxReplyElements"},
+		{"|6\r\n", "MaxReplyElements"},
+		{"*2\r\n*5\r\n:1\r\n:1\r\n:1\r\n:1\r\n:1\r\n*4\r\n", "MaxReplyElements"}, // 2+5+4 in one reply
+		{"*1\r\n*1\r\n*1\r\n*1\r\n", "MaxReplyDepth"},
+		{strings.Repeat("*1\r\n", 5_000_000), "MaxReplyDepth"},
+		{"+" + strings.Repeat("x", 64), "MaxReplyLineBytes"},
+		{"-ERR " + strings.Repeat("x", 1000) + "\r\n", "MaxReplyLineBytes"},
+		{"$5\r\nhello\r\n+" + strings.Repeat("x", 100), "MaxReplyLineBytes"},
+	} {
+		for _, step := range []int{0, 1, 5} {
+			_, err := scanAll(testLimits, c.stream, step)
+			if !errors.Is(err, ErrReplyTooLarge) || !strings.Contains(err.Error(), "Options."+c.field) {
+				t.Fatalf("%.40q in pieces of %d: %v, want ErrReplyTooLarge naming %s", c.stream, step, err, c.field)
+			}
+		}
+	}
+}
+
+func TestReplyScannerRefusesMalformedHeaders(t *testing.T) {
+	t.Parallel()
+	for _, stream := range []string{"$abc\r\n", "*\r\n", "$-2\r\n", "$1-\r\n", "*?\r\n", "$--1\r\n"} {
+		if _, err := scanAll(testLimits, stream, 0); !errors.Is(err, errMalformedReply) {
+			t.Fatalf("%q: %v, want errMalformedReply", stream, err)
+		}
+	}
+}
+
+// An error is kept: no later read gets past it.
+func TestReplyScannerErrorIsSticky(t *testing.T) {
+	t.Parallel()
+	s, err := scanAll(testLimits, "$1000\r\n", 0)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if err2 := s.scan([]byte("+OK\r\n")); err2 != err {
+		t.Fatalf("the next scan: %v, want %v", err2, err)
+	}
+}
+
+func TestReplyLimitsValidated(t *testing.T) {
+	t.Parallel()
+	l, errs := (&Options{}).replyLimits()
+	if len(errs) > 0 || l != (replyLimits{DefaultMaxReplyBulkBytes, DefaultMaxReplyElements, DefaultMaxReplyDepth, DefaultMaxReplyLineBytes}) {
+		t.Fatalf("defaults: %+v, %v", l, errs)
+	}
+	for _, c := range []struct {
+		o     Options
+		field string
+	}{
+		{Options{MaxReplyBulkBytes: -1}, "MaxReplyBulkBytes"},
+		{Options{MaxReplyElements: 1 << 60}, "MaxReplyElements"},
+		{Options{MaxReplyDepth: -5}, "MaxReplyDepth"},
+		{Options{MaxReplyLineBytes: 8}, "MaxReplyLineBytes"},
+	} {
+		_, err := New(c.o)
+		var oe *OptionError
+		if !errors.As(err, &oe) || oe.Field != c.field {
+			t.Fatalf("%+v: %v, want an OptionError for %s", c.o, err, c.field)
+		}
+	}
+}
+
+// Whatever the stream and however it is cut, the scanner does not panic and
+// comes to the same verdict.
+func FuzzReplyScanner(f *testing.F) {
+	for _, s := range []string{"$5\r\nhello\r\n", "*2\r\n:1\r\n%1\r\n+a\r\n+b\r\n", "|1\r\n+a\r\n+b\r\n:1\r\n", "*1\r\n*1\r\n*1\r\n*1\r\n", "$-1\r\n"} {
+		f.Add(s, uint8(1))
+	}
+	f.Fuzz(func(t *testing.T, stream string, step uint8) {
+		whole, errWhole := scanAll(testLimits, stream, 0)
+		cut, errCut := scanAll(testLimits, stream, int(step))
+		if (errWhole == nil) != (errCut == nil) {
+			t.Fatalf("%q: whole %v, in pieces of %d %v", stream, errWhole, step, errCut)
+		}
+		if errWhole == nil && (whole.inLine != cut.inLine || whole.skip != cut.skip || whole.elems != cut.elems || len(whole.stack) != len(cut.stack)) {
+			t.Fatalf("%q: whole %+v, in pieces of %d %+v", stream, *whole, step, *cut)
+		}
+		if int64(len(whole.stack)) > testLimits.depth || whole.elems > testLimits.elements {
+			t.Fatalf("%q: past the limits: %+v", stream, *whole)
+		}
+	})
+}
+
+// The scanner's cost per reply: a GET's, and an MGET of 10 values'.
+func BenchmarkReplyScanner(b *testing.B) {
+	lim, _ := (&Options{}).replyLimits()
+	for name, reply := range map[string]string{
+		"GET":  "$5\r\nhello\r\n",
+		"MGET": "*10\r\n" + strings.Repeat("$5\r\nhello\r\n", 10),
+	} {
+		b.Run(name, func(b *testing.B) {
+			s := replyScanner{lim: &lim}
+			p := []byte(reply)
+			b.SetBytes(int64(len(p)))
+			for b.Loop() {
+				if err := s.scan(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
