@@ -33,6 +33,10 @@ const (
 	// outcomeBusy: the server refused the command without executing it (LOADING,
 	// READONLY, TRYAGAIN, …). Safe to resend after a backoff.
 	outcomeBusy
+	// outcomeSwitched: the command was written to a Sentinel master that was
+	// replaced while it was in flight (see switchedError). It says nothing of
+	// the new master; only a read-only command may run again, there.
+	outcomeSwitched
 )
 
 // notSentError marks the failure of a new connection's handshake, so that it
@@ -119,7 +123,10 @@ func classifyErr(err error) outcome {
 	}
 	var nse *notSentError
 	var nsn *notSentNetError
-	if isNotReady(err) || errors.As(err, &nse) || errors.As(err, &nsn) || isWriteOnClosed(err) || isDialError(err) {
+	if isSwitched(err) && !errors.As(err, &nse) && !errors.As(err, &nsn) && !refusedBeforeSwitch(err) {
+		return outcomeSwitched
+	}
+	if isNotReady(err) || errors.As(err, &nse) || errors.As(err, &nsn) || isWriteOnClosed(err) || isDialError(err) || refusedBeforeSwitch(err) {
 		return outcomeNotSent
 	}
 	var rerr redis.Error

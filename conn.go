@@ -86,6 +86,7 @@ func (c opaqueConn) NetConn() net.Conn { return c.Conn.(*timedConn).NetConn() }
 func (n *node) wrapConn(conn net.Conn, gen uint32) net.Conn {
 	tc := &timedConn{Conn: conn, n: n, gen: gen, replies: replyScanner{lim: &n.c.cfg.limits}}
 	tc.flags.Store(connSetup)
+	n.track(tc)
 	if sys, ok := conn.(syscall.Conn); ok {
 		tc.sys = sys
 		return tc
@@ -146,6 +147,12 @@ func (c *timedConn) Read(p []byte) (int, error) {
 		return 0, c.replies.fail(c.Conn, c.n.address())
 	}
 	n, err := c.Conn.Read(p)
+	if !c.current() {
+		// The master moved while the reply was awaited: what the old one
+		// acknowledges now is not reported as a success, and its failure
+		// is its own.
+		return c.afterSwitch(p, n, err)
+	}
 	if n > 0 && c.replies.scan(p[:n]) != nil {
 		// A reply over the limits: go-redis must not see it (a peek
 		// for push notifications that ignores the error must not be
@@ -195,12 +202,33 @@ func (c *timedConn) tookAtLeast(stamp uint64) time.Duration {
 // with Close. (SetDeadline is not watched: go-redis sets one only to clear
 // it, in the health check of a pooled connection, where no reply is pending.)
 func (c *timedConn) SetReadDeadline(t time.Time) error {
+	if !c.current() {
+		err := c.Conn.SetReadDeadline(t)
+		switch {
+		case err == nil:
+		case c.writeStamp.Load() == 0: // nothing written yet
+			err = &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: errWriteOnClosed}
+		default: // cut at a switch after the write: the command was in flight
+			_, err = c.afterSwitch(nil, 0, err)
+		}
+		return err
+	}
 	if ws := c.writeStamp.Load(); ws > 0 && c.n.replies != nil {
 		if t.IsZero() || time.Duration(t.UnixNano()-(c.n.c.epochUnix+c.n.replies.seen(uint64(ws-1)))) > c.n.longWait {
 			c.flags.Or(connLongWait)
 		}
 	}
 	return c.Conn.SetReadDeadline(t)
+}
+
+// SetWriteDeadline comes before a request is written: on a connection to a
+// master replaced since (cut at the switch, say) the request is never
+// written, and may go to the new master.
+func (c *timedConn) SetWriteDeadline(t time.Time) error {
+	if !c.current() {
+		return &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: errWriteOnClosed}
+	}
+	return c.Conn.SetWriteDeadline(t)
 }
 
 // judged reports whether the pending reply is one the breaker judges slow
@@ -256,12 +284,13 @@ func (c *timedConn) Close() error {
 		return nil
 	}
 	c.successes.Close()
+	c.n.untrack(c)
 	ws := c.writeStamp.Load()
 	if ws == 0 {
 		c.n.dials.refund()
 		return c.Conn.Close()
 	}
-	if ws > 0 && c.judged() && c.n.c.drainer.start(c, uint64(ws-1)) {
+	if ws > 0 && c.judged() && c.current() && c.n.c.drainer.start(c, uint64(ws-1)) {
 		return nil
 	}
 	return c.Conn.Close()

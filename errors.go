@@ -39,6 +39,16 @@ var (
 	// hooks a second time.
 	ErrAlreadyGuarded = errors.New("redisguard: the client is guarded already")
 
+	// ErrMasterSwitched is returned for a write that was in flight to a
+	// Sentinel master when the client learned that another server had
+	// replaced it (+switch-master, a READONLY reply, or ROLE on reconnect):
+	// the old master may have applied it, so it is not sent again, and
+	// whatever the old master answers after the switch is never reported as
+	// a success. The error names both servers. A read in flight is sent
+	// again to the new master instead, and a command not yet written goes
+	// there.
+	ErrMasterSwitched = errors.New("redisguard: the Sentinel master switched while the command was in flight")
+
 	// ErrFullDuplex is returned for full-duplex auto-pipelining, which the client
 	// cannot guard: go-redis queues a full-duplex write before the hooks run, so a
 	// command the guard refuses would still reach the server.

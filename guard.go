@@ -267,7 +267,7 @@ func (n *node) handshakeFailed(ctx context.Context, err error) error {
 		return err
 	}
 	switch classifyErr(err) {
-	case outcomeNotSent:
+	case outcomeNotSent, outcomeSwitched: // a connection to a master replaced since
 		return markNotSent(markNotSent(err))
 	case outcomeDropped, outcomeTimeout:
 		err = markNotSent(err)
@@ -297,7 +297,8 @@ func (n *node) dial(next redis.DialHook) redis.DialHook {
 		conn, err := next(ctx, network, n.dialAddr(addr))
 		if err != nil {
 			n.dials.refund()
-			if !errors.Is(err, context.Canceled) { // the pool closing
+			// Not when the pool is closing, nor for a master replaced since.
+			if !errors.Is(err, context.Canceled) && n.gen.Load() == gen {
 				n.lost(err)
 			}
 			return nil, err

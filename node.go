@@ -64,8 +64,23 @@ type node struct {
 	gen       atomic.Uint32
 	draining  atomic.Int32 // connections of this node being drained
 	exhausted atomic.Bool  // the strategy gave up on this node (a cluster node keeps probing)
-	switching atomic.Bool  // a new Sentinel master was announced: its attempt is under way
-	retired   atomic.Bool  // the cluster's slot map no longer names this node
+	// switchUntil (unix nanoseconds, 0 for none) ends the window in which a
+	// Sentinel master that switched is being found again: until then, or
+	// until it is ready, commands wait for it within their own deadlines
+	// instead of being refused.
+	switchUntil atomic.Int64
+	// resolving: a Sentinel master was lost, and the first attempt, at
+	// once, asks the sentinels where it is (a failover drops the old
+	// master's connections): commands wait for its outcome.
+	resolving atomic.Bool
+	// demotedFrom is the last master found demoted (READONLY).
+	demotedFrom atomic.Pointer[string]
+	retired     atomic.Bool // the cluster's slot map no longer names this node
+
+	// conns are the open connections of a node whose server may be
+	// replaced (a Sentinel master), which a switch cuts at once.
+	connsMu sync.Mutex
+	conns   map[*timedConn]struct{}
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced at every change of state and failed attempt
@@ -186,9 +201,9 @@ func (n *node) admit(ctx context.Context) error {
 				// map. Try it; a failure restarts its supervision.
 				return nil
 			}
-			if n.switching.Load() {
-				// A new master was announced and is being connected at
-				// once: wait for that attempt rather than refuse.
+			if n.inSwitch() || n.resolving.Load() {
+				// The master switched and is being found again: wait for
+				// it rather than refuse.
 				return n.awaitAttempt(ctx)
 			}
 			if !n.c.cfg.offlineQueue {
@@ -205,8 +220,10 @@ func (n *node) admit(ctx context.Context) error {
 
 // awaitAttempt returns nil when the node is ready: at once, or after its
 // supervisor's next attempt succeeded. With the offline queue it waits for
-// ready however many attempts it takes. Commands that may run again wait here
-// instead of dialing, so that they never add connections to the supervisor's.
+// ready however many attempts it takes, and while a switched master is being
+// found again, as long as that takes (see switchUntil). Commands that may run
+// again wait here instead of dialing, so that they never add connections to
+// the supervisor's.
 func (n *node) awaitAttempt(ctx context.Context) error {
 	for {
 		st, changed, _ := n.snapshot()
@@ -216,12 +233,24 @@ func (n *node) awaitAttempt(ctx context.Context) error {
 		case StateClosed:
 			return n.c.closedErr()
 		}
+		var window <-chan time.Time
+		t := n.switchTimer()
+		if t != nil {
+			window = t.C
+		}
 		select {
 		case <-changed:
+		case <-window:
 		case <-ctx.Done():
+			if t != nil {
+				t.Stop()
+			}
 			return ctx.Err()
 		}
-		if !n.c.cfg.offlineQueue && n.State() != StateReady {
+		if t != nil {
+			t.Stop()
+		}
+		if !n.c.cfg.offlineQueue && n.State() != StateReady && !n.inSwitch() {
 			return n.refused()
 		}
 	}
@@ -238,6 +267,10 @@ func (n *node) lost(cause error) {
 	}
 	n.lastErr = cause
 	n.retired.Store(false)
+	resolve := n.master && n.c.sentinels != nil
+	if resolve {
+		n.resolving.Store(true)
+	}
 	n.setStateLocked(StateReconnecting)
 	start := !n.running
 	n.running = true
@@ -248,6 +281,9 @@ func (n *node) lost(cause error) {
 	}
 	if start {
 		n.c.goBackground(func() { n.supervise(cause) })
+	}
+	if resolve {
+		n.hurry() // see resolving
 	}
 }
 
@@ -284,7 +320,8 @@ func (n *node) becomeReady() bool {
 		return false
 	}
 	n.attempts = 0
-	n.switching.Store(false)
+	n.switchUntil.Store(0)
+	n.resolving.Store(false)
 	n.exhausted.Store(false)
 	n.retired.Store(false)
 	n.lastErr = nil
@@ -300,7 +337,7 @@ func (n *node) becomeReady() bool {
 // its outcome.
 func (n *node) attemptFailed(cause error) {
 	cause = n.c.redactErr(cause)
-	n.switching.Store(false)
+	n.resolving.Store(false)
 	n.mu.Lock()
 	n.attempts++
 	n.lastErr = cause
@@ -380,8 +417,9 @@ func newNotReady(addr string, state State, cause error) error {
 func isNotReady(err error) bool { return errors.Is(err, ErrNotReady) }
 
 // moveTo points a Sentinel master's node at the server now at addr: a new
-// server with a fresh breaker, whose connections to the old address refuse to
-// write (what was never sent goes to the new master).
+// server with a fresh breaker. The connections to the old address are cut at
+// once and refuse to write (what was never sent goes to the new master); what
+// was in flight on them fails with a switchedError.
 func (n *node) moveTo(addr string) {
 	old := n.address()
 	if addr == old {
@@ -389,6 +427,7 @@ func (n *node) moveTo(addr string) {
 	}
 	n.addr.Store(&addr)
 	n.gen.Add(1)
+	n.cutOld(old)
 	n.slowReplies.Store(0)
 	n.newBreaker()
 	n.c.events.nodeRemoved(old)

@@ -47,6 +47,14 @@ func (p dialProber) probe(ctx context.Context, n *node) error {
 // succeeds, and the node's new dials pause.
 func handshakeAndPing(ctx context.Context, n *node, conn net.Conn, opt *redis.Options, check func(context.Context, *redis.Client) error) error {
 	defer conn.Close()
+	// go-redis bounds its reads by the context's deadline only: an attempt
+	// abandoned for a new master (the old one frozen, say) ends at once.
+	stop := context.AfterFunc(ctx, func() {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			_ = conn.Close()
+		}
+	})
+	defer stop()
 	pc := &probeConn{Conn: conn, replies: replyScanner{lim: &n.c.cfg.limits}}
 	conn = pc
 	var dialed atomic.Bool
@@ -90,6 +98,8 @@ func handshakeAndPing(ctx context.Context, n *node, conn net.Conn, opt *redis.Op
 		return nil
 	case isAuthFailure(err):
 		return fmt.Errorf("authentication failed: %w", err)
+	case errors.Is(ctx.Err(), context.Canceled):
+		return fmt.Errorf("PING %s: %w (%v)", conn.RemoteAddr(), context.Canceled, err)
 	}
 	return fmt.Errorf("PING %s: %w", conn.RemoteAddr(), err)
 }

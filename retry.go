@@ -52,8 +52,9 @@ func (n *node) afterFailure(ctx context.Context, err error, readOnly bool, rerun
 			return err
 		case outcomeBusy:
 			if n.master && hasPrefix(err, "READONLY ") {
-				// The master was demoted: find the new one at once.
-				n.lost(err)
+				// The master was demoted: find the new one at once, and
+				// wait for it (it refused the command: it may run there).
+				n.demoted(err)
 				if !retry || n.awaitAttempt(ctx) != nil {
 					return err
 				}
@@ -92,6 +93,19 @@ func (n *node) afterFailure(ctx context.Context, err error, readOnly bool, rerun
 		case outcomeTimeout:
 			n.lost(err)
 			return err
+		case outcomeSwitched:
+			// The old master's failure: the new one is not lost for it. A
+			// read runs again there; a write may have been applied on the
+			// old one, and its caller learns of the switch.
+			if !retry || !readOnly {
+				return err
+			}
+			if aerr := n.awaitAttempt(ctx); aerr != nil {
+				if isContextErr(aerr) {
+					return err
+				}
+				return aerr
+			}
 		}
 		if err = rerun(); err == nil {
 			return nil
@@ -124,7 +138,7 @@ func (n *node) verdict(err error) error {
 	switch out := classifyErr(err); {
 	case err == nil:
 		return nil
-	case out == outcomeTimeout || out == outcomeNotSent || out == outcomeDropped,
+	case out == outcomeTimeout || out == outcomeNotSent || out == outcomeDropped || out == outcomeSwitched,
 		isContextErr(err), isAuthFailure(err), isClusterChurn(err), hasPrefix(err, "READONLY "),
 		errors.Is(err, ErrClosed), errors.Is(err, redis.ErrClosed), errors.Is(err, ErrQueueFull),
 		errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, breaker.ErrOpen):

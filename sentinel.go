@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -15,10 +16,13 @@ import (
 // sentinelSet is how a Sentinel client built by New finds its master: each
 // reconnect attempt asks every sentinel at once and takes the first answer (a
 // frozen sentinel costs nothing), dials that master and checks that it is one
-// (ROLE); and a watcher on every sentinel follows +switch-master at once,
-// cutting short an attempt stuck on the old master. The master is one node
-// whose address moves: a new master gets a fresh breaker, and the connections
-// to the old one refuse to write, so that what was never sent goes to the new.
+// (ROLE); and a watcher on every sentinel follows +switch-master, asking a
+// sentinel that does not answer again on the reconnect schedule. The master
+// is one node whose address moves. A switch (announced, or found by READONLY
+// or by a reconnect attempt) moves the node at once: the connections to the
+// old master are cut, an attempt waiting on it is abandoned, the new master
+// gets a fresh breaker, and what was never sent goes to the new master (see
+// node.moveTo and switchedError).
 type sentinelSet struct {
 	c          *Client
 	n          *node
@@ -28,9 +32,11 @@ type sentinelSet struct {
 	mu       sync.Mutex
 	addrs    []string
 	clients  map[string]*redis.SentinelClient
-	watchers []*redis.PubSub
+	watchers map[string]*redis.PubSub // by sentinel: the subscription at work
 	closed   bool
-	// announced is the last master a +switch-master named.
+	// announced is the master the last +switch-master named, until a
+	// reconnect attempt takes it: that attempt dials it without asking the
+	// sentinels, some of which may not know of the switch yet.
 	announced string
 }
 
@@ -50,6 +56,7 @@ func (c *Client) startSentinel(rdb *redis.Client, cfg *sentinelConfig, gate *net
 		base:       cfg.base,
 		addrs:      slices.Clone(cfg.addrs),
 		clients:    make(map[string]*redis.SentinelClient),
+		watchers:   make(map[string]*redis.PubSub),
 	}
 	c.sentinels = s
 	n := newNode(c, opt.Addr, sentinelProber{s: s, opt: opt}, judgeLimit(opt.ReadTimeout), opt.PoolSize)
@@ -75,17 +82,43 @@ type sentinelProber struct {
 }
 
 func (p sentinelProber) probe(ctx context.Context, n *node) error {
-	addr, err := p.s.resolve(ctx)
-	if err != nil {
-		return err
+	addr := p.s.takeAnnounced()
+	if addr == "" {
+		var err error
+		if addr, err = p.s.resolve(ctx); err != nil {
+			return err
+		}
+	}
+	if addr != n.address() && ctx.Err() == nil {
+		// A switch found on reconnecting: cut what went to the old master,
+		// and let commands wait for this attempt.
+		n.startSwitch()
+		n.moveTo(addr)
 	}
 	conn, err := p.opt.Dialer(ctx, "tcp", addr)
 	if err != nil {
 		return err
 	}
 	n.c.events.connect(conn.RemoteAddr().String())
-	n.moveTo(addr)
+	if rt := p.opt.ReadTimeout; rt > 0 {
+		// A master that does not answer the handshake within the time
+		// go-redis waits for a reply is of no use yet (a frozen old one,
+		// say): the next attempt asks the sentinels again.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, rt)
+		defer cancel()
+	}
 	return handshakeAndPing(ctx, n, conn, p.opt, isMaster)
+}
+
+// takeAnnounced returns the master a +switch-master named since the last
+// attempt, or "".
+func (s *sentinelSet) takeAnnounced() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	addr := s.announced
+	s.announced = ""
+	return addr
 }
 
 // isMaster fails unless the server is a master: a demoted master still answers
@@ -101,8 +134,16 @@ func isMaster(ctx context.Context, rc *redis.Client) error {
 	return nil
 }
 
+// resolveGrace is how long resolve waits for the other sentinels' answers
+// after the first: on loopback or in a data centre they answer within it,
+// and a frozen sentinel costs no more.
+const resolveGrace = 50 * time.Millisecond
+
 // resolve asks every sentinel for the master's address at once and returns
-// the first answer.
+// what they answer within resolveGrace of the first answer, preferring a
+// master other than the node's: a reconnect attempt runs because the node's
+// master failed, and a sentinel that names another one has seen a failover
+// that the others may not have caught up with yet.
 func (s *sentinelSet) resolve(ctx context.Context) (string, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -134,16 +175,39 @@ func (s *sentinelSet) resolve(ctx context.Context) (string, error) {
 		}()
 	}
 	var errs []error
+	var found answer
+	var grace <-chan time.Time
+	current := s.n.address()
+collect:
 	for range addrs {
-		a := <-answers
-		if a.err == nil {
-			cancel()
-			s.discover(a.sentinel)
-			return a.master, nil
+		var a answer
+		select {
+		case a = <-answers:
+		case <-grace:
+			break collect
 		}
-		errs = append(errs, fmt.Errorf("sentinel %s: %w", a.sentinel, a.err))
+		switch {
+		case a.err != nil:
+			errs = append(errs, fmt.Errorf("sentinel %s: %w", a.sentinel, a.err))
+			continue
+		case found.master == "":
+			found = a
+			t := time.NewTimer(resolveGrace)
+			defer t.Stop()
+			grace = t.C
+		case found.master == current:
+			found = a
+		}
+		if found.master != current {
+			break
+		}
 	}
-	return "", fmt.Errorf("no sentinel knows master %q: %w", s.masterName, errors.Join(errs...))
+	if found.master == "" {
+		return "", fmt.Errorf("no sentinel knows master %q: %w", s.masterName, errors.Join(errs...))
+	}
+	cancel()
+	s.discover(found.sentinel)
+	return found.master, nil
 }
 
 // discover learns the other sentinels of the master from one that answered,
@@ -201,52 +265,91 @@ func (s *sentinelSet) client(addr string) *redis.SentinelClient {
 	return cl
 }
 
-// watch follows +switch-master on one sentinel.
+// watch follows +switch-master on one sentinel, for the client's life.
 func (s *sentinelSet) watch(addr string) {
-	cl := s.client(addr)
-	if cl == nil {
-		return
-	}
-	ps := cl.Subscribe(s.c.ctx, "+switch-master")
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		_ = ps.Close()
-		return
-	}
-	s.watchers = append(s.watchers, ps)
-	s.mu.Unlock()
-	ch := ps.Channel()
-	if !s.c.goBackground(func() {
-		for msg := range ch {
-			s.switched(msg.Payload)
-		}
-	}) {
-		_ = ps.Close()
+	if cl := s.client(addr); cl != nil {
+		s.c.goBackground(func() { s.follow(addr, cl) })
 	}
 }
 
+// minSentinelRetry bounds how often a sentinel that does not answer is asked
+// again, whatever the reconnect strategy says.
+const minSentinelRetry = 100 * time.Millisecond
+
+// follow subscribes to +switch-master on one sentinel and passes on what it
+// announces. A sentinel that cannot be subscribed to, or whose subscription
+// breaks, is tried again after the reconnect schedule's delay for the
+// failures in a row so far (its last delay once the strategy gives up):
+// a sentinel that is down sees the attempts of the schedule from each client,
+// not go-redis's ten a second.
+func (s *sentinelSet) follow(addr string, cl *redis.SentinelClient) {
+	ctx := s.c.ctx
+	delay := minSentinelRetry
+	for failures := 0; ; {
+		ps := cl.Subscribe(ctx) // no channel yet: it connects below
+		if !s.setWatcher(addr, ps) {
+			_ = ps.Close()
+			return
+		}
+		err := ps.Subscribe(ctx, "+switch-master")
+		for err == nil {
+			var msg any
+			msg, err = ps.Receive(ctx)
+			switch m := msg.(type) {
+			case *redis.Subscription:
+				failures = 0
+			case *redis.Message:
+				failures = 0
+				s.switched(m.Payload)
+			}
+		}
+		_ = ps.Close()
+		if ctx.Err() != nil {
+			return
+		}
+		failures++
+		if d, serr := s.c.cfg.reconnect.NextDelay(failures, err); serr == nil {
+			delay = max(d, minSentinelRetry)
+		}
+		if sleep(ctx, delay) != nil {
+			return
+		}
+	}
+}
+
+// setWatcher records the subscription at work on a sentinel, for close; it
+// returns false once closed.
+func (s *sentinelSet) setWatcher(addr string, ps *redis.PubSub) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.watchers[addr] = ps
+	return true
+}
+
 // switched follows a +switch-master announcement: "<name> <old ip> <old port>
-// <new ip> <new port>".
+// <new ip> <new port>". Every sentinel announces it: the first moves the node
+// to the new master at once, the others find it there.
 func (s *sentinelSet) switched(payload string) {
 	f := strings.Fields(payload)
 	if len(f) != 5 || f[0] != s.masterName {
 		return
 	}
 	addr := net.JoinHostPort(f[3], f[4])
-	if addr == s.n.address() && s.n.State() == StateReady {
+	n := s.n
+	if addr == n.address() && (n.State() == StateReady || n.inSwitch()) {
 		return
 	}
 	s.mu.Lock()
-	seen := s.announced == addr && s.n.switching.Load()
 	s.announced = addr
 	s.mu.Unlock()
-	if seen {
-		return // every sentinel announces it: the attempt for it is under way
-	}
-	s.n.switching.Store(true)
-	s.n.lost(fmt.Errorf("sentinel: master %s moved to %s", s.masterName, addr))
-	s.n.abandonAttempt()
+	n.demotedFrom.Store(nil) // the old master may still take writes: cut
+	n.startSwitch()
+	n.lost(fmt.Errorf("sentinel: master %s moved to %s", s.masterName, addr))
+	n.moveTo(addr)
+	n.abandonAttempt()
 }
 
 // close stops the watchers and the sentinels' clients. It is safe on nil.
