@@ -74,7 +74,10 @@
 //	client.quit()                  Client.Close
 //
 // Standalone servers, Sentinel (Redis.MasterName) and Cluster (several
-// Redis.Addrs, or Options.Cluster) all come through Options. Publish/subscribe
+// Redis.Addrs, or Options.Cluster) all come through Options. When a Sentinel
+// master is replaced, every connection to the old one is cut at once: what
+// was not yet written goes to the new master, a read in flight runs again
+// there, and a write in flight fails with ErrMasterSwitched. Publish/subscribe
 // connections bypass the guard, and full-duplex auto-pipelining, which cannot
 // be guarded, is refused (ErrFullDuplex).
 package redisguard

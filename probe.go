@@ -49,9 +49,10 @@ func handshakeAndPing(ctx context.Context, n *node, conn net.Conn, opt *redis.Op
 	defer conn.Close()
 	// go-redis bounds its reads by the context's deadline only: an attempt
 	// abandoned for a new master (the old one frozen, say) ends at once.
+	raw := conn
 	stop := context.AfterFunc(ctx, func() {
 		if errors.Is(ctx.Err(), context.Canceled) {
-			_ = conn.Close()
+			_ = raw.Close()
 		}
 	})
 	defer stop()

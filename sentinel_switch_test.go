@@ -84,11 +84,14 @@ type incrSummary struct {
 	errs     int
 	switched int // errors naming the switch
 	notReady int
+	// notReadyAfter counts the ErrNotReady after the first write on the
+	// new master: the old master's failures held against the new one.
+	notReadyAfter int
 }
 
 func (s incrSummary) String() string {
-	return fmt.Sprintf("first write after %v, %d acknowledged, %d of them lost, %d errors (%d ErrMasterSwitched, %d ErrNotReady)",
-		s.first.Round(time.Millisecond), s.acked, s.lost, s.errs, s.switched, s.notReady)
+	return fmt.Sprintf("first write after %v, %d acknowledged, %d of them lost, %d errors (%d ErrMasterSwitched, %d ErrNotReady, %d of them after the first write)",
+		s.first.Round(time.Millisecond), s.acked, s.lost, s.errs, s.switched, s.notReady, s.notReadyAfter)
 }
 
 // summarize compares the replies with the final counters: an INCR that was
@@ -97,7 +100,7 @@ func (s incrSummary) String() string {
 // value or exceeds the final one, and is lost.
 func (d *incrDriver) summarize(t *testing.T, at time.Time, finals map[string]int64) incrSummary {
 	t.Helper()
-	first, ok := d.firstSuccess(at)
+	first, ok := d.firstSuccess(at.Add(100 * time.Millisecond)) // not a reply on its way before the signal
 	if !ok {
 		t.Errorf("%s: no write acknowledged after the fault", d.name)
 	}
@@ -122,6 +125,9 @@ func (d *incrDriver) summarize(t *testing.T, at time.Time, finals map[string]int
 			}
 			if errors.Is(r.err, ErrNotReady) {
 				s.notReady++
+				if r.end.After(first) {
+					s.notReadyAfter++
+				}
 			}
 		}
 	}
@@ -254,6 +260,9 @@ func TestSentinelSwitchMeansSwitch(t *testing.T) {
 				t.Errorf("frozen %v, %s: first write on the new master %v after the freeze, plain go-redis %v: want at most 200 ms later",
 					freeze, p.name, gs.first.Round(time.Millisecond), ps.first.Round(time.Millisecond))
 			}
+			if gs.notReadyAfter > 0 {
+				t.Errorf("frozen %v, %s: %d ErrNotReady after the first write on the new master", freeze, p.name, gs.notReadyAfter)
+			}
 			if gs.lost > ps.lost {
 				t.Errorf("frozen %v, %s: %d acknowledged writes lost, plain go-redis %d", freeze, p.name, gs.lost, ps.lost)
 			}
@@ -330,7 +339,11 @@ func TestSentinelReadOnlyFindsTheNewMaster(t *testing.T) {
 	gOut, pOut := guarded.Outcome(began, end, keys...), plain.Outcome(began, end, keys...)
 	t.Logf("found by READONLY: no write for %v; guarded %v", guarded.LongestGap(began, end, keys...).Round(time.Millisecond), gOut)
 	t.Logf("plain go-redis (heard the switch): %v", pOut)
-	if n := gOut.Failed; n != 0 {
-		t.Errorf("%d commands failed while the new master was found: want none", n)
+	// A write in flight when the Sentinels' CLIENT KILL closed its
+	// connection on the old master may have been applied there: its caller
+	// gets the EOF (plain go-redis sends it again). Nothing else may fail.
+	dropped := gOut.Errors["EOF"]
+	if n := gOut.Failed - dropped; n != 0 || dropped > len(keys) {
+		t.Errorf("%d commands failed while the new master was found, %d of them writes dropped in flight: want none but at most one such write per caller", gOut.Failed, dropped)
 	}
 }
