@@ -32,6 +32,7 @@ type sentinelSet struct {
 	mu       sync.Mutex
 	addrs    []string
 	clients  map[string]*redis.SentinelClient
+	gates    map[string]*sentinelGate // by sentinel: its dials' schedule
 	watchers map[string]*redis.PubSub // by sentinel: the subscription at work
 	closed   bool
 	// announced is the master the last +switch-master named, until a
@@ -57,6 +58,7 @@ func (c *Client) startSentinel(rdb *redis.Client, cfg *sentinelConfig, gate *net
 		addrs:      slices.Clone(cfg.addrs),
 		clients:    make(map[string]*redis.SentinelClient),
 		watchers:   make(map[string]*redis.PubSub),
+		gates:      make(map[string]*sentinelGate),
 	}
 	c.sentinels = s
 	n := newNode(c, opt.Addr, sentinelProber{s: s, opt: opt}, judgeLimit(opt.ReadTimeout), opt.PoolSize)
@@ -257,12 +259,22 @@ func (s *sentinelSet) client(addr string) *redis.SentinelClient {
 	}
 	cl, ok := s.clients[addr]
 	if !ok {
+		g := &sentinelGate{c: s.c}
 		opt := *s.base
 		opt.Addr = addr
+		opt.Dialer = g.dialer(s.base.Dialer)
 		cl = redis.NewSentinelClient(&opt)
 		s.clients[addr] = cl
+		s.gates[addr] = g
 	}
 	return cl
+}
+
+// gate returns the gate of a sentinel's dials.
+func (s *sentinelSet) gate(addr string) *sentinelGate {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gates[addr]
 }
 
 // watch follows +switch-master on one sentinel, for the client's life.
@@ -279,9 +291,9 @@ const minSentinelRetry = 100 * time.Millisecond
 // follow subscribes to +switch-master on one sentinel and passes on what it
 // announces. A sentinel that cannot be subscribed to, or whose subscription
 // breaks, is tried again after the reconnect schedule's delay for the
-// failures in a row so far (its last delay once the strategy gives up):
-// a sentinel that is down sees the attempts of the schedule from each client,
-// not go-redis's ten a second.
+// failures in a row so far (its last delay once the strategy gives up), and
+// no sooner than its gate allows: a sentinel that is down sees the attempts
+// of the schedule from each client, not go-redis's ten a second.
 func (s *sentinelSet) follow(addr string, cl *redis.SentinelClient) {
 	ctx := s.c.ctx
 	delay := minSentinelRetry
@@ -310,6 +322,9 @@ func (s *sentinelSet) follow(addr string, cl *redis.SentinelClient) {
 		failures++
 		if d, serr := s.c.cfg.reconnect.NextDelay(failures, err); serr == nil {
 			delay = max(d, minSentinelRetry)
+		}
+		if g := s.gate(addr); g != nil {
+			delay = max(delay, g.wait()) // the other dials' failures count too
 		}
 		if sleep(ctx, delay) != nil {
 			return

@@ -2,6 +2,7 @@ package redisguard
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -141,7 +142,13 @@ func (n *node) cutOld(old string) {
 	}
 	n.connsMu.Unlock()
 	for _, c := range cut {
-		_ = c.Conn.Close()
+		conn := c.Conn
+		if tc, ok := conn.(*tls.Conn); ok {
+			// Not tls.Conn.Close, which writes to a server that may be
+			// frozen.
+			conn = tc.NetConn()
+		}
+		_ = conn.Close()
 	}
 }
 

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // What a failure on a connection to a master replaced since means: it counts
@@ -43,5 +45,42 @@ func TestSwitchedErrorOutcome(t *testing.T) {
 	}
 	if classify(context.Background(), inFlight) != outcomeSwitched {
 		t.Error("classify differs from classifyErr")
+	}
+}
+
+// However often something dials a sentinel that does not answer, the
+// network sees the reconnect schedule's dials; one that answers resets it.
+func TestSentinelGateKeepsTheSchedule(t *testing.T) {
+	c := &Client{cfg: config{reconnect: ExponentialBackoff{}}}
+	g := &sentinelGate{c: c}
+	var dials int
+	down := true
+	dial := g.dialer(func(context.Context, string, string) (net.Conn, error) {
+		dials++
+		if down {
+			return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+		}
+		a, b := net.Pipe()
+		_ = b.Close()
+		return a, nil
+	})
+	start := time.Now()
+	for time.Since(start) < 1600*time.Millisecond {
+		if conn, err := dial(context.Background(), "tcp", "127.0.0.1:1"); err == nil {
+			conn.Close()
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// At 0, 0.1, 0.3, 0.7 and 1.5 s.
+	if dials < 4 || dials > 5 {
+		t.Errorf("%d dials in 1.6 s to a sentinel that is down, want the schedule's 5", dials)
+	}
+	down = false
+	time.Sleep(g.wait())
+	if _, err := dial(context.Background(), "tcp", "127.0.0.1:1"); err != nil {
+		t.Fatalf("dial once the schedule allows it: %v", err)
+	}
+	if _, err := dial(context.Background(), "tcp", "127.0.0.1:1"); err != nil {
+		t.Fatalf("dial after a success: %v", err)
 	}
 }
