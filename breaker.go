@@ -55,3 +55,24 @@ func slowCallThreshold(set, readTimeout time.Duration) time.Duration {
 	}
 	return breaker.DefaultSlowCallThreshold
 }
+
+// writtenBeforeOpening reports whether the request whose write recorded
+// stamp on the node's reply clock was written before the node's breaker last
+// opened from closed. (A write in the same period of the clock as the
+// opening is taken for a later one.)
+func (n *node) writtenBeforeOpening(stamp uint64) bool {
+	return stamp < n.openedAt.Load()
+}
+
+// answered hears a reply within the slow-call threshold to the request whose
+// write recorded stamp: when it was written before the breaker opened and
+// the breaker is open still, the server has answered since, in time, and the
+// breaker lets its probes through at once instead of waiting out its open
+// time. The probes then judge the server as it is now. (A slow reply says
+// nothing of the kind: the breaker's open time, short at first, waits for
+// the probes.)
+func (n *node) answered(b *breaker.Breaker, stamp uint64) {
+	if b.State() == breaker.StateOpen && n.writtenBeforeOpening(stamp) {
+		b.ServerAnswered()
+	}
+}

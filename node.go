@@ -36,6 +36,11 @@ type node struct {
 	// many slow calls as there were, whichever probe it charges. (While
 	// closed, the connections count them on the breaker themselves.)
 	slowReplies atomic.Int64
+	// openedAt is the reply clock's latest event when the breaker last
+	// opened from closed: a request whose write recorded an earlier one was
+	// written before, and its reply, when it comes, judges the server as it
+	// was then (see answered).
+	openedAt atomic.Uint64
 	// cacheFirst: the node's go-redis client answers reads from its
 	// client-side cache, behind a networkGate (see fromcache.go).
 	cacheFirst bool
@@ -107,6 +112,9 @@ func (n *node) newBreaker() {
 	addr := n.address() // a breaker judges one server: a moved master gets another
 	s.OnStateChange = func(from, to breaker.State) {
 		n.slowReplies.Store(0) // measured before the change: judged already
+		if from == breaker.StateClosed && n.replies != nil {
+			n.openedAt.Store(n.replies.seq.Load())
+		}
 		n.probePasses.Store(0)
 		if onChange != nil {
 			onChange(from, to)
