@@ -96,6 +96,11 @@ func (r *clusterNodes) onNewNode(rdb *redis.Client) {
 	}
 }
 
+// replicaReads reports whether go-redis may route a read to a replica.
+func (r *clusterNodes) replicaReads() bool {
+	return r.opt.ReadOnly || r.opt.RouteByLatency || r.opt.RouteRandomly
+}
+
 // list returns the nodes in address order.
 func (r *clusterNodes) list() []*node {
 	r.mu.Lock()
@@ -319,17 +324,9 @@ func (r *clusterNodes) prune(n *node) bool {
 		if m.retired.Load() {
 			continue
 		}
-		m.mu.Lock()
-		if m != n && m.running {
-			m.mu.Unlock()
-			continue // its own supervisor decides, after its own attempt
+		if m.retire(m == n) {
+			retiredN = retiredN || m == n
 		}
-		m.running = false
-		m.retired.Store(true)
-		m.mu.Unlock()
-		r.c.events.nodeRemoved(m.address())
-		r.c.nodeChanged(m)
-		retiredN = retiredN || m == n
 	}
 	return retiredN || n == nil
 }
