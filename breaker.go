@@ -76,3 +76,27 @@ func (n *node) answered(b *breaker.Breaker, stamp uint64) {
 		b.ServerAnswered()
 	}
 }
+
+// probeAnswered hears a reconnect attempt that succeeded, in took: a server
+// that answered it within the slow-call threshold is judged afresh, by a
+// closed breaker. The one it had judged the server before it was lost (and
+// maybe restarted): left open or half-open, it would wait for probes that
+// may never come (an old master now a replica gets no commands) and refuse
+// the first commands of a server that answers.
+func (n *node) probeAnswered(took time.Duration) {
+	b := n.breaker.Load()
+	if b == nil || took >= b.SlowCallThreshold() {
+		return
+	}
+	from := b.State()
+	if from == breaker.StateClosed {
+		return
+	}
+	n.newBreaker()
+	n.slowReplies.Store(0)
+	n.probePasses.Store(0)
+	if onChange := n.c.cfg.breaker.OnStateChange; onChange != nil {
+		onChange(from, breaker.StateClosed)
+	}
+	n.c.events.breakerStateChange(n.address(), from, breaker.StateClosed)
+}

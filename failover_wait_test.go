@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/internal/redistest"
 )
 
@@ -128,4 +129,42 @@ func TestClusterFailoverTwiceEveryCommandReturns(t *testing.T) {
 	if g50 > 10*time.Millisecond {
 		t.Errorf("refusals for the dead master took %v (median), want at most 10 ms", g50)
 	}
+}
+
+// An old master whose breaker was left open, killed, and back as a replica of
+// its promoted one, gets no commands: its breaker must not stay open or
+// half-open. The reconnect attempt that found it answering gives it a
+// closed one.
+func TestClusterOldMasterBackAsAReplicaHasAClosedBreaker(t *testing.T) {
+	cl := redistest.StartCluster(t, redistest.ClusterConfig{Masters: 3, ReplicasPerMaster: 1, NodeTimeout: 2 * time.Second})
+	keys := cl.KeysOnEveryShard(2)
+	victim := cl.MasterOf(keys.All()[0])
+	rec := newRecorder()
+	c := newTestClient(t, Options{Redis: &redis.UniversalOptions{Addrs: cl.Addrs(), IsClusterMode: true}, Hooks: rec.hooks()})
+	redistest.StartLoad(t, c, redistest.LoadConfig{Keys: keys.All(), Goroutines: len(keys.All())})
+	status := func() (NodeStatus, bool) {
+		for _, s := range c.Nodes() {
+			if s.Addr == victim.Addr() {
+				return s, true
+			}
+		}
+		return NodeStatus{}, false
+	}
+	redistest.Eventually(t, 10*time.Second, "the victim's node", func() bool { _, ok := status(); return ok })
+	s, _ := status()
+	for range 5 {
+		ticket, _ := s.Breaker.Allow()
+		s.Breaker.Done(ticket, breaker.ErrSlowCall)
+	}
+	if st := s.Breaker.State(); st == breaker.StateClosed {
+		t.Fatalf("the victim's breaker is %v after 5 slow calls", st)
+	}
+	victim.Kill()
+	cl.WaitFailover(t, victim, 30*time.Second)
+	victim.Restart()
+	redistest.Eventually(t, 30*time.Second, "the old master listed again, ready, its breaker closed", func() bool {
+		s, ok := status()
+		return ok && s.State == StateReady && s.Breaker.State() == breaker.StateClosed
+	})
+	t.Logf("breaker changes: %v", rec.breakerChanges())
 }

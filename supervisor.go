@@ -47,7 +47,9 @@ func (n *node) supervise(cause error) {
 		if !n.wait(delay) {
 			return
 		}
+		began := time.Now()
 		if cause = n.attempt(); cause == nil {
+			n.probeAnswered(time.Since(began))
 			n.becomeReady()
 			return
 		}
