@@ -98,7 +98,9 @@ func (c *timedConn) Write(p []byte) (int, error) {
 	}
 	n, err := c.Conn.Write(p)
 	if err != nil {
-		c.writeStamp.Store(writeFailed)
+		if !(firstWrite && n == 0 && isTimeout(err) && flags&connReplied != 0) {
+			c.writeStamp.Store(writeFailed)
+		} // else a caller's deadline passed before a byte left a connection that served: it closes clean
 		return n, c.refusal(err)
 	}
 	if firstWrite {
