@@ -116,7 +116,7 @@ func ExampleBreaker_RecordSuccess() {
 // A late reply that shows the server answering again ends the open time at
 // once: the probes then judge the server as it is now.
 func ExampleBreaker_ServerAnswered() {
-	b, err := breaker.New(breaker.Settings{ConsecutiveFailures: 1, MinOpenTimeout: time.Minute})
+	b, err := breaker.New(breaker.Settings{ConsecutiveFailures: 1, MinOpenTimeout: time.Minute, OpenTimeout: time.Hour})
 	if err != nil {
 		log.Fatal(err)
 	}
