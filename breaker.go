@@ -77,12 +77,14 @@ func (n *node) answered(b *breaker.Breaker, stamp uint64) {
 	}
 }
 
-// probeAnswered hears a reconnect attempt that succeeded, in took: a server
-// that answered it within the slow-call threshold is judged afresh, by a
-// closed breaker. The one it had judged the server before it was lost (and
-// maybe restarted): left open or half-open, it would wait for probes that
-// may never come (an old master now a replica gets no commands) and refuse
-// the first commands of a server that answers.
+// probeAnswered hears a reconnect attempt that succeeded, in took, after
+// the server had gone (its connections refused or closed): whatever answers
+// now is another process, maybe in another role (an old master back as a
+// replica). One that answered within the slow-call threshold is judged
+// afresh, by a closed breaker. The one that judged the server before, left
+// open or half-open, would wait for probes that may never come (a replica
+// gets no commands) and refuse the first commands of a server that answers.
+// (A server lost to slowness keeps its breaker: its probes judge it.)
 func (n *node) probeAnswered(took time.Duration) {
 	b := n.breaker.Load()
 	if b == nil || took >= b.SlowCallThreshold() {
@@ -99,4 +101,10 @@ func (n *node) probeAnswered(took time.Duration) {
 		onChange(from, breaker.StateClosed)
 	}
 	n.c.events.breakerStateChange(n.address(), from, breaker.StateClosed)
+}
+
+// serverGone reports whether err shows the server gone rather than slow: a
+// connection refused, reset or closed by it.
+func serverGone(err error) bool {
+	return isDialError(err) && !isTimeout(err) || classifyErr(err) == outcomeDropped
 }

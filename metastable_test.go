@@ -142,7 +142,9 @@ func TestLatencySpikeDoesNotLeaveTheCacheStuck(t *testing.T) {
 		return r
 	}
 	p, u := sum("DialRate 5 (default)", paced), sum("DialRate 1000", unpaced)
-	if p.back > max(5, u.back+1) {
+	// A host too loaded for the unpaced client to be back within 5 s says
+	// nothing of the pacing's: then only the means are compared.
+	if u.back <= 5 && p.back > max(5, u.back+1) {
 		t.Errorf("hits above 90%% again in second %d after the spike's end (DialRate 1000: %d), want within 5 s", p.back, u.back)
 	}
 	if p.late < u.late-0.15 {

@@ -27,6 +27,7 @@ func (n *node) supervise(cause error) {
 	} else {
 		c.events.nodeError(n.address(), cause)
 	}
+	gone := serverGone(cause)
 	var delay time.Duration
 	for attempt := 1; ; attempt++ {
 		next, err := c.cfg.reconnect.NextDelay(attempt, cause)
@@ -49,10 +50,13 @@ func (n *node) supervise(cause error) {
 		}
 		began := time.Now()
 		if cause = n.attempt(); cause == nil {
-			n.probeAnswered(time.Since(began))
+			if gone {
+				n.probeAnswered(time.Since(began))
+			}
 			n.becomeReady()
 			return
 		}
+		gone = gone || serverGone(cause)
 		if c.ctx.Err() != nil {
 			return
 		}
