@@ -98,9 +98,9 @@ func (c *timedConn) Write(p []byte) (int, error) {
 	}
 	n, err := c.Conn.Write(p)
 	if err != nil {
-		if !(firstWrite && n == 0 && isTimeout(err) && flags&connReplied != 0) {
+		if !(firstWrite && n == 0 && isTimeout(err) && flags&connReplied != 0 && c.n.replies != nil && c.n.replies.quick(stamp)) {
 			c.writeStamp.Store(writeFailed)
-		} // else a caller's deadline passed before a byte left a connection that served: it closes clean
+		} // else the caller's deadline had passed before the write on a connection that served: it closes clean
 		return n, c.refusal(err)
 	}
 	if firstWrite {
