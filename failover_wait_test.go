@@ -108,10 +108,23 @@ func TestClusterFailoverTwiceEveryCommandReturns(t *testing.T) {
 	waitPlain := runWithoutDeadlines(plain, keys[victim], 32, &plainLog, stop)
 	time.Sleep(500 * time.Millisecond)
 
+	listed := func(addr string) bool {
+		for _, s := range c.Nodes() {
+			if s.Addr == addr {
+				return true
+			}
+		}
+		return false
+	}
 	for round := 1; round <= 2; round++ {
 		victim.Kill()
 		promoted := cl.WaitFailover(t, victim, 30*time.Second)
-		time.Sleep(2 * time.Second) // commands to the promoted replica
+		failedOver := time.Now()
+		// The slot map no longer names the dead master: it leaves Nodes()
+		// (and the metrics, through OnNodeRemoved).
+		redistest.Eventually(t, 10*time.Second, "the dead master gone from Nodes()", func() bool { return !listed(victim.Addr()) })
+		t.Logf("round %d: the dead master left Nodes() %v after the failover", round, time.Since(failedOver).Round(time.Millisecond))
+		time.Sleep(time.Until(failedOver.Add(2 * time.Second))) // commands to the promoted replica
 		victim.Restart()            // it comes back as a replica
 		cl.WaitSettled(t, 30*time.Second)
 		t.Logf("round %d: %s killed, %s promoted", round, victim.Addr(), promoted.Addr())
