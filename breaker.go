@@ -65,14 +65,15 @@ func (n *node) writtenBeforeOpening(stamp uint64) bool {
 }
 
 // answered hears a reply within the slow-call threshold to the request whose
-// write recorded stamp: when it was written before the breaker opened and
-// the breaker is open still, the server has answered since, in time, and the
-// breaker lets its probes through at once instead of waiting out its open
-// time. The probes then judge the server as it is now. (A slow reply says
-// nothing of the kind: the breaker's open time, short at first, waits for
-// the probes.)
+// write recorded stamp. When it came quickly, before the reply clock's next
+// event (within an eighth of the threshold), to a request written before
+// the breaker opened, and the breaker is open still, the server has answered
+// since, in time, and the breaker lets its probes through at once instead of
+// waiting out its open time; the probes then judge the server as it is now.
+// (A reply near the threshold says nothing of the kind, nor does a slow one:
+// the breaker's open time, short at first, waits for the probes.)
 func (n *node) answered(b *breaker.Breaker, stamp uint64) {
-	if b.State() == breaker.StateOpen && n.writtenBeforeOpening(stamp) {
+	if b.State() == breaker.StateOpen && n.writtenBeforeOpening(stamp) && n.replies.quick(stamp) {
 		b.ServerAnswered()
 	}
 }
