@@ -125,7 +125,7 @@ func TestClusterFailoverTwiceEveryCommandReturns(t *testing.T) {
 		redistest.Eventually(t, 10*time.Second, "the dead master gone from Nodes()", func() bool { return !listed(victim.Addr()) })
 		t.Logf("round %d: the dead master left Nodes() %v after the failover", round, time.Since(failedOver).Round(time.Millisecond))
 		time.Sleep(time.Until(failedOver.Add(2 * time.Second))) // commands to the promoted replica
-		victim.Restart()            // it comes back as a replica
+		victim.Restart()                                        // it comes back as a replica
 		cl.WaitSettled(t, 30*time.Second)
 		t.Logf("round %d: %s killed, %s promoted", round, victim.Addr(), promoted.Addr())
 		victim = promoted
