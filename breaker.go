@@ -55,3 +55,57 @@ func slowCallThreshold(set, readTimeout time.Duration) time.Duration {
 	}
 	return breaker.DefaultSlowCallThreshold
 }
+
+// writtenBeforeOpening reports whether the request whose write recorded
+// stamp on the node's reply clock was written before the node's breaker last
+// opened from closed. (A write in the same period of the clock as the
+// opening is taken for a later one.)
+func (n *node) writtenBeforeOpening(stamp uint64) bool {
+	return stamp < n.openedAt.Load()
+}
+
+// answered hears a reply within the slow-call threshold to the request whose
+// write recorded stamp. When it came quickly, before the reply clock's next
+// event (within an eighth of the threshold), to a request written before
+// the breaker opened, and the breaker is open still, the server has answered
+// since, in time, and the breaker lets its probes through at once instead of
+// waiting out its open time; the probes then judge the server as it is now.
+// (A reply near the threshold says nothing of the kind, nor does a slow one:
+// the breaker's open time, short at first, waits for the probes.)
+func (n *node) answered(b *breaker.Breaker, stamp uint64) {
+	if b.State() == breaker.StateOpen && n.writtenBeforeOpening(stamp) && n.replies.quick(stamp) {
+		b.ServerAnswered()
+	}
+}
+
+// probeAnswered hears a reconnect attempt that succeeded, in took, after
+// the server had gone (its connections refused or closed): whatever answers
+// now is another process, maybe in another role (an old master back as a
+// replica). One that answered within the slow-call threshold is judged
+// afresh, by a closed breaker. The one that judged the server before, left
+// open or half-open, would wait for probes that may never come (a replica
+// gets no commands) and refuse the first commands of a server that answers.
+// (A server lost to slowness keeps its breaker: its probes judge it.)
+func (n *node) probeAnswered(took time.Duration) {
+	b := n.breaker.Load()
+	if b == nil || took >= b.SlowCallThreshold() {
+		return
+	}
+	from := b.State()
+	if from == breaker.StateClosed {
+		return
+	}
+	n.newBreaker()
+	n.slowReplies.Store(0)
+	n.probePasses.Store(0)
+	if onChange := n.c.cfg.breaker.OnStateChange; onChange != nil {
+		onChange(from, breaker.StateClosed)
+	}
+	n.c.events.breakerStateChange(n.address(), from, breaker.StateClosed)
+}
+
+// serverGone reports whether err shows the server gone rather than slow: a
+// connection refused, reset or closed by it.
+func serverGone(err error) bool {
+	return isDialError(err) && !isTimeout(err) || classifyErr(err) == outcomeDropped
+}

@@ -242,6 +242,10 @@ func TestInvalidBreakerSettingsNameTheField(t *testing.T) {
 	if !errors.As(err, &oe) || oe.Field != "Breaker.FailureRatio" {
 		t.Fatalf("New: %v, want an OptionError for Breaker.FailureRatio", err)
 	}
+	_, err = New(Options{Breaker: breaker.Settings{MinOpenTimeout: time.Minute, OpenTimeout: time.Second}})
+	if !errors.As(err, &oe) || oe.Field != "Breaker.MinOpenTimeout" {
+		t.Fatalf("New: %v, want an OptionError for Breaker.MinOpenTimeout", err)
+	}
 }
 
 func TestCallersDeadlineAgainstAPausedServer(t *testing.T) {

@@ -2,6 +2,8 @@ package redisguard
 
 import (
 	"context"
+	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -22,15 +24,22 @@ type clusterNodes struct {
 	mapKnown atomic.Bool // the slot map was loaded once: the seeds did their job
 	learning atomic.Bool // a goroutine is loading the first slot map
 	watching atomic.Bool // a goroutine watches the cluster while a node is down
-	mu       sync.Mutex
-	byAd     map[string]*node
+	// changed tells the watch that a node was lost: it looks again soon.
+	changed chan struct{}
+	mu      sync.Mutex
+	byAd    map[string]*node
+	// mapMu serialises the loads of the slot map; named is the last one
+	// loaded, at namedAt.
+	mapMu   sync.Mutex
+	named   map[string]bool
+	namedAt time.Time
 }
 
 // startCluster supervises the nodes of a cluster client: the seeds make their
 // first connection attempts at once, in parallel; nodes go-redis discovers
 // later start ready, and are supervised from their first failure.
 func (c *Client) startCluster(cc *redis.ClusterClient, seeds []string) {
-	r := &clusterNodes{c: c, cc: cc, opt: cc.Options(), byAd: make(map[string]*node)}
+	r := &clusterNodes{c: c, cc: cc, opt: cc.Options(), byAd: make(map[string]*node), changed: make(chan struct{}, 1)}
 	c.cluster = r
 	c.events.cluster.Store(true)
 	cc.AddHook(clusterHook{c})
@@ -96,6 +105,11 @@ func (r *clusterNodes) onNewNode(rdb *redis.Client) {
 	}
 }
 
+// replicaReads reports whether go-redis may route a read to a replica.
+func (r *clusterNodes) replicaReads() bool {
+	return r.opt.ReadOnly || r.opt.RouteByLatency || r.opt.RouteRandomly
+}
+
 // list returns the nodes in address order.
 func (r *clusterNodes) list() []*node {
 	r.mu.Lock()
@@ -141,7 +155,7 @@ func (r *clusterNodes) learnMap() {
 		return
 	}
 	r.c.goBackground(func() {
-		for delay := 50 * time.Millisecond; !r.prune(nil); delay = min(2*delay, time.Second) {
+		for delay := 50 * time.Millisecond; !r.prune(nil, 0); delay = min(2*delay, time.Second) {
 			if r.mapKnown.Load() || sleep(r.c.ctx, delay) != nil {
 				return
 			}
@@ -178,18 +192,37 @@ func (r *clusterNodes) lastError() error {
 // another, and a paused one must not hold the supervisor that asked.
 const pruneTimeout = time.Second
 
-// clusterWatchInterval is how often the slot map is reloaded, and the
-// cluster asked which nodes it sees, while a node is down.
-const clusterWatchInterval = 500 * time.Millisecond
+// The watch's schedule while a node is down: a reload of the slot map and a
+// look at the nodes the cluster sees, watchMin after a change (a node lost,
+// back, or seen anew by the cluster), then twice as long after every look
+// that saw nothing change, up to watchMax, each wait times a random factor in
+// [1−watchJitter, 1+watchJitter] so that many clients do not ask together.
+// While nothing changes, a client thus sends the cluster two commands every
+// watchMax or so (CLUSTER SLOTS and CLUSTER NODES, each to a live node drawn
+// at random), whatever the number of nodes down.
+const (
+	watchMin    = 500 * time.Millisecond
+	watchMax    = 5 * time.Second
+	watchJitter = 0.2
+)
+
+// supervisorMapAge is how old a slot map a supervisor's failed attempt may
+// judge its node by (see prune): the watch loads one often enough while a
+// node is down, and a supervisor need not load its own on every attempt.
+const supervisorMapAge = time.Second
 
 // nodeLost reacts to the loss of a node: go-redis reloads the slot map at
 // once (the node's slots may be served by a promoted replica already), and
-// until every node is back or retired, a watcher reloads it again every
-// clusterWatchInterval and asks the cluster which nodes it sees: a node the
-// cluster sees again gets its next attempt at once instead of after its
-// delay, so that a restarted node serves as soon as it is back.
+// until every node is back or retired, a watcher reloads it again on its
+// schedule and asks the cluster which nodes it sees: a node the cluster sees
+// again gets its next attempt at once instead of after its delay, so that a
+// restarted node serves as soon as it is back.
 func (r *clusterNodes) nodeLost() {
 	r.cc.ReloadState(context.Background())
+	select {
+	case r.changed <- struct{}{}: // a watch at work looks again soon
+	default:
+	}
 	if !r.watching.CompareAndSwap(false, true) {
 		return
 	}
@@ -200,26 +233,58 @@ func (r *clusterNodes) nodeLost() {
 
 func (r *clusterNodes) watch() {
 	defer r.watching.Store(false)
-	t := time.NewTicker(clusterWatchInterval)
-	defer t.Stop()
+	interval := watchMin
+	var last string
 	for {
+		t := time.NewTimer(jittered(interval))
 		select {
 		case <-r.c.ctx.Done():
+			t.Stop()
 			return
+		case <-r.changed:
+			t.Stop()
+			interval, last = watchMin, ""
+			continue
 		case <-t.C:
 		}
 		down := r.down()
 		if len(down) == 0 {
 			return
 		}
-		r.cc.ReloadState(context.Background())
+		r.prune(nil, 0)
 		seen := r.seenByTheCluster()
 		for _, n := range down {
 			if seen[n.address()] {
 				n.hurry()
 			}
 		}
+		if view := watchView(down, seen); view != last {
+			interval, last = watchMin, view
+		} else {
+			interval = min(2*interval, watchMax)
+		}
 	}
+}
+
+// jittered returns d times a random factor in [1−watchJitter, 1+watchJitter].
+func jittered(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (1 - watchJitter + 2*watchJitter*rand.Float64()))
+}
+
+// watchView sums up what a look of the watch saw, to tell whether anything
+// changed since the last: the nodes down and the nodes the cluster sees.
+func watchView(down []*node, seen map[string]bool) string {
+	var b strings.Builder
+	for _, n := range down {
+		b.WriteString(n.address())
+		b.WriteByte(' ')
+	}
+	b.WriteByte('|')
+	for _, addr := range slices.Sorted(maps.Keys(seen)) {
+		b.WriteString(addr)
+		b.WriteByte(' ')
+	}
+	return b.String()
 }
 
 // down returns the nodes being reconnected.
@@ -233,10 +298,12 @@ func (r *clusterNodes) down() []*node {
 	return down
 }
 
-// seenByTheCluster asks a ready node which nodes the cluster bus is connected
-// to and does not flag as failing.
+// seenByTheCluster asks a ready node, drawn at random, which nodes the
+// cluster bus is connected to and does not flag as failing.
 func (r *clusterNodes) seenByTheCluster() map[string]bool {
-	for _, n := range r.list() {
+	nodes := r.list()
+	rand.Shuffle(len(nodes), func(i, j int) { nodes[i], nodes[j] = nodes[j], nodes[i] })
+	for _, n := range nodes {
 		rdb := n.client.Load()
 		if n.State() != StateReady || rdb == nil {
 			continue
@@ -283,24 +350,16 @@ func (c *Client) retireIfForgotten(n *node) bool {
 	if c.cluster == nil {
 		return false
 	}
-	return c.cluster.prune(n)
+	return c.cluster.prune(n, supervisorMapAge)
 }
 
-// prune retires the nodes the slot map does not name, after reloading it, and
-// reports whether n is one of them (with n nil: whether the map was loaded). A
-// map that cannot be loaded retires none.
-func (r *clusterNodes) prune(n *node) bool {
-	ctx, cancel := context.WithTimeout(r.c.ctx, min(r.c.cfg.connectTimeout, pruneTimeout))
-	defer cancel()
-	var mu sync.Mutex
-	named := make(map[string]bool)
-	err := r.cc.ForEachShard(ctx, func(_ context.Context, rdb *redis.Client) error {
-		mu.Lock()
-		named[rdb.Options().Addr] = true
-		mu.Unlock()
-		return nil
-	})
-	if err != nil || len(named) == 0 {
+// prune retires the nodes the slot map does not name, after reloading it
+// (unless it was loaded less than maxAge ago), and reports whether n is one
+// of them (with n nil: whether the map was loaded). A map that cannot be
+// loaded retires none.
+func (r *clusterNodes) prune(n *node, maxAge time.Duration) bool {
+	named := r.slotMap(maxAge)
+	if len(named) == 0 {
 		return false
 	}
 	defer func() {
@@ -319,17 +378,35 @@ func (r *clusterNodes) prune(n *node) bool {
 		if m.retired.Load() {
 			continue
 		}
-		m.mu.Lock()
-		if m != n && m.running {
-			m.mu.Unlock()
-			continue // its own supervisor decides, after its own attempt
+		if m.retire(m == n) {
+			retiredN = retiredN || m == n
 		}
-		m.running = false
-		m.retired.Store(true)
-		m.mu.Unlock()
-		r.c.events.nodeRemoved(m.address())
-		r.c.nodeChanged(m)
-		retiredN = retiredN || m == n
 	}
 	return retiredN || n == nil
+}
+
+// slotMap returns the addresses of the nodes the slot map names, masters and
+// replicas, loaded at most maxAge ago (go-redis sends CLUSTER SLOTS to a node
+// drawn at random), or nil when it cannot be loaded.
+func (r *clusterNodes) slotMap(maxAge time.Duration) map[string]bool {
+	r.mapMu.Lock()
+	defer r.mapMu.Unlock()
+	if r.named != nil && time.Since(r.namedAt) < maxAge {
+		return r.named
+	}
+	ctx, cancel := context.WithTimeout(r.c.ctx, min(r.c.cfg.connectTimeout, pruneTimeout))
+	defer cancel()
+	var mu sync.Mutex
+	named := make(map[string]bool)
+	err := r.cc.ForEachShard(ctx, func(_ context.Context, rdb *redis.Client) error {
+		mu.Lock()
+		named[rdb.Options().Addr] = true
+		mu.Unlock()
+		return nil
+	})
+	if err != nil || len(named) == 0 {
+		return nil
+	}
+	r.named, r.namedAt = named, time.Now()
+	return named
 }

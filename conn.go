@@ -111,7 +111,9 @@ func (c *timedConn) Write(p []byte) (int, error) {
 	}
 	n, err := c.Conn.Write(p)
 	if err != nil {
-		c.writeStamp.Store(writeFailed)
+		if !(firstWrite && n == 0 && isTimeout(err) && flags&connReplied != 0 && c.n.replies != nil && c.n.replies.quick(stamp)) {
+			c.writeStamp.Store(writeFailed)
+		} // else the caller's deadline had passed before the write on a connection that served: it closes clean
 		return n, c.refusal(err)
 	}
 	if firstWrite {
@@ -177,7 +179,7 @@ func (c *timedConn) Read(p []byte) (int, error) {
 			if b := c.n.breaker.Load(); b != nil && c.tookAtLeast(uint64(ws-1)) >= b.SlowCallThreshold() {
 				c.writeStamp.Store(0)
 				if c.current() && c.judged() {
-					c.n.chargeSlow(b)
+					c.n.chargeSlow(b, uint64(ws-1))
 				}
 			}
 		}
@@ -263,10 +265,12 @@ func (c *timedConn) judge(stamp uint64, first byte) {
 	case b == nil:
 	case !c.n.replies.quick(stamp) && c.tookAtLeast(stamp) >= b.SlowCallThreshold():
 		if c.judged() {
-			c.n.chargeSlow(b)
+			c.n.chargeSlow(b, stamp)
 		}
 	case first != '-' && first != '!' && c.flags.Load()&connSetupReply == 0:
-		b.RecordSuccess(&c.successes)
+		if !b.RecordSuccess(&c.successes) {
+			c.n.answered(b, stamp)
+		}
 	}
 }
 
@@ -296,11 +300,13 @@ func (c *timedConn) Close() error {
 	return c.Conn.Close()
 }
 
-// chargeSlow counts one slow call of the node's server on b. While b is
-// half-open, it is left for the next probe to finish, which is charged with it
-// (see verdict): a half-open breaker judges its probes alone.
-func (n *node) chargeSlow(b *breaker.Breaker) {
-	if !b.Record(breaker.ErrSlowCall) && b.State() == breaker.StateHalfOpen {
+// chargeSlow counts one slow call of the node's server, on the request whose
+// write recorded stamp, on b. While b is half-open, it is left for the next
+// probe to finish, which is charged with it (see verdict): a half-open
+// breaker judges its probes alone. A request written before the breaker
+// opened is not: it judges the server as it was then, which the breaker did.
+func (n *node) chargeSlow(b *breaker.Breaker, stamp uint64) {
+	if !b.Record(breaker.ErrSlowCall) && b.State() == breaker.StateHalfOpen && !n.writtenBeforeOpening(stamp) {
 		n.slowReplies.Add(1)
 	}
 }

@@ -33,7 +33,7 @@ func (d *drainer) start(tc *timedConn, stamp uint64) bool {
 	deadline := d.c.epoch.Add(time.Duration(tc.n.replies.writtenBy(stamp, d.c.clock())) + b.SlowCallThreshold())
 	if !time.Now().Before(deadline) {
 		if tc.current() {
-			tc.n.chargeSlow(b) // already late, and abandoned before a read noticed
+			tc.n.chargeSlow(b, stamp) // already late, and abandoned before a read noticed
 		}
 		return false
 	}
@@ -44,7 +44,7 @@ func (d *drainer) start(tc *timedConn, stamp uint64) bool {
 	}
 	tc.n.draining.Add(1)
 	d.conns[tc] = struct{}{}
-	if !d.c.goBackground(func() { d.drain(tc, deadline) }) {
+	if !d.c.goBackground(func() { d.drain(tc, stamp, deadline) }) {
 		tc.n.draining.Add(-1)
 		delete(d.conns, tc)
 		return false
@@ -52,7 +52,13 @@ func (d *drainer) start(tc *timedConn, stamp uint64) bool {
 	return true
 }
 
-func (d *drainer) drain(tc *timedConn, deadline time.Time) {
+// drain reads tc's pending reply, written at the reply clock's stamp, until
+// deadline. A reply by then shows a server that answers within the slow-call
+// threshold: the connection gives its dial back, so that a pool whose callers
+// are in a hurry refills at the speed of the server instead of the dial rate
+// (a pool kept small by its own pacing would keep the deadlines failing), and
+// an open breaker hears that the server answers. No reply is a slow call.
+func (d *drainer) drain(tc *timedConn, stamp uint64, deadline time.Time) {
 	defer func() {
 		_ = tc.Conn.Close()
 		tc.n.draining.Add(-1)
@@ -63,10 +69,16 @@ func (d *drainer) drain(tc *timedConn, deadline time.Time) {
 	if err := tc.Conn.SetReadDeadline(deadline); err != nil {
 		return
 	}
-	var b [1]byte
-	n, err := tc.Conn.Read(b[:])
-	if b := tc.n.breaker.Load(); b != nil && n == 0 && isTimeout(err) && d.c.ctx.Err() == nil && tc.current() {
-		tc.n.chargeSlow(b)
+	var one [1]byte
+	n, err := tc.Conn.Read(one[:])
+	b := tc.n.breaker.Load()
+	switch {
+	case b == nil || d.c.ctx.Err() != nil || !tc.current():
+	case n > 0:
+		tc.n.dials.refund()
+		tc.n.answered(b, stamp)
+	case isTimeout(err):
+		tc.n.chargeSlow(b, stamp)
 	}
 }
 

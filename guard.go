@@ -108,8 +108,21 @@ func (h nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 				return &notRetriedError{err}
 			}
 		}
+		if n.refusedForNow(err) && !(readOnly(cmd) && n.c.cluster.replicaReads()) {
+			// The node is down and its supervisor on it: the cluster's loop
+			// would only ask it again after a backoff. (A read it may route
+			// to a replica goes on.)
+			return &notRetriedError{err}
+		}
 		return err
 	}
+}
+
+// refusedForNow reports whether err is the node's refusal while it is down,
+// which holds until its supervisor brings it back: not the refusal of a node
+// the slot map dropped, whose command goes elsewhere.
+func (n *node) refusedForNow(err error) bool {
+	return err != nil && isNotReady(err) && !isRetired(err)
 }
 
 func (h nodeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {

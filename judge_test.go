@@ -144,7 +144,12 @@ func TestSlowServerDoesNotCauseAConnectionStorm(t *testing.T) {
 	wg.Wait()
 	guardedDials := guardedProxy.Accepted() - guardedBefore
 	plainDials := plainProxy.Accepted() - plainBefore
-	bound := poolSize + DefaultDialRate*int(window/time.Second) + 2
+	// A connection thrown away by a caller in a hurry, whose reply the drain
+	// saw within the slow-call threshold, gives its dial back: the server is
+	// healthy, and the pool refills at its speed (a pool paced at the dial
+	// rate would stay too small for the deadlines, see
+	// TestSilentServerGetsOnlyPacedDials). The storm stays away.
+	bound := plainDials / 4
 	t.Logf("50 ± 30 ms per round trip, %d callers each, 100 ms budget, %v: redisguard %d new connections (bound %d), %d GETs answered; plain go-redis %d new connections, %d answered; breaker changes %v",
 		callers, window, guardedDials, bound, guardedOK.Load(), plainDials, plainOK.Load(), rec.breakerChanges())
 	if guardedDials > bound {
@@ -188,5 +193,43 @@ func TestBlockingCommandsAreNotSlowCalls(t *testing.T) {
 	}
 	if got := c.Breaker().State(); got != breaker.StateOpen {
 		t.Fatalf("breaker %v after a reply 100 ms late with a 20 ms threshold, want open", got)
+	}
+}
+
+// A server that answers nothing keeps the pacing: no drained reply gives a
+// dial back, so callers with short deadlines get no more new connections
+// than the pool's size plus DialRate per second, whatever the breaker does.
+func TestSilentServerGetsOnlyPacedDials(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	proxy := redistest.NewProxy(t, srv.Addr())
+	c := newTestClient(t, Options{Redis: &redis.UniversalOptions{Addrs: []string{proxy.Addr()}}})
+	poolSize := c.UniversalClient.(*redis.Client).Options().PoolSize
+	var warm sync.WaitGroup
+	for range poolSize {
+		warm.Go(func() { _ = c.Get(context.Background(), "k").Err() })
+	}
+	warm.Wait()
+	proxy.Blackhole()
+	before := proxy.Accepted()
+	const window = 4 * time.Second
+	stop := time.Now().Add(window)
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			for time.Now().Before(stop) {
+				ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+				_ = c.Get(ctx, "k").Err()
+				cancel()
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}
+	wg.Wait()
+	dials := proxy.Accepted() - before
+	bound := poolSize + DefaultDialRate*int(window/time.Second) + 2
+	t.Logf("a silent server, 32 callers with a 100 ms budget, %v: %d new connections (bound %d)", window, dials, bound)
+	if dials > bound {
+		t.Errorf("%d new connections in %v, want at most %d", dials, window, bound)
 	}
 }

@@ -36,6 +36,11 @@ type node struct {
 	// many slow calls as there were, whichever probe it charges. (While
 	// closed, the connections count them on the breaker themselves.)
 	slowReplies atomic.Int64
+	// openedAt is the reply clock's latest event when the breaker last
+	// opened from closed: a request whose write recorded an earlier one was
+	// written before, and its reply, when it comes, judges the server as it
+	// was then (see answered).
+	openedAt atomic.Uint64
 	// cacheFirst: the node's go-redis client answers reads from its
 	// client-side cache, behind a networkGate (see fromcache.go).
 	cacheFirst bool
@@ -130,6 +135,9 @@ func (n *node) newBreaker() {
 			n.breakerOpened(addr)
 		}
 		n.slowReplies.Store(0) // measured before the change: judged already
+		if from == breaker.StateClosed && n.replies != nil {
+			n.openedAt.Store(n.replies.seq.Load())
+		}
 		n.probePasses.Store(0)
 		if onChange != nil {
 			onChange(from, to)
@@ -227,11 +235,14 @@ func (n *node) admit(ctx context.Context) error {
 func (n *node) awaitAttempt(ctx context.Context) error {
 	for {
 		st, changed, _ := n.snapshot()
-		switch st {
-		case StateReady:
+		switch {
+		case st == StateReady:
 			return nil
-		case StateClosed:
+		case st == StateClosed:
 			return n.c.closedErr()
+		case n.retired.Load():
+			// No attempt is coming: the slot map dropped the node.
+			return n.refused()
 		}
 		var window <-chan time.Time
 		t := n.switchTimer()
@@ -301,6 +312,28 @@ func (n *node) rejoined() {
 	if start && n.c.goBackground(func() { n.supervise(cause) }) {
 		n.hurry()
 	}
+}
+
+// retire takes the node out of supervision: the cluster's slot map no longer
+// names it. Its supervisor stops (bySupervisor: it is the caller; otherwise a
+// node whose supervisor is at work is left to it, and retire reports false),
+// and every command waiting for its next attempt is woken and gets a
+// refusal naming the retirement, which go-redis's cluster loop takes for a
+// dial that failed: it routes the command anew.
+func (n *node) retire(bySupervisor bool) bool {
+	n.mu.Lock()
+	if !bySupervisor && n.running {
+		n.mu.Unlock()
+		return false // its own supervisor decides, after its own attempt
+	}
+	n.running = false
+	n.retired.Store(true)
+	n.refusal = newRetiredError(n.address())
+	n.notifyLocked()
+	n.mu.Unlock()
+	n.c.events.nodeRemoved(n.address())
+	n.c.nodeChanged(n)
+	return true
 }
 
 // hurry makes the supervisor attempt at once instead of waiting out its delay:
@@ -411,6 +444,30 @@ func newNotReady(addr string, state State, cause error) error {
 		return &notReadyNetError{e, ne}
 	}
 	return &e
+}
+
+// retiredError is the refusal of a command that waited on a node the
+// cluster's slot map dropped (a master whose replica was promoted): no
+// attempt of its supervisor is coming. It is ErrNotReady for errors.Is, and
+// comes as the failure of a dial, which it is (the command was never sent),
+// so that go-redis's cluster loop routes the command again.
+type retiredError struct{ addr string }
+
+func (e *retiredError) Error() string {
+	return fmt.Sprintf("%v: %s left the cluster's slot map", ErrNotReady, e.addr)
+}
+
+func (e *retiredError) Is(target error) bool { return target == ErrNotReady }
+
+func newRetiredError(addr string) error {
+	return &net.OpError{Op: "dial", Net: "tcp", Err: &retiredError{addr: addr}}
+}
+
+// isRetired reports whether err is the refusal of a command that waited on a
+// node the slot map dropped.
+func isRetired(err error) bool {
+	var re *retiredError
+	return errors.As(err, &re)
 }
 
 // isNotReady reports whether err is a refusal for a node that is down.

@@ -106,7 +106,8 @@ type Options struct {
 	// Breaker configures the circuit breaker of each server, which every command
 	// passes after admission. The zero value has package breaker's defaults: open
 	// after 5 failures in a row, or when half of at least 20 calls in 10 s failed;
-	// stay open 5 s; then let 3 probes through. While open, commands fail at once
+	// stay open 100 ms, doubling up to 5 s while the probes fail, or less when a
+	// reply shows the server answers; then let 3 probes through. While open, commands fail at once
 	// with breaker.ErrOpen.
 	//
 	// The breaker judges the server, never the caller: failures the supervisor

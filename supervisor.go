@@ -27,6 +27,7 @@ func (n *node) supervise(cause error) {
 	} else {
 		c.events.nodeError(n.address(), cause)
 	}
+	gone := serverGone(cause)
 	var delay time.Duration
 	for attempt := 1; ; attempt++ {
 		next, err := c.cfg.reconnect.NextDelay(attempt, cause)
@@ -47,10 +48,15 @@ func (n *node) supervise(cause error) {
 		if !n.wait(delay) {
 			return
 		}
+		began := time.Now()
 		if cause = n.attempt(); cause == nil {
+			if gone {
+				n.probeAnswered(time.Since(began))
+			}
 			n.becomeReady()
 			return
 		}
+		gone = gone || serverGone(cause)
 		if c.ctx.Err() != nil {
 			return
 		}

@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,13 +32,23 @@ type Breaker struct {
 	// only while that phase lasts.
 	phase atomic.Pointer[phase]
 
+	// mu orders the calls into gobreaker, which lets probes through as soon
+	// as it is asked once open: every call that may reach it while open
+	// checks the Breaker's own open time under mu first.
+	mu                sync.Mutex
 	cb                *gobreaker.TwoStepCircuitBreaker[struct{}]
 	rules             tripRules
 	isFailure         func(error) bool
 	isExcluded        func(error) bool
 	window            time.Duration
-	openTimeout       time.Duration
+	openTimeout       time.Duration // the longest open time
+	minOpenTimeout    time.Duration // the first open time after closed
 	slowCallThreshold time.Duration
+	// epoch is what probesAt counts from, on the monotonic clock.
+	epoch time.Time
+	// reopened counts the openings since the breaker was last closed; it is
+	// written under gobreaker's lock only (in OnStateChange).
+	reopened int
 }
 
 // phase is one stay in a state.
@@ -48,14 +59,15 @@ type phase struct {
 	// tripping is set, while closed, when a rule tripped and the closed path
 	// is asking gobreaker to open.
 	tripping atomic.Bool
-	// probesAt is when gobreaker lets probes through, while open.
-	probesAt time.Time
+	// probesAt is when the breaker lets probes through, while open: the
+	// open time since epoch, which ServerAnswered may bring forward.
+	probesAt atomic.Int64
 }
 
 // Ticket is one admitted call. It is a small value: Allow and Done allocate
 // nothing while closed. The zero Ticket admits nothing; Done ignores it.
 type Ticket struct {
-	phase *phase      // admitted by the closed path
+	phase *phase      // the phase that admitted it
 	done  func(error) // admitted by gobreaker: half-open
 }
 
@@ -78,13 +90,17 @@ func New(s Settings) (*Breaker, error) {
 		isExcluded:        s.IsExcluded,
 		window:            s.Window,
 		openTimeout:       s.OpenTimeout,
+		minOpenTimeout:    s.MinOpenTimeout,
 		slowCallThreshold: s.SlowCallThreshold,
+		epoch:             time.Now(),
 	}
 	b.phase.Store(b.newPhase(StateClosed, time.Now()))
 	b.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        s.Name,
 		MaxRequests: s.HalfOpenRequests,
-		Timeout:     s.OpenTimeout,
+		// The open time is the Breaker's own (see openTime): gobreaker lets
+		// probes through as soon as the Breaker asks it to.
+		Timeout: time.Nanosecond,
 		// No Interval: gobreaker judges nothing while closed. Only the closed
 		// path's trip signals reach it then, and the rare call it admitted
 		// just as the probes closed it; so it opens when the closed path
@@ -106,6 +122,12 @@ func New(s Settings) (*Breaker, error) {
 		},
 		OnStateChange: func(_ string, from, to gobreaker.State) {
 			// gobreaker holds its lock: phases are replaced in its order.
+			switch to {
+			case gobreaker.StateClosed:
+				b.reopened = 0
+			case gobreaker.StateOpen:
+				b.reopened++
+			}
 			b.phase.Store(b.newPhase(fromGobreaker(to), time.Now()))
 			if s.OnStateChange != nil {
 				s.OnStateChange(fromGobreaker(from), fromGobreaker(to))
@@ -121,17 +143,52 @@ func (b *Breaker) newPhase(s State, now time.Time) *phase {
 	case StateClosed:
 		p.window = newWindow(now, b.window)
 	case StateOpen:
-		// gobreaker read its clock before calling OnStateChange: by this
-		// time, it lets probes through.
-		p.probesAt = now.Add(b.openTimeout)
+		p.probesAt.Store(int64(now.Add(b.openTime()).Sub(b.epoch)))
 	}
 	return p
+}
+
+// openTime is how long the breaker stays open this time: MinOpenTimeout
+// after closed, doubling at every reopening from half-open (the server
+// stayed bad), up to OpenTimeout. A stall thus costs about its own length,
+// while a server that stays sick sees ever fewer probes.
+func (b *Breaker) openTime() time.Duration {
+	d := b.minOpenTimeout
+	for i := 1; i < b.reopened && d < b.openTimeout; i++ {
+		d *= 2
+	}
+	return min(d, b.openTimeout)
+}
+
+// ServerAnswered tells the breaker that the server answered since it opened:
+// a reply to a call made before it opened arrived, late or not. The server
+// is working again, so an open breaker ends its open time at once and lets
+// its probes through, which judge it as usual: a server that is still slow
+// fails them and the breaker opens again, for a longer time. In any other
+// state it does nothing. It takes no lock and allocates nothing.
+func (b *Breaker) ServerAnswered() {
+	p := b.phase.Load()
+	if p.state != StateOpen {
+		return
+	}
+	now := int64(time.Since(b.epoch))
+	for {
+		at := p.probesAt.Load()
+		if at <= now || p.probesAt.CompareAndSwap(at, now) {
+			return
+		}
+	}
+}
+
+// untilProbes is how long an open phase p still refuses every call.
+func (b *Breaker) untilProbes(p *phase) time.Duration {
+	return time.Duration(p.probesAt.Load()) - time.Since(b.epoch)
 }
 
 // Allow asks to make one call. ErrOpen: refused, do not make the call.
 // Otherwise make it and report its outcome with Done exactly once.
 //
-// While closed, and while open before OpenTimeout has passed, Allow takes no
+// While closed, and while open before its open time has passed, Allow takes no
 // lock and allocates nothing.
 func (b *Breaker) Allow() (Ticket, error) {
 	p := b.phase.Load()
@@ -139,15 +196,20 @@ func (b *Breaker) Allow() (Ticket, error) {
 	case StateClosed:
 		return Ticket{phase: p}, nil
 	case StateOpen:
-		if time.Until(p.probesAt) > 0 {
+		if b.untilProbes(p) > 0 {
 			return Ticket{}, ErrOpen
 		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if p = b.phase.Load(); p.state == StateOpen && b.untilProbes(p) > 0 {
+		return Ticket{}, ErrOpen
 	}
 	done, err := b.cb.Allow()
 	if err != nil {
 		return Ticket{}, ErrOpen
 	}
-	return Ticket{done: done}, nil
+	return Ticket{phase: b.phase.Load(), done: done}, nil
 }
 
 // Done reports the outcome of the call t admitted. A nil err is a success;
@@ -156,7 +218,13 @@ func (b *Breaker) Allow() (Ticket, error) {
 // changed state is ignored (gobreaker's generation rule).
 func (b *Breaker) Done(t Ticket, err error) {
 	if t.done != nil {
-		t.done(err)
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		// A probe of an earlier phase is not counted, as gobreaker would
+		// ignore it: but gobreaker, asked while open, would end the open time.
+		if b.phase.Load() == t.phase {
+			t.done(err)
+		}
 		return
 	}
 	p := t.phase
@@ -226,6 +294,11 @@ func (b *Breaker) trip(p *phase) {
 	if !p.tripping.CompareAndSwap(false, true) {
 		return
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.phase.Load() != p {
+		return // p is over
+	}
 	done, err := b.cb.Allow()
 	if err != nil {
 		return // open already: p is over
@@ -236,7 +309,7 @@ func (b *Breaker) trip(p *phase) {
 // State returns the current state, without locking the breaker.
 func (b *Breaker) State() State {
 	p := b.phase.Load()
-	if p.state == StateOpen && time.Until(p.probesAt) <= 0 {
+	if p.state == StateOpen && b.untilProbes(p) <= 0 {
 		// gobreaker turns open into half-open lazily, on its next call.
 		return StateHalfOpen
 	}
@@ -247,6 +320,11 @@ func (b *Breaker) State() State {
 func (b *Breaker) Counts() Counts {
 	if p := b.phase.Load(); p.state == StateClosed {
 		return p.window.counts(p.window.bucket())
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if p := b.phase.Load(); p.state == StateOpen && b.untilProbes(p) > 0 {
+		return Counts{} // gobreaker's, cleared when it opened
 	}
 	return b.cb.Counts()
 }

@@ -6,9 +6,13 @@
 // fail in a row (default 5), or when at least FailureRatio of the calls of the
 // last Window failed (default half of at least 20 calls in 10 s). While open,
 // Allow refuses every call at once with ErrOpen, without touching the network.
-// After OpenTimeout (default 5 s) it is half-open: HalfOpenRequests calls
-// (default 3) go through as probes; when they all succeed it closes, and any
-// failure opens it again.
+// After its open time it is half-open: HalfOpenRequests calls (default 3) go
+// through as probes; when they all succeed it closes, and any failure opens
+// it again. The open time is MinOpenTimeout (default 100 ms) after closed and
+// doubles at every reopening, up to OpenTimeout (default 5 s): a short stall
+// costs about its length, a server that stays sick sees ever fewer probes.
+// ServerAnswered ends the open time at once, when the caller sees the server
+// answer again (a reply in time to a call made before the breaker opened).
 //
 // # Using it
 //

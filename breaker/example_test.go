@@ -112,3 +112,22 @@ func ExampleBreaker_RecordSuccess() {
 	// 4 3 closed
 	// open
 }
+
+// A late reply that shows the server answering again ends the open time at
+// once: the probes then judge the server as it is now.
+func ExampleBreaker_ServerAnswered() {
+	b, err := breaker.New(breaker.Settings{ConsecutiveFailures: 1, MinOpenTimeout: time.Minute, OpenTimeout: time.Hour})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ticket, _ := b.Allow()
+	b.Done(ticket, breaker.ErrSlowCall) // a server stalled: open for a minute
+	fmt.Println(b.State())
+	b.ServerAnswered() // a reply to a call made before the opening came in time
+	fmt.Println(b.State())
+	probe, _ := b.Allow()
+	b.Done(probe, nil)
+	// Output:
+	// open
+	// half-open
+}

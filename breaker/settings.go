@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -15,6 +16,7 @@ const (
 	DefaultMinRequests         = 20
 	DefaultWindow              = 10 * time.Second
 	DefaultOpenTimeout         = 5 * time.Second
+	DefaultMinOpenTimeout      = 100 * time.Millisecond
 	DefaultHalfOpenRequests    = 3
 )
 
@@ -58,9 +60,20 @@ type Settings struct {
 	// at least 10 ms.
 	Window time.Duration
 
-	// OpenTimeout is how long the breaker stays open before letting probes
-	// through. Zero means 5 s.
+	// OpenTimeout is the longest the breaker stays open before letting
+	// probes through. Zero means 5 s.
 	OpenTimeout time.Duration
+
+	// MinOpenTimeout is how long the breaker stays open the first time after
+	// it was closed; every reopening from half-open (the probes failed)
+	// doubles it, up to OpenTimeout, and closing starts it again. A short
+	// stall thus costs about its own length, and a server that stays sick
+	// sees ever fewer probes. Whatever the open time, a reply to a call made
+	// before the breaker opened ends it (see ServerAnswered). Zero means
+	// 100 ms when OpenTimeout is zero too, and OpenTimeout otherwise (a
+	// fixed open time, as before this field existed). It must not be
+	// negative, nor exceed OpenTimeout.
+	MinOpenTimeout time.Duration
 
 	// HalfOpenRequests is how many probes go through while half-open; the
 	// breaker closes when that many succeed in a row. Zero means 3.
@@ -102,6 +115,12 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.Window == 0 {
 		s.Window = DefaultWindow
+	}
+	if s.MinOpenTimeout == 0 {
+		s.MinOpenTimeout = s.OpenTimeout
+		if s.OpenTimeout == 0 {
+			s.MinOpenTimeout = DefaultMinOpenTimeout
+		}
 	}
 	if s.OpenTimeout == 0 {
 		s.OpenTimeout = DefaultOpenTimeout
@@ -146,6 +165,11 @@ func (s Settings) validate() error {
 	}
 	if s.OpenTimeout < 0 {
 		bad("OpenTimeout", "is %v: it must not be negative", s.OpenTimeout)
+	}
+	if s.MinOpenTimeout < 0 {
+		bad("MinOpenTimeout", "is %v: it must not be negative", s.MinOpenTimeout)
+	} else if open := cmp.Or(s.OpenTimeout, DefaultOpenTimeout); s.OpenTimeout >= 0 && s.MinOpenTimeout > open {
+		bad("MinOpenTimeout", "is %v: it must not exceed OpenTimeout (%v)", s.MinOpenTimeout, open)
 	}
 	if s.SlowCallThreshold < 0 {
 		bad("SlowCallThreshold", "is %v: it must not be negative", s.SlowCallThreshold)
