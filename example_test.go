@@ -158,3 +158,27 @@ func ExampleClient_Breaker() {
 	// false LOADING Redis is loading the dataset in memory
 	// true redisguard: <addr>: breaker: circuit open (last failure: LOADING Redis is loading the dataset in memory)
 }
+
+// A write in flight when the Sentinels replaced the master may have been
+// applied on the old one: the client does not send it again, and says so.
+// Whether to write again is the application's call (an INCR, no; a SET of an
+// absolute value, yes).
+func ExampleErrMasterSwitched() {
+	rdb, err := redisguard.New(redisguard.Options{
+		Redis: &redis.UniversalOptions{MasterName: "mymaster", Addrs: []string{"127.0.0.1:26379"}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	err = rdb.Set(ctx, "price:42", "9.90", 0).Err()
+	if errors.Is(err, redisguard.ErrMasterSwitched) {
+		// An absolute value: writing it again on the new master is safe.
+		err = rdb.Set(ctx, "price:42", "9.90", 0).Err()
+	}
+	if err != nil {
+		log.Print(err)
+	}
+}
