@@ -45,7 +45,14 @@ func (p retryPolicy) backoff(n int) time.Duration {
 // offline queue, until the node is ready). Callers thus never add connection
 // attempts to the supervisor's.
 func (n *node) afterFailure(ctx context.Context, err error, readOnly bool, rerun func() error) error {
+	free := 0
 	for attempt := 1; ; attempt++ {
+		if n.master && isWriteOnClosed(err) && free < maxSwitchReruns {
+			// A connection to a master replaced since refused to write:
+			// the command goes to the new one, whatever the retry budget.
+			free++
+			attempt--
+		}
 		retry := attempt <= n.c.retry.max
 		switch classify(ctx, err) {
 		case outcomeOK:

@@ -72,11 +72,12 @@ func refusedBeforeSwitch(err error) bool {
 // demoted (READONLY) were left open: it is alive, refuses writes, and answers
 // what it was sent before the switch, which is passed on, but a refusal is
 // made a switchedError, so that the new master is not taken for demoted.
-// Any other connection was cut at the switch: whatever it reads, it fails.
+// Any other connection was cut at the switch: whatever it reads, it fails,
+// and so does any read that failed: the old server's failure is its own.
 func (c *timedConn) afterSwitch(p []byte, n int, err error) (int, error) {
 	from := c.RemoteAddr().String()
-	if c.n.wasDemoted(from) {
-		if n > 0 && bytes.HasPrefix(p[:n], []byte("-READONLY ")) {
+	if n > 0 && c.n.wasDemoted(from) {
+		if bytes.HasPrefix(p[:n], []byte("-READONLY ")) {
 			c.writeStamp.Store(writeFailed)
 			line, _, _ := bytes.Cut(p[:n], []byte("\r\n"))
 			return 0, &switchedError{from: from, to: c.n.address(), cause: serverReply(line[1:]), refused: true}
@@ -96,6 +97,11 @@ func (n *node) wasDemoted(addr string) bool {
 	d := n.demotedFrom.Load()
 	return d != nil && *d == addr
 }
+
+// maxSwitchReruns bounds the runs of one command that connections to a
+// replaced master refused to write before the retry budget counts them: each
+// is thrown away by go-redis, so a command meets at most a pool's worth.
+const maxSwitchReruns = 16
 
 // track registers a new connection of a node whose server may be replaced (a
 // Sentinel master), so that a switch cuts it at once.
@@ -122,20 +128,20 @@ func (n *node) untrack(c *timedConn) {
 }
 
 // cutOld closes every connection to old, a server the node has moved away
-// from, unless it was found demoted (see afterSwitch).
+// from, but for those of a master found demoted that await a reply.
 // Their socket is closed under go-redis, which finds out at its next read or
 // write (a command waiting for a reply at once): the connection refuses to
 // write, and a reply pending on it fails with a switchedError. go-redis then
 // throws the connection away, closing it.
 func (n *node) cutOld(old string) {
-	if n.wasDemoted(old) {
-		return // see afterSwitch
-	}
+	soft := n.wasDemoted(old)
 	gen := n.gen.Load()
 	var cut []*timedConn
 	n.connsMu.Lock()
 	for c := range n.conns {
-		if c.gen != gen {
+		// A demoted master's connections awaiting a reply are left to
+		// get it (see afterSwitch).
+		if c.gen != gen && (!soft || c.writeStamp.Load() == 0) {
 			cut = append(cut, c)
 			delete(n.conns, c)
 		}
