@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -82,5 +84,84 @@ func TestSentinelGateKeepsTheSchedule(t *testing.T) {
 	}
 	if _, err := dial(context.Background(), "tcp", "127.0.0.1:1"); err != nil {
 		t.Fatalf("dial after a success: %v", err)
+	}
+}
+
+// pipeConn is one connection of a node over net.Pipe: what the client
+// writes is read on the server's side and dropped.
+func pipeConn(t *testing.T, n *node) (conn, server net.Conn) {
+	t.Helper()
+	client, server := net.Pipe()
+	t.Cleanup(func() { server.Close() })
+	go func() {
+		var buf [256]byte
+		for {
+			if _, err := server.Read(buf[:]); err != nil {
+				return
+			}
+		}
+	}()
+	return n.wrapConn(client, n.gen.Load()), server
+}
+
+// awaitRead reads on conn in the background and returns the read's error.
+func awaitRead(conn net.Conn) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		var buf [64]byte
+		_, err := conn.Read(buf[:])
+		done <- err
+	}()
+	return done
+}
+
+// A switch cuts the old master's connections at once: a reply awaited fails
+// with the switch, naming both servers; a request not yet written is refused,
+// to run on the new master. A master found demoted keeps the connections that
+// await a reply, and its READONLY is a refusal that may run anywhere.
+func TestSwitchCutsTheOldMastersConnections(t *testing.T) {
+	request := []byte("*2\r\n$4\r\nINCR\r\n$1\r\nk\r\n")
+	for _, demoted := range []bool{false, true} {
+		c := newClient(nil, config{queueLimit: 10, connectTimeout: time.Second, events: newEvents(Hooks{}, slog.New(slog.DiscardHandler))}, retryPolicy{})
+		n := newNode(c, "pipe", nil, time.Second, 2)
+		n.master = true
+		pending, server := pipeConn(t, n)
+		idle, _ := pipeConn(t, n)
+		if _, err := pending.Write(request); err != nil {
+			t.Fatal(err)
+		}
+		read := awaitRead(pending)
+		if demoted {
+			addr := n.address()
+			n.demotedFrom.Store(&addr)
+		}
+		n.moveTo("10.0.0.2:6379")
+		if demoted {
+			if _, err := server.Write([]byte("-READONLY You can't write against a read only replica.\r\n")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var err error
+		select {
+		case err = <-read:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("demoted %v: the reply awaited from the old master is still awaited after the switch", demoted)
+		}
+		want := outcomeSwitched
+		if demoted {
+			want = outcomeNotSent
+		}
+		if !errors.Is(err, ErrMasterSwitched) || classifyErr(err) != want || !strings.Contains(err.Error(), "10.0.0.2:6379") {
+			t.Errorf("demoted %v: the awaited reply failed with %v (outcome %d), want ErrMasterSwitched naming the new master, outcome %d", demoted, err, classifyErr(err), want)
+		}
+		if _, err := idle.Write(request); !isWriteOnClosed(err) || classifyErr(err) != outcomeNotSent {
+			t.Errorf("demoted %v: a write on the old master's idle connection: %v, want it refused before the write", demoted, err)
+		}
+		pending.Close()
+		idle.Close()
+		if len(n.conns) != 0 {
+			t.Errorf("demoted %v: %d connections still tracked after they closed", demoted, len(n.conns))
+		}
+		c.cancel()
 	}
 }
