@@ -27,7 +27,7 @@ func BenchmarkHit(b *testing.B) {
 	ctx := context.Background()
 	c := newCache(b, rdb, cache.Options{Prefix: "bench:"})
 	near := newNear(b, cache.NearOptions{})
-	nearRdb := plain(b, srv.Addr(), near)
+	nearRdb := plain(b, srv.Addr())
 	nc := newCache(b, nearRdb, cache.Options{Prefix: "bench:", Near: near})
 	want := product{ID: "a", Name: "a product with a name of some length", Price: 12.5}
 	if err := c.Set(ctx, "a", want); err != nil {

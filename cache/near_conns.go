@@ -1,0 +1,358 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+const (
+	// invalidateChannel is where Redis sends the invalidations of a
+	// connection that redirects them to a subscriber (RESP2).
+	invalidateChannel = "__redis__:invalidate"
+	// topologyPoll is how often a cluster's slot map is read; a slot moved
+	// or a master replaced is noticed within it.
+	topologyPoll   = 250 * time.Millisecond
+	nearMinBackoff = 10 * time.Millisecond
+	nearMaxBackoff = 2 * time.Second
+)
+
+// nearConns are the invalidation connections of a Near, one per master, and
+// the goroutines that supervise them: one reader per connection, which is
+// also its only prober (it reconnects with capped, jittered backoff), the
+// Near's clock, and on a cluster the watcher of the slot map.
+type nearConns struct {
+	near *Near
+	src  nearSource
+	ctx  context.Context
+	halt context.CancelFunc
+	wg   sync.WaitGroup
+	done chan struct{} // closed by stop: ends the clock
+
+	mu       sync.Mutex
+	watchers map[string]*watcher // by the master's address
+	topology string              // the slot map's fingerprint
+}
+
+// watcher is the supervisor of one invalidation connection.
+type watcher struct {
+	c    *nearConns
+	opts *redis.Options
+	halt context.CancelFunc
+
+	// Guarded by c.mu.
+	up    bool
+	gen   uint64        // sessions started
+	alive int64         // coarse nanos of the last sign of life
+	ps    *redis.PubSub // the session's subscription, nil between sessions
+}
+
+func startNearConns(n *Near, src nearSource) *nearConns {
+	c := &nearConns{near: n, src: src, watchers: map[string]*watcher{}, done: make(chan struct{})}
+	c.ctx, c.halt = context.WithCancel(context.Background())
+	n.clock.set(time.Now())
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		n.clock.run(c.done)
+	}()
+	if src.cluster == nil {
+		c.reconcile(map[string]*redis.Options{src.single.Addr: src.single})
+	} else {
+		c.wg.Add(1)
+		go c.watchTopology()
+	}
+	return c
+}
+
+// stop ends every connection and goroutine, and waits for them.
+func (c *nearConns) stop() {
+	c.halt()
+	close(c.done)
+	c.mu.Lock()
+	for _, w := range c.watchers {
+		w.halt()
+		if w.ps != nil {
+			w.ps.Close() // ends a read in progress now, not at its timeout
+		}
+	}
+	c.mu.Unlock()
+	c.wg.Wait()
+	c.near.serveUntil.Store(0)
+	c.near.flushAll()
+}
+
+// counts returns the connections wanted and up.
+func (c *nearConns) counts() (wanted, up int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, w := range c.watchers {
+		if w.up {
+			up++
+		}
+	}
+	return len(c.watchers), up
+}
+
+// retrack remakes every connection, so that it tracks the current prefixes;
+// nothing is served or kept until they are up again.
+func (c *nearConns) retrack() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.near.serveUntil.Store(0)
+	for _, w := range c.watchers {
+		w.up = false
+		w.gen++ // what the session says from now on is of the old prefixes
+		if w.ps != nil {
+			w.ps.Close()
+		}
+	}
+	c.near.flushAll()
+}
+
+// watchTopology follows a cluster's masters and slot map.
+func (c *nearConns) watchTopology() {
+	defer c.wg.Done()
+	t := time.NewTicker(topologyPoll)
+	defer t.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(c.ctx, topologyPoll)
+		masters, fp, err := c.src.masters(ctx)
+		cancel()
+		if err == nil {
+			c.mu.Lock()
+			moved := c.topology != "" && fp != c.topology
+			c.topology = fp
+			c.mu.Unlock()
+			if moved {
+				// Slots moved or a master was replaced: a value read from a
+				// master that no longer serves its slot is not covered by
+				// the connection of the master that does now.
+				c.mu.Lock()
+				c.near.serveUntil.Store(0)
+				c.near.flushAll()
+				c.mu.Unlock()
+			}
+			c.reconcile(masters)
+		}
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// reconcile starts a watcher for each new master and stops those of masters
+// gone.
+func (c *nearConns) reconcile(masters map[string]*redis.Options) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx.Err() != nil {
+		return
+	}
+	changed := false
+	for addr, w := range c.watchers {
+		if masters[addr] == nil {
+			w.halt()
+			if w.ps != nil {
+				w.ps.Close()
+			}
+			delete(c.watchers, addr)
+			changed = true
+		}
+	}
+	for addr, o := range masters {
+		if c.watchers[addr] != nil {
+			continue
+		}
+		ctx, halt := context.WithCancel(c.ctx)
+		w := &watcher{c: c, opts: o, halt: halt}
+		c.watchers[addr] = w
+		changed = true
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			w.run(ctx)
+		}()
+	}
+	if changed {
+		c.updateServingLocked()
+	}
+}
+
+// updateServingLocked sets the Near's serving bound: the earliest last sign
+// of life plus 2 × Heartbeat, or 0 while a connection is down.
+func (c *nearConns) updateServingLocked() {
+	var until int64
+	for _, w := range c.watchers {
+		if !w.up {
+			c.near.serveUntil.Store(0)
+			return
+		}
+		if u := w.alive + 2*int64(c.near.heartbeat); until == 0 || u < until {
+			until = u
+		}
+	}
+	c.near.serveUntil.Store(until)
+}
+
+// run keeps the connection up until ctx ends.
+func (w *watcher) run(ctx context.Context) {
+	backoff := nearMinBackoff
+	for ctx.Err() == nil {
+		start := time.Now()
+		w.session(ctx)
+		w.down()
+		if time.Since(start) > nearMaxBackoff {
+			backoff = nearMinBackoff // a session that lasted starts the backoff over
+		}
+		wait := backoff/2 + rand.N(backoff/2+1)
+		backoff = min(2*backoff, nearMaxBackoff)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+}
+
+var (
+	errHeartbeat = errors.New("cache: the invalidation connection missed its heartbeat")
+	errRetrack   = errors.New("cache: the prefixes to track changed")
+)
+
+// session makes one connection, subscribes it to its own invalidations and
+// applies them until it fails.
+func (w *watcher) session(ctx context.Context) error {
+	n := w.c.near
+	prefixes := n.prefixes()
+	o := *w.opts
+	o.Protocol = 2 // invalidations come as messages on a subscribed connection
+	o.OnConnect = func(ctx context.Context, cn *redis.Conn) error {
+		id, err := cn.ClientID(ctx).Result()
+		if err != nil {
+			return err
+		}
+		args := []any{"client", "tracking", "on", "redirect", id, "bcast"}
+		for _, p := range prefixes {
+			args = append(args, "prefix", p)
+		}
+		return cn.Do(ctx, args...).Err()
+	}
+	o.ClientName = "redisguard-near"
+	o.PoolSize, o.MinIdleConns, o.MaxIdleConns, o.MaxActiveConns = 1, 0, 0, 0
+	o.MaxRetries = -1
+	o.ReadTimeout, o.WriteTimeout, o.ContextTimeoutEnabled = n.heartbeat, n.heartbeat, true
+	o.Limiter = nil
+	o.ClientSideCache, o.ClientSideCacheConfig = nil, nil
+	o.PushNotificationProcessor, o.MaintNotificationsConfig, o.AutoPipelineOptions = nil, nil, nil
+	o.ConnMaxLifetime, o.ConnMaxIdleTime = 0, 0
+	client := redis.NewClient(&o)
+	defer client.Close()
+
+	sctx, cancel := context.WithTimeout(ctx, 2*n.heartbeat)
+	ps := client.Subscribe(sctx, invalidateChannel)
+	cancel()
+	defer ps.Close()
+	w.c.mu.Lock()
+	if ctx.Err() != nil || !slices.Equal(prefixes, n.prefixes()) {
+		w.c.mu.Unlock()
+		return errRetrack
+	}
+	w.ps = ps
+	w.gen++
+	gen := w.gen
+	w.c.mu.Unlock()
+
+	msg, err := ps.ReceiveTimeout(ctx, 2*n.heartbeat)
+	if err != nil {
+		return err
+	}
+	if s, ok := msg.(*redis.Subscription); !ok || s.Kind != "subscribe" {
+		return errors.New("cache: the invalidation connection did not subscribe")
+	}
+	w.markUp(gen)
+
+	pinged := false
+	last := n.clock.nanos()
+	for {
+		msg, err := ps.ReceiveTimeout(ctx, n.heartbeat)
+		var ne net.Error
+		switch {
+		case err == nil:
+		case errors.As(err, &ne) && ne.Timeout():
+			if pinged {
+				return errHeartbeat
+			}
+			if err := ps.Ping(ctx); err != nil {
+				return err
+			}
+			pinged = true
+			continue
+		default:
+			// A closed or broken connection, or a message go-redis cannot
+			// read: the null of a FLUSHALL or FLUSHDB is one. Each ends the
+			// session, which drops everything.
+			return err
+		}
+		pinged = false
+		if m, ok := msg.(*redis.Message); ok && m.Channel == invalidateChannel {
+			n.messages.Add(1)
+			for _, k := range m.PayloadSlice {
+				n.invalidate(k)
+			}
+			if m.Payload != "" {
+				n.invalidate(m.Payload)
+			}
+		}
+		if now := n.clock.nanos(); now-last >= int64(n.heartbeat)/4 {
+			last = now
+			w.heard(gen, now)
+		}
+	}
+}
+
+// markUp marks the connection subscribed: everything read before is dropped,
+// then serving resumes once every connection is up.
+func (w *watcher) markUp(gen uint64) {
+	w.c.mu.Lock()
+	defer w.c.mu.Unlock()
+	if w.gen != gen {
+		return
+	}
+	w.c.near.flushAll()
+	w.up = true
+	w.alive = w.c.near.clock.nanos()
+	w.c.updateServingLocked()
+}
+
+// heard records a sign of life of session gen; the session reports one a
+// quarter of a heartbeat at most, not every message.
+func (w *watcher) heard(gen uint64, now int64) {
+	w.c.mu.Lock()
+	defer w.c.mu.Unlock()
+	if w.gen != gen || !w.up {
+		return
+	}
+	w.alive = now
+	w.c.updateServingLocked()
+}
+
+// down marks the connection lost and drops everything it covered.
+func (w *watcher) down() {
+	w.c.mu.Lock()
+	defer w.c.mu.Unlock()
+	w.ps = nil
+	if w.up {
+		w.c.near.lost.Add(1)
+	}
+	w.up = false
+	w.c.near.serveUntil.Store(0)
+	w.c.near.flushAll()
+}

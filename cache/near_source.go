@@ -1,0 +1,106 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// nearSource is the Redis deployment of a Near's Caches, as its invalidation
+// connections need it: one standalone (or Sentinel) client, whose options
+// they copy, or a cluster, whose masters they follow.
+type nearSource struct {
+	key     string // names the deployment in errors, and tells two apart
+	single  *redis.Options
+	cluster *redis.ClusterClient
+}
+
+// nearSourceOf finds the go-redis client behind rdb: a *redis.Client (a
+// standalone or Sentinel client), a *redis.ClusterClient, or a struct that
+// embeds one as a redis.UniversalClient, as *redisguard.Client does.
+func nearSourceOf(rdb redis.UniversalClient) (nearSource, error) {
+	for range 4 {
+		switch c := rdb.(type) {
+		case *redis.Client:
+			o := c.Options()
+			key := fmt.Sprintf("%s %s db %d", o.Network, o.Addr, o.DB)
+			if o.Addr == "FailoverClient" { // go-redis's Sentinel client names no address
+				key = fmt.Sprintf("the Sentinel client %p", c)
+			}
+			return nearSource{key: key, single: o}, nil
+		case *redis.ClusterClient:
+			addrs := slices.Clone(c.Options().Addrs)
+			slices.Sort(addrs)
+			return nearSource{key: "cluster " + strings.Join(addrs, ","), cluster: c}, nil
+		case *redis.Ring:
+			return nearSource{}, fmt.Errorf("%w: Near does not work over a *redis.Ring: its shards are chosen by the client, not by Redis", ErrInvalidOptions)
+		}
+		inner, ok := embeddedClient(rdb)
+		if !ok {
+			break
+		}
+		rdb = inner
+	}
+	return nearSource{}, fmt.Errorf("%w: Near needs a *redis.Client, a *redis.ClusterClient or a client wrapping one (a *redisguard.Client), not a %T", ErrInvalidOptions, rdb)
+}
+
+// embeddedClient returns the redis.UniversalClient a wrapper embeds as an
+// exported field, as *redisguard.Client does: the Near's connections need the
+// options of the client underneath (its addresses, TLS, credentials).
+func embeddedClient(rdb redis.UniversalClient) (redis.UniversalClient, bool) {
+	v := reflect.ValueOf(rdb)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return nil, false
+	}
+	f := v.Elem().FieldByName("UniversalClient")
+	if !f.IsValid() || f.Kind() != reflect.Interface || f.IsNil() || !f.CanInterface() {
+		return nil, false
+	}
+	inner, ok := f.Interface().(redis.UniversalClient)
+	return inner, ok
+}
+
+// masters returns the options of a connection to each master, by address,
+// and a fingerprint of the slot map: when it changes, slots moved.
+func (s nearSource) masters(ctx context.Context) (map[string]*redis.Options, string, error) {
+	if s.cluster == nil {
+		return map[string]*redis.Options{s.single.Addr: s.single}, "", nil
+	}
+	slots, err := s.cluster.ClusterSlots(ctx).Result()
+	if err != nil {
+		return nil, "", err
+	}
+	var template *redis.Options
+	err = s.cluster.ForEachMaster(ctx, func(_ context.Context, m *redis.Client) error {
+		if template == nil {
+			template = m.Options()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if template == nil {
+		return nil, "", fmt.Errorf("cache: the cluster has no master")
+	}
+	slices.SortFunc(slots, func(a, b redis.ClusterSlot) int { return a.Start - b.Start })
+	var fp strings.Builder
+	out := map[string]*redis.Options{}
+	for _, r := range slots {
+		if len(r.Nodes) == 0 {
+			continue
+		}
+		addr := r.Nodes[0].Addr
+		fmt.Fprintf(&fp, "%d-%d=%s;", r.Start, r.End, addr)
+		if out[addr] == nil {
+			o := *template
+			o.Addr = addr
+			out[addr] = &o
+		}
+	}
+	return out, fp.String(), nil
+}
