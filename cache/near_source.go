@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -74,8 +75,11 @@ func (s nearSource) masters(ctx context.Context) (map[string]*redis.Options, str
 	if err != nil {
 		return nil, "", err
 	}
+	var mu sync.Mutex // ForEachMaster calls on a goroutine per master
 	var template *redis.Options
 	err = s.cluster.ForEachMaster(ctx, func(_ context.Context, m *redis.Client) error {
+		mu.Lock()
+		defer mu.Unlock()
 		if template == nil {
 			template = m.Options()
 		}
