@@ -225,6 +225,7 @@ func (w *watcher) run(ctx context.Context) {
 var (
 	errHeartbeat = errors.New("cache: the invalidation connection missed its heartbeat")
 	errRetrack   = errors.New("cache: the prefixes to track changed")
+	errMoved     = errors.New("cache: the client moved to another server")
 )
 
 // session makes one connection, subscribes it to its own invalidations and
@@ -233,6 +234,16 @@ func (w *watcher) session(ctx context.Context) error {
 	n := w.c.near
 	prefixes := n.prefixes()
 	o := *w.opts
+	var served string // the server the client's own connections go to
+	if w.c.src.resolve != nil {
+		rctx, cancel := context.WithTimeout(ctx, n.heartbeat)
+		addr, err := w.c.src.resolve(rctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+		o.Addr, served = addr, addr
+	}
 	o.Protocol = 2 // invalidations come as messages on a subscribed connection
 	o.OnConnect = func(ctx context.Context, cn *redis.Conn) error {
 		id, err := cn.ClientID(ctx).Result()
@@ -289,6 +300,16 @@ func (w *watcher) session(ctx context.Context) error {
 		case errors.As(err, &ne) && ne.Timeout():
 			if pinged {
 				return errHeartbeat
+			}
+			if served != "" {
+				// The client may have moved to another server (a Sentinel
+				// failover): this connection must follow it.
+				rctx, cancel := context.WithTimeout(ctx, n.heartbeat)
+				addr, err := w.c.src.resolve(rctx)
+				cancel()
+				if err == nil && addr != served {
+					return errMoved
+				}
 			}
 			if err := ps.Ping(ctx); err != nil {
 				return err

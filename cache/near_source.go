@@ -3,6 +3,8 @@ package cache
 import (
 	"context"
 	"fmt"
+	"net"
+	"strconv"
 	"reflect"
 	"slices"
 	"strings"
@@ -18,6 +20,9 @@ type nearSource struct {
 	key     string // names the deployment in errors, and tells two apart
 	single  *redis.Options
 	cluster *redis.ClusterClient
+	// resolve, when set, returns the address of the server the client talks
+	// to now: its options name no server (see nearSourceOf).
+	resolve func(ctx context.Context) (string, error)
 }
 
 // nearSourceOf finds the go-redis client behind rdb: a *redis.Client (a
@@ -29,10 +34,17 @@ func nearSourceOf(rdb redis.UniversalClient) (nearSource, error) {
 		case *redis.Client:
 			o := c.Options()
 			key := fmt.Sprintf("%s %s db %d", o.Network, o.Addr, o.DB)
-			if o.Addr == "FailoverClient" { // go-redis's Sentinel client names no address
-				key = fmt.Sprintf("the Sentinel client %p", c)
+			src := nearSource{key: key, single: o}
+			switch {
+			case o.Addr == "FailoverClient": // go-redis's Sentinel client: its Dialer finds the master
+				src.key = fmt.Sprintf("the Sentinel client %p", c)
+			case !dialable(o.Addr):
+				// A client whose dial hook picks the server, as a redisguard
+				// Sentinel client does ("sentinel:<name>"): ask it.
+				src.key = fmt.Sprintf("the client %p (%s)", c, o.Addr)
+				src.resolve = func(ctx context.Context) (string, error) { return serverAddr(ctx, c) }
 			}
-			return nearSource{key: key, single: o}, nil
+			return src, nil
 		case *redis.ClusterClient:
 			addrs := slices.Clone(c.Options().Addrs)
 			slices.Sort(addrs)
@@ -107,4 +119,29 @@ func (s nearSource) masters(ctx context.Context) (map[string]*redis.Options, str
 		}
 	}
 	return out, fp.String(), nil
+}
+
+// dialable reports whether addr is a host and a numeric port.
+func dialable(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	_, err = strconv.ParseUint(port, 10, 16)
+	return err == nil
+}
+
+// serverAddr returns the address of the server rdb's connections go to, as
+// the server names it (CLIENT INFO's laddr).
+func serverAddr(ctx context.Context, rdb *redis.Client) (string, error) {
+	info, err := rdb.Do(ctx, "client", "info").Text()
+	if err != nil {
+		return "", err
+	}
+	for _, f := range strings.Fields(info) {
+		if addr, ok := strings.CutPrefix(f, "laddr="); ok && dialable(addr) {
+			return addr, nil
+		}
+	}
+	return "", fmt.Errorf("cache: CLIENT INFO names no laddr: %q", info)
 }
