@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"strconv"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
