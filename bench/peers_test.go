@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -88,7 +89,7 @@ func TestPeers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nearGuard, err := redisguard.New(redisguard.Options{Redis: &redis.UniversalOptions{Addrs: []string{srv.Addr()}, Protocol: 3, ClientSideCache: near}})
+	nearGuard, err := redisguard.New(redisguard.Options{Redis: &redis.UniversalOptions{Addrs: []string{srv.Addr()}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +109,7 @@ func TestPeers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer inMemory.Close()
+	waitServing(t, near)
 	if err := overRedis.Set(ctx, "42", doc); err != nil {
 		t.Fatal(err)
 	}
@@ -233,4 +235,102 @@ func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// waitServing waits for near's invalidation connections to be up.
+func waitServing(t *testing.T, near *cache.Near) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !near.Stats().Serving; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the near tier is not serving: %+v", near.Stats())
+		}
+	}
+}
+
+// TestPeersWriteSeen measures how soon another instance's write is seen by a
+// reader that holds the key in memory: the near tier (Options.Near alone,
+// RESP2) and rueidis's client-side cache (DoCache), side by side, alternating
+// writes to one and the other.
+func TestPeersWriteSeen(t *testing.T) {
+	srv := redistest.StartServer(t)
+	ctx := context.Background()
+	writer := srv.Client(t)
+	near, err := cache.NewNear(cache.NearOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer reader.Close()
+	inMemory, err := cache.New[string](reader, cache.Options{Prefix: "seen:", TTL: time.Hour, Near: near})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inMemory.Close()
+	waitServing(t, near)
+	rue, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{srv.Addr()}, DisableRetry: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rue.Close()
+	never := func(context.Context, string) (string, error) { return "", fmt.Errorf("the loader ran") }
+	readers := []struct {
+		name string
+		key  string
+		get  func() (string, bool)
+	}{
+		{"near tier", "seen:a", func() (string, bool) {
+			before := inMemory.Stats().NearHits
+			v, err := inMemory.Get(ctx, "a", never)
+			return v, err == nil && inMemory.Stats().NearHits > before
+		}},
+		{"rueidis DoCache", "rue:a", func() (string, bool) {
+			r := rue.DoCache(ctx, rue.B().Get().Key("rue:a").Cache(), time.Hour)
+			v, err := r.ToString()
+			return v, err == nil && r.IsCacheHit()
+		}},
+	}
+	const writes = 200
+	delays := make([][]time.Duration, len(readers))
+	for i := range writes {
+		for j, r := range readers {
+			want := strconv.Itoa(i)
+			if err := writer.Set(ctx, r.key, want, 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+			// Read until the value is served from memory.
+			for deadline := time.Now().Add(5 * time.Second); ; {
+				if v, hit := r.get(); hit && v == want {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: %q never served from memory", r.name, want)
+				}
+			}
+			next := want + "+"
+			if err := writer.Set(ctx, r.key, next, 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+			written := time.Now()
+			for {
+				if v, _ := r.get(); v == next {
+					delays[j] = append(delays[j], time.Since(written))
+					break
+				}
+				if time.Since(written) > 5*time.Second {
+					t.Fatalf("%s: write %d not seen after 5s", r.name, i)
+				}
+			}
+		}
+	}
+	var report strings.Builder
+	fmt.Fprintf(&report, "\n| reader holding the key in memory | p50 | p99 | max |\n|---|---:|---:|---:|\n")
+	for j, r := range readers {
+		d := delays[j]
+		slices.Sort(d)
+		fmt.Fprintf(&report, "| %s | %v | %v | %v |\n", r.name, d[len(d)/2].Round(time.Microsecond), d[len(d)*99/100].Round(time.Microsecond), d[len(d)-1].Round(time.Microsecond))
+	}
+	t.Log(report.String())
+	if d := delays[0]; d[len(d)*99/100] > 50*time.Millisecond {
+		t.Fatalf("the near tier saw another instance's write after %v at p99: want within 50 ms", d[len(d)*99/100])
+	}
 }
