@@ -191,6 +191,7 @@ func TestEveryOptionIsValidated(t *testing.T) {
 		"MaxEntries":   {MaxEntries: -1},
 		"MaxBytes":     {MaxBytes: -1},
 		"MaxStaleness": {MaxStaleness: -time.Second},
+		"Heartbeat":    {Heartbeat: time.Millisecond},
 	} {
 		if _, err := cache.NewNear(opts); !errors.Is(err, cache.ErrInvalidOptions) || !strings.Contains(err.Error(), field) {
 			t.Errorf("NewNear with a bad %s: %v", field, err)

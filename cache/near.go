@@ -151,6 +151,10 @@ type NearStats struct {
 	// master), ConnsUp those subscribed now; ConnsLost counts losses.
 	Conns, ConnsUp int
 	ConnsLost      uint64
+	// LastConnError is why an invalidation connection ended or failed to
+	// start last (nil if none has): a server without CLIENT TRACKING (before
+	// Redis 6) shows here, and the tier then never serves.
+	LastConnError error
 	// Serving is true while values may be served from memory: every
 	// connection is up and was heard from within 2 × Heartbeat.
 	Serving bool
@@ -171,7 +175,7 @@ func (n *Near) Stats() NearStats {
 	}
 	n.mu.Lock()
 	if n.conns != nil {
-		s.Conns, s.ConnsUp = n.conns.counts()
+		s.Conns, s.ConnsUp, s.LastConnError = n.conns.counts()
 	}
 	n.mu.Unlock()
 	return s

@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"slices"
@@ -38,6 +39,7 @@ type nearConns struct {
 	mu       sync.Mutex
 	watchers map[string]*watcher // by the master's address
 	topology string              // the slot map's fingerprint
+	lastErr  error               // why a connection ended last
 }
 
 // watcher is the supervisor of one invalidation connection.
@@ -88,8 +90,8 @@ func (c *nearConns) stop() {
 	c.near.flushAll()
 }
 
-// counts returns the connections wanted and up.
-func (c *nearConns) counts() (wanted, up int) {
+// counts returns the connections wanted and up, and why one ended last.
+func (c *nearConns) counts() (wanted, up int, lastErr error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, w := range c.watchers {
@@ -97,7 +99,7 @@ func (c *nearConns) counts() (wanted, up int) {
 			up++
 		}
 	}
-	return len(c.watchers), up
+	return len(c.watchers), up, c.lastErr
 }
 
 // retrack remakes every connection, so that it tracks the current prefixes;
@@ -208,8 +210,8 @@ func (w *watcher) run(ctx context.Context) {
 	backoff := nearMinBackoff
 	for ctx.Err() == nil {
 		start := time.Now()
-		w.session(ctx)
-		w.down()
+		err := w.session(ctx)
+		w.down(err)
 		if time.Since(start) > nearMaxBackoff {
 			backoff = nearMinBackoff // a session that lasted starts the backoff over
 		}
@@ -366,9 +368,12 @@ func (w *watcher) heard(gen uint64, now int64) {
 }
 
 // down marks the connection lost and drops everything it covered.
-func (w *watcher) down() {
+func (w *watcher) down(err error) {
 	w.c.mu.Lock()
 	defer w.c.mu.Unlock()
+	if ctx := w.c.ctx; ctx.Err() == nil && !errors.Is(err, errRetrack) {
+		w.c.lastErr = fmt.Errorf("%s: %w", w.opts.Addr, err)
+	}
 	w.ps = nil
 	if w.up {
 		w.c.near.lost.Add(1)

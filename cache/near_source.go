@@ -46,6 +46,12 @@ func nearSourceOf(rdb redis.UniversalClient) (nearSource, error) {
 			}
 			return src, nil
 		case *redis.ClusterClient:
+			if o := c.Options(); o.ReadOnly || o.RouteByLatency || o.RouteRandomly {
+				// A replica may answer with a value older than an
+				// invalidation the master already sent: the fill marker
+				// cannot tell, and the old value would stay.
+				return nearSource{}, fmt.Errorf("%w: Near does not work with a cluster client that reads from replicas (ReadOnly, RouteByLatency or RouteRandomly)", ErrInvalidOptions)
+			}
 			addrs := slices.Clone(c.Options().Addrs)
 			slices.Sort(addrs)
 			return nearSource{key: "cluster " + strings.Join(addrs, ","), cluster: c}, nil

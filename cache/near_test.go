@@ -441,6 +441,12 @@ func TestNearRegistration(t *testing.T) {
 	if !errors.Is(err, cache.ErrInvalidOptions) || !strings.Contains(err.Error(), "Ring") {
 		t.Errorf("a Ring: %v", err)
 	}
+	replicas := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{srv.Addr()}, ReadOnly: true})
+	defer replicas.Close()
+	_, err = cache.New[product](replicas, cache.Options{Prefix: "ro:", TTL: time.Minute, Near: newNear(t, cache.NearOptions{})})
+	if !errors.Is(err, cache.ErrInvalidOptions) || !strings.Contains(err.Error(), "ReadOnly") {
+		t.Errorf("a cluster client reading from replicas: %v", err)
+	}
 	_, err = cache.New[product](rdb, cache.Options{TTL: time.Minute, Near: newNear(t, cache.NearOptions{})})
 	if !errors.Is(err, cache.ErrInvalidOptions) || !strings.Contains(err.Error(), "Prefix") {
 		t.Errorf("an empty Prefix: %v", err)
