@@ -117,8 +117,8 @@
 // per master, made from the options of the Caches' client: RESP2, CLIENT
 // TRACKING ON REDIRECT to itself, BCAST, one PREFIX per Cache, and SUBSCRIBE
 // __redis__:invalidate. Each connection has one goroutine that reads it,
-// applies every invalidation as it arrives, pings it after Heartbeat of
-// silence, and reconnects it with capped backoff when it fails: it is the
+// applies every invalidation as it arrives, pings it after half a Heartbeat
+// of silence, and reconnects it with capped backoff when it fails: it is the
 // connection's only prober. On a cluster another goroutine reads the slot map
 // every 250 ms, starts a connection for each new master and stops those of
 // masters gone; on Sentinel the connection follows the master the client

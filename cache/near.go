@@ -38,8 +38,8 @@ type NearOptions struct {
 	MaxStaleness time.Duration
 
 	// Heartbeat is how long an invalidation connection may stay silent: it is
-	// pinged after Heartbeat without a message, and declared lost when the
-	// answer takes another Heartbeat. Nothing is served from memory while a
+	// pinged after half a Heartbeat without a message, and declared lost when
+	// the answer takes a Heartbeat. Nothing is served from memory while a
 	// connection has not been heard from for 2 × Heartbeat, which bounds how
 	// long a partition goes unnoticed. Zero means DefaultNearHeartbeat (1 s).
 	Heartbeat time.Duration

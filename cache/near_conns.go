@@ -292,16 +292,22 @@ func (w *watcher) session(ctx context.Context) error {
 	}
 	w.markUp(gen)
 
-	pinged := false
+	// A PING goes out after half a Heartbeat of silence, so that a sign of
+	// life comes well within the 2 × Heartbeat the tier serves for, even when
+	// this goroutine waits for a core; its PONG is due within a Heartbeat.
+	var pingedAt time.Time // zero while no PING is outstanding
 	last := n.clock.nanos()
 	for {
-		msg, err := ps.ReceiveTimeout(ctx, n.heartbeat)
+		msg, err := ps.ReceiveTimeout(ctx, n.heartbeat/2)
 		var ne net.Error
 		switch {
 		case err == nil:
 		case errors.As(err, &ne) && ne.Timeout():
-			if pinged {
-				return errHeartbeat
+			if !pingedAt.IsZero() {
+				if time.Since(pingedAt) >= n.heartbeat {
+					return errHeartbeat
+				}
+				continue
 			}
 			if served != "" {
 				// The client may have moved to another server (a Sentinel
@@ -316,7 +322,7 @@ func (w *watcher) session(ctx context.Context) error {
 			if err := ps.Ping(ctx); err != nil {
 				return err
 			}
-			pinged = true
+			pingedAt = time.Now()
 			continue
 		default:
 			// A closed or broken connection, or a message go-redis cannot
@@ -324,7 +330,9 @@ func (w *watcher) session(ctx context.Context) error {
 			// session, which drops everything.
 			return err
 		}
-		pinged = false
+		if _, ok := msg.(*redis.Pong); ok {
+			pingedAt = time.Time{}
+		}
 		if m, ok := msg.(*redis.Message); ok && m.Channel == invalidateChannel {
 			n.messages.Add(1)
 			for _, k := range m.PayloadSlice {

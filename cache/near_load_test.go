@@ -141,6 +141,9 @@ func TestNearHotKeyOnAClusterSparesItsShard(t *testing.T) {
 		s := c.Stats()
 		reads[i] = s.Requests() - s0.Requests()
 		fmt.Fprintf(&report, "\nnear tier %v: %d Gets served, the shard served %d GETs (%.0f/s)", withNear, reads[i], gets[i], float64(gets[i])/d.Seconds())
+		if near != nil {
+			fmt.Fprintf(&report, "; %+v", near.Stats())
+		}
 		c.Close()
 	}
 	t.Logf("a hot key on a 3-master cluster, 64 goroutines for %v each:%s", d, report.String())
