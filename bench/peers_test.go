@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,6 +53,8 @@ func (d document) same(o document) bool {
 type path struct {
 	name string
 	get  func(ctx context.Context) (document, error)
+	// goroutines share the calls of a block; 0 means one.
+	goroutines int
 }
 
 // TestPeers reads one document through every path, checks each returns it,
@@ -130,21 +133,21 @@ func TestPeers(t *testing.T) {
 		return d, err
 	}
 	paths := []path{
-		{"near tier (cache.Get, Near)", func(ctx context.Context) (document, error) { return inMemory.Get(ctx, id, loader) }},
-		{"rueidis DoCache + json.Unmarshal", func(ctx context.Context) (document, error) {
+		{name: "near tier (cache.Get, Near)", get: func(ctx context.Context) (document, error) { return inMemory.Get(ctx, id, loader) }},
+		{name: "rueidis DoCache + json.Unmarshal", get: func(ctx context.Context) (document, error) {
 			return decode(rue.DoCache(ctx, rue.B().Get().Key("raw:"+id).Cache(), time.Hour).AsBytes())
 		}},
-		{"go-redis CSC GET + json.Unmarshal", func(ctx context.Context) (document, error) {
+		{name: "go-redis CSC GET + json.Unmarshal", get: func(ctx context.Context) (document, error) {
 			return decode(csc.Get(ctx, "raw:"+id).Bytes())
 		}},
-		{"go-redis/cache TinyLFU hit", func(ctx context.Context) (document, error) {
+		{name: "go-redis/cache TinyLFU hit", get: func(ctx context.Context) (document, error) {
 			var d document
 			err := tiny.Get(ctx, "gocache:"+id, &d)
 			return d, err
 		}},
-		{"cache.Get over Redis (redisguard)", func(ctx context.Context) (document, error) { return overRedis.Get(ctx, id, loader) }},
-		{"GET + json.Unmarshal (go-redis)", func(ctx context.Context) (document, error) { return decode(plain.Get(ctx, "raw:"+id).Bytes()) }},
-		{"GET + json.Unmarshal (redisguard)", func(ctx context.Context) (document, error) { return decode(guard.Get(ctx, "raw:"+id).Bytes()) }},
+		{name: "cache.Get over Redis (redisguard)", get: func(ctx context.Context) (document, error) { return overRedis.Get(ctx, id, loader) }},
+		{name: "GET + json.Unmarshal (go-redis)", get: func(ctx context.Context) (document, error) { return decode(plain.Get(ctx, "raw:"+id).Bytes()) }},
+		{name: "GET + json.Unmarshal (redisguard)", get: func(ctx context.Context) (document, error) { return decode(guard.Get(ctx, "raw:"+id).Bytes()) }},
 	}
 	// Warm every path (the near tier and go-redis's CSC fill on the first
 	// reads), and check each returns the document.
@@ -177,6 +180,10 @@ func TestPeers(t *testing.T) {
 		baseNs, peerNs, ratio := abba(ctx, base, p, rounds)
 		fmt.Fprintf(&report, "| %s | %.0f | %.0f | %.1f× (near %.0f ns) |\n", p.name, peerNs, allocs, ratio, baseNs)
 	}
+	// The near tier and rueidis from 64 goroutines at once.
+	par := func(p path) path { p.goroutines = 64; return p }
+	baseNs, peerNs, ratio64 := abba(ctx, par(paths[0]), par(paths[1]), rounds)
+	fmt.Fprintf(&report, "\n64 goroutines: %s %.0f ns/op, %s %.0f ns/op: near tier faster by %.1f× (median of %d ABBA pairs)\n", paths[0].name, baseNs, paths[1].name, peerNs, ratio64, rounds)
 	// The cache over Redis against the hand-written code it replaces.
 	_, _, ratio := abba(ctx, paths[6], paths[4], rounds)
 	fmt.Fprintf(&report, "\ncache.Get over Redis / GET + json.Unmarshal over the same kind of client: %.2f (median of %d ABBA pairs; < 1 is faster)\n", ratio, rounds)
@@ -222,12 +229,19 @@ func calibrate(ctx context.Context, p path) int {
 }
 
 func run(ctx context.Context, p path, n int) time.Duration {
+	g := max(1, p.goroutines)
 	start := time.Now()
-	for range n {
-		if _, err := p.get(ctx); err != nil {
-			panic(fmt.Sprintf("%s: %v", p.name, err))
-		}
+	var wg sync.WaitGroup
+	for range g {
+		wg.Go(func() {
+			for range max(1, n/g) {
+				if _, err := p.get(ctx); err != nil {
+					panic(fmt.Sprintf("%s: %v", p.name, err))
+				}
+			}
+		})
 	}
+	wg.Wait()
 	return time.Since(start)
 }
 
