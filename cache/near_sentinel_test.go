@@ -33,6 +33,13 @@ func TestNearOnSentinel(t *testing.T) {
 	writer := newCache(t, g.FailoverClient(t), cache.Options{Prefix: "s:"})
 	measureWriteSeen(t, reader, writer, 50)
 
+	// go-redis's own Sentinel client, whose dialer finds the master.
+	failoverNear := newNear(t, cache.NearOptions{})
+	failoverReader := newCache(t, g.FailoverClient(t), cache.Options{Prefix: "s:", Near: failoverNear})
+	waitServing(t, failoverNear)
+	measureWriteSeen(t, failoverReader, writer, 30)
+	failoverReader.Close()
+
 	old := g.Master()
 	before, err := reader.Get(ctx, "a", func(context.Context, string) (product, error) { return product{}, nil })
 	if err != nil {
