@@ -77,12 +77,10 @@ type Near struct {
 	heartbeat    time.Duration
 
 	clock coarseClock
-	// serveUntil is the coarse time until which entries may be served: the
-	// earliest of the connections' last sign of life plus 2 × Heartbeat, 0
-	// while one is down.
-	serveUntil atomic.Int64
-	// epoch moves whenever coverage is lost or remade; a fill keeps its value
-	// only within the epoch its read began in.
+	// routes says which connection covers a key; nil while there is none.
+	routes atomic.Pointer[nearRoutes]
+	// epoch moves when every entry is dropped; a fill keeps its value only
+	// within the epoch its read began in (and its connection's, see watcher).
 	epoch atomic.Uint64
 
 	mu    sync.Mutex // serializes registration and the start and stop of conns
@@ -90,8 +88,8 @@ type Near struct {
 	conns *nearConns // running while Caches use the Near
 	users int
 
-	entries, bytes                                           atomic.Int64
-	fills, evictions, invalidations, flushes, lost, messages atomic.Uint64
+	entries, bytes                                                  atomic.Int64
+	fills, evictions, invalidations, flushes, lost, messages, moves atomic.Uint64
 }
 
 // NewNear returns an empty Near.
@@ -145,8 +143,10 @@ type NearStats struct {
 	// Redis invalidated them; Flushes the times all were dropped (a
 	// connection lost or made, a topology change, FLUSHALL).
 	Fills, Evictions, Invalidations, Flushes uint64
-	// Messages counts the invalidation messages received.
-	Messages uint64
+	// Messages counts the invalidation messages received; TopologyChanges
+	// the changes of a cluster's slot map, each of which dropped the entries
+	// of the slots that moved.
+	Messages, TopologyChanges uint64
 	// Conns is the number of invalidation connections wanted (one per
 	// master), ConnsUp those subscribed now; ConnsLost counts losses.
 	Conns, ConnsUp int
@@ -155,40 +155,42 @@ type NearStats struct {
 	// start last (nil if none has): a server without CLIENT TRACKING (before
 	// Redis 6) shows here, and the tier then never serves.
 	LastConnError error
-	// Serving is true while values may be served from memory: every
-	// connection is up and was heard from within 2 × Heartbeat.
+	// Serving is true while every connection is up and was heard from
+	// within 2 × Heartbeat: values are served from memory. On a cluster, the
+	// keys of the masters whose connection is up are served meanwhile.
 	Serving bool
 }
 
 // Stats returns the counts of the Near.
 func (n *Near) Stats() NearStats {
 	s := NearStats{
-		Entries:       int(n.entries.Load()),
-		Bytes:         n.bytes.Load(),
-		Fills:         n.fills.Load(),
-		Evictions:     n.evictions.Load(),
-		Invalidations: n.invalidations.Load(),
-		Flushes:       n.flushes.Load(),
-		Messages:      n.messages.Load(),
-		ConnsLost:     n.lost.Load(),
-		Serving:       n.serving(time.Now().UnixNano()),
+		Entries:         int(n.entries.Load()),
+		Bytes:           n.bytes.Load(),
+		Fills:           n.fills.Load(),
+		Evictions:       n.evictions.Load(),
+		Invalidations:   n.invalidations.Load(),
+		Flushes:         n.flushes.Load(),
+		Messages:        n.messages.Load(),
+		TopologyChanges: n.moves.Load(),
+		ConnsLost:       n.lost.Load(),
 	}
 	n.mu.Lock()
 	if n.conns != nil {
-		s.Conns, s.ConnsUp, s.LastConnError = n.conns.counts()
+		s.Conns, s.ConnsUp, s.Serving, s.LastConnError = n.conns.counts(n.clock.nanos())
 	}
 	n.mu.Unlock()
 	return s
 }
-
-// serving reports whether entries may be served at now.
-func (n *Near) serving(now int64) bool { return now < n.serveUntil.Load() }
 
 // tierHandle is the untyped view of a Cache's store of decoded values.
 type tierHandle interface {
 	prefix() string
 	drop(key string) bool
 	flush() int
+	// dropWhere drops the entries and markers for which drop, given the Redis
+	// key and the connection that covers it, is true, and returns how many
+	// entries.
+	dropWhere(drop func(rkey string, owner *watcher) bool) int
 }
 
 // attach registers the store of a Cache over rdb and starts the invalidation
@@ -276,4 +278,11 @@ func (n *Near) flushAll() {
 		t.flush()
 	}
 	n.flushes.Add(1)
+}
+
+// dropWhere drops, in every tier, the entries for which drop is true.
+func (n *Near) dropWhere(drop func(rkey string, owner *watcher) bool) {
+	for _, t := range *n.tiers.Load() {
+		t.dropWhere(drop)
+	}
 }

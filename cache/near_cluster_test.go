@@ -60,9 +60,9 @@ func TestNearOnACluster(t *testing.T) {
 	reader.Close()
 }
 
-// A master killed and its replica promoted: nothing is served from memory
-// while the dead master's connection is down, and a write made on the
-// promoted replica is seen within 1 s of it.
+// A master killed and its replica promoted: its keys are not served from
+// memory while its connection is down, the other shards' keys still are, and
+// a write made on the promoted replica is seen within 1 s of it.
 func TestNearClusterFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a failover takes seconds")
@@ -89,8 +89,20 @@ func TestNearClusterFailover(t *testing.T) {
 	if err := writer.Set(ctx, key, old); err != nil {
 		t.Fatal(err)
 	}
+	for _, k := range keys {
+		if err := writer.Set(ctx, k, product{ID: k}); err != nil && k != key {
+			t.Fatal(err)
+		}
+		nearHit(t, reader, k, never)
+	}
 	nearHit(t, reader, key, never)
 	victim.Kill()
+	redistest.Eventually(t, 5*time.Second, "the victim's connection down", func() bool { return near.Stats().ConnsUp == 2 })
+	for m, k := range keys {
+		if m != victim {
+			nearHit(t, reader, k, never) // the other shards are still served from memory
+		}
+	}
 	cl.WaitFailover(t, victim, 30*time.Second)
 	// Another instance, started after the failover, writes on the promoted
 	// replica.

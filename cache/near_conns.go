@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -38,21 +39,41 @@ type nearConns struct {
 
 	mu       sync.Mutex
 	watchers map[string]*watcher // by the master's address
-	topology string              // the slot map's fingerprint
 	lastErr  error               // why a connection ended last
 }
 
-// watcher is the supervisor of one invalidation connection.
+// watcher is the supervisor of one invalidation connection, and what the
+// entries it covers consult on every hit.
 type watcher struct {
 	c    *nearConns
 	opts *redis.Options
 	halt context.CancelFunc
 
+	// serveUntil is the coarse time until which the entries this connection
+	// covers may be served: its last sign of life plus 2 × Heartbeat, 0 while
+	// it is down. Written a few times per Heartbeat.
+	serveUntil atomic.Int64
+	// epoch moves when the connection is lost or made: a fill keeps its value
+	// only within the epoch its read began in.
+	epoch atomic.Uint64
+
 	// Guarded by c.mu.
-	up    bool
-	gen   uint64        // sessions started
-	alive int64         // coarse nanos of the last sign of life
-	ps    *redis.PubSub // the session's subscription, nil between sessions
+	up  bool
+	gen uint64        // sessions started
+	ps  *redis.PubSub // the session's subscription, nil between sessions
+}
+
+// serving reports whether w's entries may be served at now; a nil w covers
+// nothing.
+func (w *watcher) serving(now int64) bool { return w != nil && now < w.serveUntil.Load() }
+
+// drop drops every entry w covers, after moving its epoch so that no read in
+// flight keeps its value.
+func (w *watcher) drop() {
+	w.serveUntil.Store(0)
+	w.epoch.Add(1)
+	w.c.near.dropWhere(func(_ string, owner *watcher) bool { return owner == w })
+	w.c.near.flushes.Add(1)
 }
 
 func startNearConns(n *Near, src nearSource) *nearConns {
@@ -65,7 +86,7 @@ func startNearConns(n *Near, src nearSource) *nearConns {
 		n.clock.run(c.done)
 	}()
 	if src.cluster == nil {
-		c.reconcile(map[string]*redis.Options{src.single.Addr: src.single})
+		c.reconcile(map[string]*redis.Options{src.single.Addr: src.single}, nil)
 	} else {
 		c.wg.Add(1)
 		go c.watchTopology()
@@ -86,20 +107,23 @@ func (c *nearConns) stop() {
 	}
 	c.mu.Unlock()
 	c.wg.Wait()
-	c.near.serveUntil.Store(0)
+	c.near.routes.Store(nil)
 	c.near.flushAll()
 }
 
-// counts returns the connections wanted and up, and why one ended last.
-func (c *nearConns) counts() (wanted, up int, lastErr error) {
+// counts returns the connections wanted and up, whether all serve at now,
+// and why one ended last.
+func (c *nearConns) counts(now int64) (wanted, up int, serving bool, lastErr error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	serving = len(c.watchers) > 0
 	for _, w := range c.watchers {
 		if w.up {
 			up++
 		}
+		serving = serving && w.serving(now)
 	}
-	return len(c.watchers), up, c.lastErr
+	return len(c.watchers), up, serving, c.lastErr
 }
 
 // retrack remakes every connection, so that it tracks the current prefixes;
@@ -107,8 +131,9 @@ func (c *nearConns) counts() (wanted, up int, lastErr error) {
 func (c *nearConns) retrack() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.near.serveUntil.Store(0)
 	for _, w := range c.watchers {
+		w.serveUntil.Store(0)
+		w.epoch.Add(1)
 		w.up = false
 		w.gen++ // what the session says from now on is of the old prefixes
 		if w.ps != nil {
@@ -125,23 +150,10 @@ func (c *nearConns) watchTopology() {
 	defer t.Stop()
 	for {
 		ctx, cancel := context.WithTimeout(c.ctx, topologyPoll)
-		masters, fp, err := c.src.masters(ctx)
+		masters, slots, err := c.src.masters(ctx)
 		cancel()
 		if err == nil {
-			c.mu.Lock()
-			moved := c.topology != "" && fp != c.topology
-			c.topology = fp
-			c.mu.Unlock()
-			if moved {
-				// Slots moved or a master was replaced: a value read from a
-				// master that no longer serves its slot is not covered by
-				// the connection of the master that does now.
-				c.mu.Lock()
-				c.near.serveUntil.Store(0)
-				c.near.flushAll()
-				c.mu.Unlock()
-			}
-			c.reconcile(masters)
+			c.reconcile(masters, slots)
 		}
 		select {
 		case <-c.ctx.Done():
@@ -151,15 +163,17 @@ func (c *nearConns) watchTopology() {
 	}
 }
 
-// reconcile starts a watcher for each new master and stops those of masters
-// gone.
-func (c *nearConns) reconcile(masters map[string]*redis.Options) {
+// reconcile starts a watcher for each new master, stops those of masters
+// gone, publishes which connection covers which slot, and drops the entries
+// whose slot is now covered by another connection (a failover or a slot
+// migration): their master's invalidations no longer reach the one that
+// covered them.
+func (c *nearConns) reconcile(masters map[string]*redis.Options, slots []slotRange) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ctx.Err() != nil {
 		return
 	}
-	changed := false
 	for addr, w := range c.watchers {
 		if masters[addr] == nil {
 			w.halt()
@@ -167,7 +181,6 @@ func (c *nearConns) reconcile(masters map[string]*redis.Options) {
 				w.ps.Close()
 			}
 			delete(c.watchers, addr)
-			changed = true
 		}
 	}
 	for addr, o := range masters {
@@ -177,32 +190,36 @@ func (c *nearConns) reconcile(masters map[string]*redis.Options) {
 		ctx, halt := context.WithCancel(c.ctx)
 		w := &watcher{c: c, opts: o, halt: halt}
 		c.watchers[addr] = w
-		changed = true
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
 			w.run(ctx)
 		}()
 	}
-	if changed {
-		c.updateServingLocked()
-	}
-}
-
-// updateServingLocked sets the Near's serving bound: the earliest last sign
-// of life plus 2 × Heartbeat, or 0 while a connection is down.
-func (c *nearConns) updateServingLocked() {
-	var until int64
-	for _, w := range c.watchers {
-		if !w.up {
-			c.near.serveUntil.Store(0)
-			return
+	routes := &nearRoutes{}
+	if slots == nil {
+		for _, w := range c.watchers {
+			routes.single = w
 		}
-		if u := w.alive + 2*int64(c.near.heartbeat); until == 0 || u < until {
-			until = u
+	} else {
+		routes.slots = make([]*watcher, 16384)
+		for _, r := range slots {
+			for s := max(r.start, 0); s <= min(r.end, 16383); s++ {
+				routes.slots[s] = c.watchers[r.addr]
+			}
 		}
 	}
-	c.near.serveUntil.Store(until)
+	old := c.near.routes.Load()
+	if old != nil && slices.Equal(old.slots, routes.slots) && old.single == routes.single {
+		return
+	}
+	// First the new routes, so that a fill from now on checks them; then
+	// the entries whose connection changed, filled before.
+	c.near.routes.Store(routes)
+	if old != nil {
+		c.near.dropWhere(func(rkey string, owner *watcher) bool { return routes.of(rkey) != owner })
+		c.near.moves.Add(1)
+	}
 }
 
 // run keeps the connection up until ctx ends.
@@ -349,18 +366,17 @@ func (w *watcher) session(ctx context.Context) error {
 	}
 }
 
-// markUp marks the connection subscribed: everything read before is dropped,
-// then serving resumes once every connection is up.
+// markUp marks the connection subscribed: what it covered is dropped (a read
+// in flight while it was down keeps nothing), then its entries are served.
 func (w *watcher) markUp(gen uint64) {
 	w.c.mu.Lock()
 	defer w.c.mu.Unlock()
 	if w.gen != gen {
 		return
 	}
-	w.c.near.flushAll()
+	w.drop()
 	w.up = true
-	w.alive = w.c.near.clock.nanos()
-	w.c.updateServingLocked()
+	w.serveUntil.Store(w.c.near.clock.nanos() + 2*int64(w.c.near.heartbeat))
 }
 
 // heard records a sign of life of session gen; the session reports one a
@@ -371,8 +387,7 @@ func (w *watcher) heard(gen uint64, now int64) {
 	if w.gen != gen || !w.up {
 		return
 	}
-	w.alive = now
-	w.c.updateServingLocked()
+	w.serveUntil.Store(now + 2*int64(w.c.near.heartbeat))
 }
 
 // down marks the connection lost and drops everything it covered.
@@ -387,6 +402,5 @@ func (w *watcher) down(err error) {
 		w.c.near.lost.Add(1)
 	}
 	w.up = false
-	w.c.near.serveUntil.Store(0)
-	w.c.near.flushAll()
+	w.drop()
 }

@@ -15,7 +15,9 @@ func testTier(t *testing.T, opts NearOptions) (*Near, *nearTier[string]) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.serveUntil.Store(math.MaxInt64)
+	w := &watcher{c: &nearConns{near: n}}
+	w.serveUntil.Store(math.MaxInt64)
+	n.routes.Store(&nearRoutes{single: w})
 	decode := func(s string) (string, entryKind, meta, error) { return s, kindValue, meta{}, nil }
 	tier := newNearTier[string](n, "p:", decode, func() {})
 	n.tiers.Store(&[]tierHandle{tier})
@@ -43,13 +45,21 @@ func TestNearFillMarker(t *testing.T) {
 	}
 
 	m = tier.reserve("a")
+	n.routes.Load().single.drop() // its connection lost meanwhile
+	n.routes.Load().single.serveUntil.Store(math.MaxInt64)
+	tier.fill(m, "old", false)
+	if e := tier.lookup("a", now); e != nil {
+		t.Fatalf("a value read before its connection was lost was kept: %+v", e)
+	}
+
+	m = tier.reserve("a")
 	n.invalidate("p:b") // another key's invalidation does not matter
 	tier.fill(m, "new", false)
 	if e := tier.lookup("a", now); e == nil || e.payload != "new" {
 		t.Fatalf("a value read after the invalidation was not kept: %+v", e)
 	}
 
-	n.serveUntil.Store(0) // a connection down: nothing reserved, nothing served
+	n.routes.Load().single.serveUntil.Store(0) // its connection down: nothing reserved, nothing served
 	if tier.reserve("b") != nil || tier.lookup("a", now) != nil {
 		t.Fatal("reserved or served while not serving")
 	}

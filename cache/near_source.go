@@ -83,16 +83,22 @@ func embeddedClient(rdb redis.UniversalClient) (redis.UniversalClient, bool) {
 	return inner, ok
 }
 
+// slotRange is a range of hash slots and the address of their master.
+type slotRange struct {
+	start, end int
+	addr       string
+}
+
 // masters returns the options of a connection to each master, by address,
-// and a fingerprint of the slot map: when it changes, slots moved.
-func (s nearSource) masters(ctx context.Context) (map[string]*redis.Options, string, error) {
+// and the slot map of a cluster.
+func (s nearSource) masters(ctx context.Context) (map[string]*redis.Options, []slotRange, error) {
 	if s.cluster == nil {
-		return map[string]*redis.Options{s.single.Addr: s.single}, "", nil
+		return map[string]*redis.Options{s.single.Addr: s.single}, nil, nil
 	}
 	//lint:ignore SA1019 CLUSTER SLOTS is answered by every Redis with Cluster; CLUSTER SHARDS only from 7.0, and go-redis itself routes by CLUSTER SLOTS.
 	slots, err := s.cluster.ClusterSlots(ctx).Result()
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	var mu sync.Mutex // ForEachMaster calls on a goroutine per master
 	var template *redis.Options
@@ -105,27 +111,56 @@ func (s nearSource) masters(ctx context.Context) (map[string]*redis.Options, str
 		return nil
 	})
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	if template == nil {
-		return nil, "", fmt.Errorf("cache: the cluster has no master")
+		return nil, nil, fmt.Errorf("cache: the cluster has no master")
 	}
 	slices.SortFunc(slots, func(a, b redis.ClusterSlot) int { return a.Start - b.Start })
-	var fp strings.Builder
+	var ranges []slotRange
 	out := map[string]*redis.Options{}
 	for _, r := range slots {
 		if len(r.Nodes) == 0 {
 			continue
 		}
 		addr := r.Nodes[0].Addr
-		fmt.Fprintf(&fp, "%d-%d=%s;", r.Start, r.End, addr)
+		ranges = append(ranges, slotRange{r.Start, r.End, addr})
 		if out[addr] == nil {
 			o := *template
 			o.Addr = addr
 			out[addr] = &o
 		}
 	}
-	return out, fp.String(), nil
+	return out, ranges, nil
+}
+
+// hashSlot is the Redis Cluster hash slot of key: its hash tag's when it
+// has one.
+func hashSlot(key string) uint16 {
+	if i := strings.IndexByte(key, '{'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
+			key = key[i+1 : i+1+j]
+		}
+	}
+	return keySlot(key)
+}
+
+// nearRoutes says which connection covers a key: the one connection of a
+// standalone or Sentinel deployment, or the connection of the master of the
+// key's slot.
+type nearRoutes struct {
+	single *watcher
+	slots  []*watcher // by hash slot, on a cluster; nil for a slot no master serves
+}
+
+func (r *nearRoutes) of(rkey string) *watcher {
+	if r == nil {
+		return nil
+	}
+	if r.slots == nil {
+		return r.single
+	}
+	return r.slots[hashSlot(rkey)]
 }
 
 // dialable reports whether addr is a host and a numeric port.

@@ -51,9 +51,11 @@ const (
 // the fill marker of a read in flight (see reserve).
 type nearEntry[V any] struct {
 	key      string
-	reserved bool   // a fill marker: never served
-	epoch    uint64 // the Near's epoch when the read began
-	readAt   int64  // coarse Unix nanoseconds
+	reserved bool     // a fill marker: never served
+	owner    *watcher // the connection that covers the key
+	epoch    uint64   // owner's epoch when the read began
+	global   uint64   // the Near's epoch when the read began
+	readAt   int64    // coarse Unix nanoseconds
 	size     int64
 	payload  string // the stored bytes; "" once decoded
 	absent   bool
@@ -94,11 +96,11 @@ func (t *nearTier[V]) find(tab *nearTable[V], key string) *nearEntry[V] {
 }
 
 // lookup returns key's entry while it may be served: filled, read less than
-// MaxStaleness ago, and the invalidation connections heard from recently.
-// It writes nothing but the entry's recent flag, once.
+// MaxStaleness ago, and the invalidation connection that covers it heard from
+// recently. It writes nothing but the entry's recent flag, once.
 func (t *nearTier[V]) lookup(key string, now int64) *nearEntry[V] {
 	e := t.find(t.tab.Load(), key)
-	if e == nil || e.reserved || !t.near.serving(now) {
+	if e == nil || e.reserved || !e.owner.serving(now) {
 		return nil
 	}
 	if now-e.readAt > int64(t.near.maxStaleness) {
@@ -130,33 +132,38 @@ func (t *nearTier[V]) value(e *nearEntry[V]) (V, entryKind, meta, error) {
 }
 
 // reserve puts a fill marker for key before its read from Redis, or returns
-// nil when nothing read now may be kept (the invalidation connections are
-// not all up). An invalidation of key, a lost connection or a change of the
-// topology removes the marker, and fill then keeps nothing: a value read
-// before an invalidation is never kept after it.
+// nil when nothing read now may be kept (the connection that covers the key
+// is not up). An invalidation of key, the loss of that connection or a change
+// of the topology removes the marker or moves an epoch, and fill then keeps
+// nothing: a value read before an invalidation is never kept after it.
 func (t *nearTier[V]) reserve(key string) *nearEntry[V] {
 	n := t.near
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	epoch := n.epoch.Load()
-	if !n.serving(n.clock.nanos()) {
+	w := n.routes.Load().of(t.pfx + key)
+	if w == nil {
 		return nil
 	}
-	m := &nearEntry[V]{key: key, reserved: true, epoch: epoch}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	global, epoch := n.epoch.Load(), w.epoch.Load()
+	if !w.serving(n.clock.nanos()) {
+		return nil
+	}
+	m := &nearEntry[V]{key: key, reserved: true, owner: w, epoch: epoch, global: global}
 	t.putLocked(m)
 	return m
 }
 
 // fill replaces the marker m with the value read, if m is still key's
-// entry and the Near's epoch has not moved since.
+// entry, no epoch moved since, and the same connection covers the key.
 func (t *nearTier[V]) fill(m *nearEntry[V], payload string, absent bool) {
 	n := t.near
 	t.mu.Lock()
-	if t.find(t.tab.Load(), m.key) != m || n.epoch.Load() != m.epoch {
+	if t.find(t.tab.Load(), m.key) != m || n.epoch.Load() != m.global || m.owner.epoch.Load() != m.epoch ||
+		n.routes.Load().of(t.pfx+m.key) != m.owner {
 		t.mu.Unlock()
 		return
 	}
-	e := &nearEntry[V]{key: m.key, epoch: m.epoch, readAt: n.clock.nanos(), payload: payload, absent: absent}
+	e := &nearEntry[V]{key: m.key, owner: m.owner, epoch: m.epoch, global: m.global, readAt: n.clock.nanos(), payload: payload, absent: absent}
 	e.size = int64(2*len(m.key)+len(payload)) + nearEntryOverhead
 	t.putLocked(e)
 	n.entries.Add(1)
@@ -312,6 +319,22 @@ func (t *nearTier[V]) remove(e *nearEntry[V]) {
 	if t.find(t.tab.Load(), e.key) == e {
 		t.deleteLocked(e)
 	}
+}
+
+func (t *nearTier[V]) dropWhere(drop func(rkey string, owner *watcher) bool) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	removed := 0
+	tab := t.tab.Load()
+	for i := range tab.slots {
+		if e := tab.slots[i].Load(); e != nil && e != t.tomb && drop(t.pfx+e.key, e.owner) {
+			t.deleteLocked(e)
+			if !e.reserved {
+				removed++
+			}
+		}
+	}
+	return removed
 }
 
 // flush drops every entry and marker, and returns how many entries.
