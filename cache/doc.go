@@ -125,13 +125,15 @@
 // uses.
 //
 // A Get that misses puts a fill marker for its key before reading Redis; the
-// value read is kept only if no invalidation of the key removed the marker and
-// no connection was lost or made and no topology change came in between. A
-// connection lost or remade, a slot map changed or a FLUSHALL drops every
-// entry; nothing is served while a connection is down or has not been heard
-// from for 2 × Heartbeat; MaxStaleness bounds an entry's age in any case. A
-// hit reads an atomically published open-addressing table, a ticking clock and
-// counters striped per goroutine: it writes no memory another core reads.
+// value read is kept only if no invalidation of the key removed the marker,
+// the connection of the key's master was not lost or made in between, and it
+// still covers the key. A connection lost or remade, or a FLUSHALL, drops the
+// entries it covers, and they are not served while it is down or has not been
+// heard from for 2 × Heartbeat; a changed slot map drops the entries of the
+// slots that moved; MaxStaleness bounds an entry's age in any case. A hit
+// reads an atomically published open-addressing table, a ticking clock, its
+// connection's serving bound and counters striped per goroutine: it writes no
+// memory another core reads.
 // docs/CACHE.md has the table of faults.
 //
 // Values are JSON by default; []byte and string values are stored as they are

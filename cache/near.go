@@ -61,11 +61,11 @@ type NearOptions struct {
 // decoded value without a Redis call, a decode or an allocation, and writes
 // no memory that other cores read.
 //
-// A value is kept only when no invalidation of its key, no loss of a
-// connection and no change of the cluster's topology came between the start
-// of its read and its arrival; everything is dropped when a connection is
-// lost or remade, and nothing is served while one has not been heard from
-// for 2 × Heartbeat. Values served from memory are shared by every caller: a
+// A value is kept only when no invalidation of its key, no loss of its
+// master's connection and no move of its slot came between the start of its
+// read and its arrival; what a connection covers is dropped when it is lost
+// or remade, and not served while it has not been heard from for 2 ×
+// Heartbeat. Values served from memory are shared by every caller: a
 // V holding pointers, slices or maps must not be modified by the caller.
 //
 // A Near serves one Redis deployment: Caches over another one are refused by
