@@ -223,7 +223,7 @@ func TestNearStopsServingWhenRedisIsKilled(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	t.Logf("last near hit %v after Redis was killed (MaxStaleness %v); %+v", last.Round(time.Microsecond), maxStaleness, near.Stats())
-	if last > 100*time.Millisecond {
+	if last > 500*time.Millisecond {
 		t.Fatalf("a near hit %v after Redis was killed: want none once its connection broke", last)
 	}
 	if s := near.Stats(); s.Entries != 0 || s.ConnsLost == 0 || s.Serving {
@@ -253,7 +253,9 @@ func TestNearBoundsStalenessWhenInvalidationsAreLost(t *testing.T) {
 	lastOld := lastServed(t, reader, src, "a", old, cut.Add(2*heartbeat+time.Second))
 	t.Logf("with invalidations lost, the old value was served until %v after the cut (Heartbeat %v); %+v",
 		lastOld.Sub(cut).Round(time.Millisecond), heartbeat, near.Stats())
-	if lastOld.Sub(cut) > 2*heartbeat+20*time.Millisecond {
+	// The slack is for the coarse clock and the scheduling of a loaded
+	// machine; a stale read would go on for MaxStaleness, an hour.
+	if lastOld.Sub(cut) > 2*heartbeat+100*time.Millisecond {
 		t.Fatalf("the old value was served %v after the cut: past 2 × Heartbeat", lastOld.Sub(cut))
 	}
 	proxy.Heal()
