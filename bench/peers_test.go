@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,6 +53,8 @@ func (d document) same(o document) bool {
 type path struct {
 	name string
 	get  func(ctx context.Context) (document, error)
+	// goroutines share the calls of a block; 0 means one.
+	goroutines int
 }
 
 // TestPeers reads one document through every path, checks each returns it,
@@ -88,7 +92,7 @@ func TestPeers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nearGuard, err := redisguard.New(redisguard.Options{Redis: &redis.UniversalOptions{Addrs: []string{srv.Addr()}, Protocol: 3, ClientSideCache: near}})
+	nearGuard, err := redisguard.New(redisguard.Options{Redis: &redis.UniversalOptions{Addrs: []string{srv.Addr()}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +112,7 @@ func TestPeers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer inMemory.Close()
+	waitServing(t, near)
 	if err := overRedis.Set(ctx, "42", doc); err != nil {
 		t.Fatal(err)
 	}
@@ -128,21 +133,21 @@ func TestPeers(t *testing.T) {
 		return d, err
 	}
 	paths := []path{
-		{"near tier (cache.Get, Near)", func(ctx context.Context) (document, error) { return inMemory.Get(ctx, id, loader) }},
-		{"rueidis DoCache + json.Unmarshal", func(ctx context.Context) (document, error) {
+		{name: "near tier (cache.Get, Near)", get: func(ctx context.Context) (document, error) { return inMemory.Get(ctx, id, loader) }},
+		{name: "rueidis DoCache + json.Unmarshal", get: func(ctx context.Context) (document, error) {
 			return decode(rue.DoCache(ctx, rue.B().Get().Key("raw:"+id).Cache(), time.Hour).AsBytes())
 		}},
-		{"go-redis CSC GET + json.Unmarshal", func(ctx context.Context) (document, error) {
+		{name: "go-redis CSC GET + json.Unmarshal", get: func(ctx context.Context) (document, error) {
 			return decode(csc.Get(ctx, "raw:"+id).Bytes())
 		}},
-		{"go-redis/cache TinyLFU hit", func(ctx context.Context) (document, error) {
+		{name: "go-redis/cache TinyLFU hit", get: func(ctx context.Context) (document, error) {
 			var d document
 			err := tiny.Get(ctx, "gocache:"+id, &d)
 			return d, err
 		}},
-		{"cache.Get over Redis (redisguard)", func(ctx context.Context) (document, error) { return overRedis.Get(ctx, id, loader) }},
-		{"GET + json.Unmarshal (go-redis)", func(ctx context.Context) (document, error) { return decode(plain.Get(ctx, "raw:"+id).Bytes()) }},
-		{"GET + json.Unmarshal (redisguard)", func(ctx context.Context) (document, error) { return decode(guard.Get(ctx, "raw:"+id).Bytes()) }},
+		{name: "cache.Get over Redis (redisguard)", get: func(ctx context.Context) (document, error) { return overRedis.Get(ctx, id, loader) }},
+		{name: "GET + json.Unmarshal (go-redis)", get: func(ctx context.Context) (document, error) { return decode(plain.Get(ctx, "raw:"+id).Bytes()) }},
+		{name: "GET + json.Unmarshal (redisguard)", get: func(ctx context.Context) (document, error) { return decode(guard.Get(ctx, "raw:"+id).Bytes()) }},
 	}
 	// Warm every path (the near tier and go-redis's CSC fill on the first
 	// reads), and check each returns the document.
@@ -175,6 +180,10 @@ func TestPeers(t *testing.T) {
 		baseNs, peerNs, ratio := abba(ctx, base, p, rounds)
 		fmt.Fprintf(&report, "| %s | %.0f | %.0f | %.1f× (near %.0f ns) |\n", p.name, peerNs, allocs, ratio, baseNs)
 	}
+	// The near tier and rueidis from 64 goroutines at once.
+	par := func(p path) path { p.goroutines = 64; return p }
+	baseNs, peerNs, ratio64 := abba(ctx, par(paths[0]), par(paths[1]), rounds)
+	fmt.Fprintf(&report, "\n64 goroutines: %s %.0f ns/op, %s %.0f ns/op: near tier faster by %.1f× (median of %d ABBA pairs)\n", paths[0].name, baseNs, paths[1].name, peerNs, ratio64, rounds)
 	// The cache over Redis against the hand-written code it replaces.
 	_, _, ratio := abba(ctx, paths[6], paths[4], rounds)
 	fmt.Fprintf(&report, "\ncache.Get over Redis / GET + json.Unmarshal over the same kind of client: %.2f (median of %d ABBA pairs; < 1 is faster)\n", ratio, rounds)
@@ -220,12 +229,19 @@ func calibrate(ctx context.Context, p path) int {
 }
 
 func run(ctx context.Context, p path, n int) time.Duration {
+	g := max(1, p.goroutines)
 	start := time.Now()
-	for range n {
-		if _, err := p.get(ctx); err != nil {
-			panic(fmt.Sprintf("%s: %v", p.name, err))
-		}
+	var wg sync.WaitGroup
+	for range g {
+		wg.Go(func() {
+			for range max(1, n/g) {
+				if _, err := p.get(ctx); err != nil {
+					panic(fmt.Sprintf("%s: %v", p.name, err))
+				}
+			}
+		})
 	}
+	wg.Wait()
 	return time.Since(start)
 }
 
@@ -233,4 +249,102 @@ func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// waitServing waits for near's invalidation connections to be up.
+func waitServing(t *testing.T, near *cache.Near) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !near.Stats().Serving; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the near tier is not serving: %+v", near.Stats())
+		}
+	}
+}
+
+// TestPeersWriteSeen measures how soon another instance's write is seen by a
+// reader that holds the key in memory: the near tier (Options.Near alone,
+// RESP2) and rueidis's client-side cache (DoCache), side by side, alternating
+// writes to one and the other.
+func TestPeersWriteSeen(t *testing.T) {
+	srv := redistest.StartServer(t)
+	ctx := context.Background()
+	writer := srv.Client(t)
+	near, err := cache.NewNear(cache.NearOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer reader.Close()
+	inMemory, err := cache.New[string](reader, cache.Options{Prefix: "seen:", TTL: time.Hour, Near: near})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inMemory.Close()
+	waitServing(t, near)
+	rue, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{srv.Addr()}, DisableRetry: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rue.Close()
+	never := func(context.Context, string) (string, error) { return "", fmt.Errorf("the loader ran") }
+	readers := []struct {
+		name string
+		key  string
+		get  func() (string, bool)
+	}{
+		{"near tier", "seen:a", func() (string, bool) {
+			before := inMemory.Stats().NearHits
+			v, err := inMemory.Get(ctx, "a", never)
+			return v, err == nil && inMemory.Stats().NearHits > before
+		}},
+		{"rueidis DoCache", "rue:a", func() (string, bool) {
+			r := rue.DoCache(ctx, rue.B().Get().Key("rue:a").Cache(), time.Hour)
+			v, err := r.ToString()
+			return v, err == nil && r.IsCacheHit()
+		}},
+	}
+	const writes = 200
+	delays := make([][]time.Duration, len(readers))
+	for i := range writes {
+		for j, r := range readers {
+			want := strconv.Itoa(i)
+			if err := writer.Set(ctx, r.key, want, 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+			// Read until the value is served from memory.
+			for deadline := time.Now().Add(5 * time.Second); ; {
+				if v, hit := r.get(); hit && v == want {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: %q never served from memory", r.name, want)
+				}
+			}
+			next := want + "+"
+			if err := writer.Set(ctx, r.key, next, 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+			written := time.Now()
+			for {
+				if v, _ := r.get(); v == next {
+					delays[j] = append(delays[j], time.Since(written))
+					break
+				}
+				if time.Since(written) > 5*time.Second {
+					t.Fatalf("%s: write %d not seen after 5s", r.name, i)
+				}
+			}
+		}
+	}
+	var report strings.Builder
+	fmt.Fprintf(&report, "\n| reader holding the key in memory | p50 | p99 | max |\n|---|---:|---:|---:|\n")
+	for j, r := range readers {
+		d := delays[j]
+		slices.Sort(d)
+		fmt.Fprintf(&report, "| %s | %v | %v | %v |\n", r.name, d[len(d)/2].Round(time.Microsecond), d[len(d)*99/100].Round(time.Microsecond), d[len(d)-1].Round(time.Microsecond))
+	}
+	t.Log(report.String())
+	if d := delays[0]; d[len(d)*99/100] > 50*time.Millisecond {
+		t.Fatalf("the near tier saw another instance's write after %v at p99: want within 50 ms", d[len(d)*99/100])
+	}
 }

@@ -33,7 +33,7 @@ func TestHitAllocatesNoMoreThanHandWrittenCode(t *testing.T) {
 		name string
 		rdb  redis.UniversalClient
 	}{
-		{"plain go-redis", plain(t, srv.Addr(), nil)},
+		{"plain go-redis", plain(t, srv.Addr())},
 		{"redisguard", guarded(t, srv.Addr())},
 	} {
 		t.Run(client.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -17,7 +18,8 @@ import (
 
 // BenchmarkHit compares a cache hit with what it replaces: a plain go-redis GET
 // plus the same JSON decode, on the same server and client, in one run; and
-// the near tier's hit with go-redis's own client-side cache hit plus decode:
+// the near tier's hit with go-redis's own client-side cache (RESP3) hit plus
+// decode:
 //
 //	go test -run '^$' -bench 'BenchmarkHit$' -benchmem -count 10 ./cache | tee hit.txt
 //	benchstat -col /path hit.txt
@@ -27,8 +29,10 @@ func BenchmarkHit(b *testing.B) {
 	ctx := context.Background()
 	c := newCache(b, rdb, cache.Options{Prefix: "bench:"})
 	near := newNear(b, cache.NearOptions{})
-	nearRdb := plain(b, srv.Addr(), near)
-	nc := newCache(b, nearRdb, cache.Options{Prefix: "bench:", Near: near})
+	nc := newCache(b, plain(b, srv.Addr()), cache.Options{Prefix: "bench:", Near: near})
+	waitServing(b, near)
+	cscRdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 3, ClientSideCacheConfig: &redis.ClientSideCacheConfig{MaxEntries: 10_000}})
+	b.Cleanup(func() { cscRdb.Close() })
 	want := product{ID: "a", Name: "a product with a name of some length", Price: 12.5}
 	if err := c.Set(ctx, "a", want); err != nil {
 		b.Fatal(err)
@@ -61,53 +65,78 @@ func BenchmarkHit(b *testing.B) {
 	}
 	b.Run("path=get+decode", parallel(func() (product, error) { return handWritten(ctx, rdb, "raw:", id) }))
 	b.Run("path=cache", parallel(func() (product, error) { return c.Get(ctx, id, never) }))
-	b.Run("path=csc-get+decode", parallel(func() (product, error) { return handWritten(ctx, nearRdb, "raw:", id) }))
+	b.Run("path=csc-get+decode", parallel(func() (product, error) { return handWritten(ctx, cscRdb, "raw:", id) }))
 	b.Run("path=near", parallel(func() (product, error) { return nc.Get(ctx, id, never) }))
 }
 
 // BenchmarkNearHit measures a hit of the near tier, a value decoded already,
-// from 1 goroutine and from 64:
+// on a standalone server and a 3-master cluster, for one hot key and for 10k
+// keys, from 1, 64 and 256 goroutines; cpu-ns/op is the CPU per hit, which
+// -cpu 1,2 compares across core counts:
 //
-//	go test -run '^$' -bench 'BenchmarkNearHit' -benchmem -count 10 ./cache
+//	go test -run '^$' -bench 'BenchmarkNearHit' -benchmem -cpu 1,2 -count 6 ./cache
 func BenchmarkNearHit(b *testing.B) {
-	srv := redistest.StartServer(b)
 	ctx := context.Background()
-	// A MaxStaleness longer than the run: every Get is a hit of the decoded
-	// value, none a periodic re-read from Redis.
-	c, _ := nearCache(b, srv.Addr(), cache.NearOptions{MaxStaleness: time.Hour}, cache.Options{Prefix: "near:", TTL: time.Hour})
-	want := product{ID: "a", Name: "a product with a name of some length", Price: 12.5}
-	if err := c.Set(ctx, "a", want); err != nil {
-		b.Fatal(err)
-	}
 	never := func(context.Context, string) (product, error) {
 		return product{}, errors.New("the loader ran on a hit")
 	}
-	redistest.Eventually(b, 5*time.Second, "a near hit", func() bool {
-		before := c.Stats().NearHits
-		_, _ = c.Get(ctx, "a", never)
-		return c.Stats().NearHits > before
-	})
-	id := string([]byte("a"))
-	b.Run("goroutines=1", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if p, err := c.Get(ctx, id, never); err != nil || p != want {
-				b.Fatal(p, err)
-			}
-		}
-	})
-	b.Run("goroutines=64", func(b *testing.B) {
-		b.ReportAllocs()
-		b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if p, err := c.Get(ctx, id, never); err != nil || p != want {
-					b.Error(p, err)
-					return
+	deployments := []struct {
+		name string
+		rdb  func(b *testing.B) redis.UniversalClient
+	}{
+		{"standalone", func(b *testing.B) redis.UniversalClient { return plain(b, redistest.StartServer(b).Addr()) }},
+		{"cluster", func(b *testing.B) redis.UniversalClient {
+			return redistest.StartCluster(b, redistest.ClusterConfig{Masters: 3}).Client(b)
+		}},
+	}
+	for _, d := range deployments {
+		b.Run("deployment="+d.name, func(b *testing.B) {
+			// A MaxStaleness longer than the run: every Get is a hit of the
+			// decoded value, none a periodic re-read from Redis.
+			near := newNear(b, cache.NearOptions{MaxStaleness: time.Hour, MaxEntries: 20_000})
+			c := newCache(b, d.rdb(b), cache.Options{Prefix: "near:", TTL: time.Hour, Near: near})
+			waitServing(b, near)
+			ids := make([]string, 10_000)
+			for i := range ids {
+				ids[i] = strconv.Itoa(i)
+				if err := c.Set(ctx, ids[i], product{ID: ids[i], Price: 12.5}); err != nil {
+					b.Fatal(err)
 				}
 			}
+			redistest.Eventually(b, 30*time.Second, "every key in the near tier", func() bool {
+				before := c.Stats().NearHits
+				for _, id := range ids {
+					_, _ = c.Get(ctx, id, never)
+				}
+				return c.Stats().NearHits-before == uint64(len(ids))
+			})
+			for _, keys := range []int{1, len(ids)} {
+				for _, g := range []int{1, 64, 256} {
+					b.Run(fmt.Sprintf("keys=%d/goroutines=%d", keys, g), func(b *testing.B) {
+						b.ReportAllocs()
+						b.SetParallelism(max(1, g/runtime.GOMAXPROCS(0)))
+						var next atomic.Uint64
+						redistest.ReportCPUPerOp(b, func() {
+							b.RunParallel(func(pb *testing.PB) {
+								i := int(next.Add(7919))
+								for pb.Next() {
+									i++
+									id := ids[i%keys]
+									if p, err := c.Get(ctx, id, never); err != nil || p.ID != id {
+										b.Error(p, err)
+										return
+									}
+								}
+							})
+						})
+					})
+				}
+			}
+			if s := c.Stats(); s.Misses+s.Hits > 0 && s.NearHits < 100*(s.Misses+s.Hits) {
+				b.Fatalf("stats %+v: the hits were not near hits", s)
+			}
 		})
-	})
+	}
 }
 
 // BenchmarkStampede measures Gets of keys that each go cold at once for all

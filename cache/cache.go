@@ -63,11 +63,6 @@ func New[V any](rdb redis.UniversalClient, opts Options) (*Cache[V], error) {
 			errs.add("Clone", "is a %T: it must be a non-nil func(%T) %T, the Cache's value type", opts.Clone, zero, zero)
 		}
 	}
-	if len(errs) == 0 && opts.Near != nil {
-		if err := checkNearClient(rdb, opts.Near); err != nil {
-			errs = append(errs, err)
-		}
-	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -76,29 +71,12 @@ func New[V any](rdb redis.UniversalClient, opts Options) (*Cache[V], error) {
 	c.bg, c.stopBackground = context.WithCancel(context.Background())
 	if c.near != nil {
 		c.tier = newNearTier[V](c.near, opts.Prefix, c.decodeStored, func() { c.observe(ResultNearEviction) })
-		if err := c.near.register(c.tier); err != nil {
+		if err := c.near.attach(rdb, c.tier); err != nil {
 			c.stopBackground()
 			return nil, err
 		}
 	}
 	return c, nil
-}
-
-// checkNearClient checks what can be seen of a go-redis client: that it
-// caches into near. A *redisguard.Client does not show its options.
-func checkNearClient(rdb redis.UniversalClient, near *Near) error {
-	c, ok := rdb.(interface{ Options() *redis.Options })
-	if !ok {
-		return nil
-	}
-	o := c.Options()
-	switch {
-	case o.ClientSideCache != redis.Cache(near):
-		return fmt.Errorf("%w: Near is set, but the client's Options.ClientSideCache is not this Near: nothing would fill it", ErrInvalidOptions)
-	case o.Protocol == 2:
-		return fmt.Errorf("%w: Near is set, but the client speaks RESP2 (Options.Protocol 2): client-side caching needs Protocol 3", ErrInvalidOptions)
-	}
-	return nil
 }
 
 // Close stops the Cache's background work (shared loads, early refreshes,
@@ -113,7 +91,7 @@ func (c *Cache[V]) Close() error {
 		c.stopBackground()
 		c.background.Wait()
 		if c.tier != nil {
-			c.near.unregister(c.tier)
+			c.near.detach(c.tier)
 		}
 	})
 	return nil
@@ -179,7 +157,21 @@ func (c *Cache[V]) Get(ctx context.Context, key string, load Loader[V]) (V, erro
 	rkey := c.opts.Prefix + key
 	start := time.Now()
 	rctx, _ := c.budgetAt(ctx, start)
+	var mark *nearEntry[V]
+	if c.tier != nil {
+		mark = c.tier.reserve(key) // before the read: see Near
+	}
 	s, err := c.rdb.Get(rctx, rkey).Result()
+	if mark != nil {
+		switch err {
+		case nil:
+			c.tier.fill(mark, s, false)
+		case redis.Nil:
+			c.tier.fill(mark, "", true)
+		default:
+			c.tier.cancel(mark)
+		}
+	}
 	switch {
 	case err == nil:
 		v, kind, m, derr := c.decodeStored(s)
@@ -193,9 +185,6 @@ func (c *Cache[V]) Get(ctx context.Context, key string, load Loader[V]) (V, erro
 			}
 			c.observe(ResultHit)
 			c.maybeRefresh(ctx, key, load, m, start)
-			if c.tier != nil && !c.tier.has(key) {
-				c.near.forgetRaw(rkey) // so that the next read fills the near tier
-			}
 			return v, nil
 		}
 		if errors.Is(derr, ErrCodecPanic) {
@@ -222,7 +211,7 @@ func (c *Cache[V]) Get(ctx context.Context, key string, load Loader[V]) (V, erro
 
 // nearGet serves key from the near tier when it holds it.
 func (c *Cache[V]) nearGet(ctx context.Context, key string, load Loader[V]) (v V, err error, served bool) {
-	now := time.Now()
+	now := c.near.clock.nanos()
 	e := c.tier.lookup(key, now)
 	if e == nil {
 		return v, nil, false
@@ -230,11 +219,11 @@ func (c *Cache[V]) nearGet(ctx context.Context, key string, load Loader[V]) (v V
 	v, kind, m, derr := c.tier.value(e)
 	switch kind {
 	case kindValue:
-		if c.opts.StaleIfError > 0 && m.expiresMs != 0 && m.expiresMs <= now.UnixMilli() {
+		if c.opts.StaleIfError > 0 && m.expiresMs != 0 && m.expiresMs <= now/1e6 {
 			return v, nil, false // expired: the read of Redis deals with it
 		}
-		c.observe(ResultNearHit)
-		c.maybeRefresh(ctx, key, load, m, now)
+		c.observeNearHit()
+		c.maybeRefresh(ctx, key, load, m, time.Unix(0, now))
 		return v, nil, true
 	case kindNotFound:
 		c.observe(ResultNearNegativeHit)
@@ -339,6 +328,15 @@ func (c *Cache[V]) observe(r Result) {
 	}
 }
 
+// observeNearHit counts a near hit on a stripe of its own goroutine's, so that
+// hits on different cores write different cache lines.
+func (c *Cache[V]) observeNearHit() {
+	c.counts.nearHits.add()
+	if c.opts.Observer != nil {
+		c.opts.Observer(c.opts.Name, ResultNearHit)
+	}
+}
+
 func (c *Cache[V]) onFallback(key string, err error) {
 	if c.opts.OnFallback != nil {
 		c.opts.OnFallback(key, err)
@@ -352,5 +350,5 @@ func (c *Cache[V]) dropNear(rkey string) {
 	if c.tier == nil || len(rkey) < len(c.opts.Prefix) {
 		return
 	}
-	c.tier.drop(rkey[len(c.opts.Prefix):], func() { c.near.forgetRaw(rkey) })
+	c.tier.drop(rkey[len(c.opts.Prefix):])
 }

@@ -24,7 +24,7 @@ func TestCloneForCoalescedCallers(t *testing.T) {
 		}
 		return out
 	}
-	c, err := cache.New[map[string]int](plain(t, srv.Addr(), nil), cache.Options{Prefix: "clone:", TTL: time.Minute, Clone: clone})
+	c, err := cache.New[map[string]int](plain(t, srv.Addr()), cache.Options{Prefix: "clone:", TTL: time.Minute, Clone: clone})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func sameMap(a, b map[string]int) bool {
 func TestCloneOfTheWrongType(t *testing.T) {
 	srv := redistest.StartServer(t)
 	for _, clone := range []any{func(string) string { return "" }, 42, (func(product) product)(nil)} {
-		_, err := cache.New[product](plain(t, srv.Addr(), nil), cache.Options{TTL: time.Minute, Clone: clone})
+		_, err := cache.New[product](plain(t, srv.Addr()), cache.Options{TTL: time.Minute, Clone: clone})
 		if !errors.Is(err, cache.ErrInvalidOptions) || !strings.Contains(err.Error(), "Clone") {
 			t.Fatalf("Clone %T: %v, want an error naming the field", clone, err)
 		}

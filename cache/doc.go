@@ -103,12 +103,38 @@
 //     deduplicated, and applied as soon as Redis answers; meanwhile this Cache
 //     serves the key from its loader. See Cache.Update for the bound, what
 //     happens when it overflows, and what remains possible.
-//   - Near tier: with a Near, hits are served from process memory as decoded
-//     values, kept up to date by Redis's invalidation messages through
-//     go-redis's client-side caching. See Near.
+//   - Near tier: with Options.Near, hits are served from process memory as
+//     decoded values, on any deployment (standalone, Sentinel, Cluster, any
+//     database or credentials, RESP2 or RESP3). See Near and "The near tier"
+//     below.
 //
 // A hit over Redis allocates no more than the GET and json.Unmarshal it
 // replaces; a hit of the near tier allocates nothing (see docs/PERFORMANCE.md).
+//
+// # The near tier
+//
+// A Near holds, while Caches use it, one invalidation connection of its own
+// per master, made from the options of the Caches' client: RESP2, CLIENT
+// TRACKING ON REDIRECT to itself, BCAST, one PREFIX per Cache, and SUBSCRIBE
+// __redis__:invalidate. Each connection has one goroutine that reads it,
+// applies every invalidation as it arrives, pings it after half a Heartbeat
+// of silence, and reconnects it with capped backoff when it fails: it is the
+// connection's only prober. On a cluster another goroutine reads the slot map
+// every 250 ms, starts a connection for each new master and stops those of
+// masters gone; on Sentinel the connection follows the master the client
+// uses.
+//
+// A Get that misses puts a fill marker for its key before reading Redis; the
+// value read is kept only if no invalidation of the key removed the marker,
+// the connection of the key's master was not lost or made in between, and it
+// still covers the key. A connection lost or remade, or a FLUSHALL, drops the
+// entries it covers, and they are not served while it is down or has not been
+// heard from for 2 × Heartbeat; a changed slot map drops the entries of the
+// slots that moved; MaxStaleness bounds an entry's age in any case. A hit
+// reads an atomically published open-addressing table, a ticking clock, its
+// connection's serving bound and counters striped per goroutine: it writes no
+// memory another core reads.
+// docs/CACHE.md has the table of faults.
 //
 // Values are JSON by default; []byte and string values are stored as they are
 // (behind the header, with early refresh on); Options.Codec plugs in any other

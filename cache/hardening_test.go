@@ -145,7 +145,7 @@ func TestTypedNilsAreErrors(t *testing.T) {
 		}
 	}
 	srv := redistest.StartServer(t)
-	_, err := cache.New[product](plain(t, srv.Addr(), nil), cache.Options{TTL: time.Minute, Codec: (*panickingCodec)(nil)})
+	_, err := cache.New[product](plain(t, srv.Addr()), cache.Options{TTL: time.Minute, Codec: (*panickingCodec)(nil)})
 	if !errors.Is(err, cache.ErrInvalidOptions) || !strings.Contains(err.Error(), "Codec") {
 		t.Errorf("New with a typed nil Codec: %v, want ErrInvalidOptions naming Codec", err)
 	}
@@ -174,7 +174,7 @@ func TestNotFoundDuringAnOutageIsAFallback(t *testing.T) {
 // Every option is validated, each error naming its field.
 func TestEveryOptionIsValidated(t *testing.T) {
 	srv := redistest.StartServer(t)
-	rdb := plain(t, srv.Addr(), nil)
+	rdb := plain(t, srv.Addr())
 	for field, opts := range map[string]cache.Options{
 		"LoadTimeout":             {TTL: time.Minute, LoadTimeout: -time.Second},
 		"FillLockTTL":             {TTL: time.Minute, FillLockTTL: time.Microsecond},
@@ -191,6 +191,7 @@ func TestEveryOptionIsValidated(t *testing.T) {
 		"MaxEntries":   {MaxEntries: -1},
 		"MaxBytes":     {MaxBytes: -1},
 		"MaxStaleness": {MaxStaleness: -time.Second},
+		"Heartbeat":    {Heartbeat: time.Millisecond},
 	} {
 		if _, err := cache.NewNear(opts); !errors.Is(err, cache.ErrInvalidOptions) || !strings.Contains(err.Error(), field) {
 			t.Errorf("NewNear with a bad %s: %v", field, err)

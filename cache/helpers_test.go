@@ -158,15 +158,10 @@ func newCache(t testing.TB, rdb redis.UniversalClient, opts cache.Options) *cach
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // plain returns a go-redis client to addr that honours context deadlines on
-// the socket, closed when the test ends. With a near tier it caches into it.
-func plain(t testing.TB, addr string, near *cache.Near) *redis.Client {
+// the socket, closed when the test ends.
+func plain(t testing.TB, addr string) *redis.Client {
 	t.Helper()
-	opts := &redis.Options{Addr: addr, ContextTimeoutEnabled: true, MaxRetries: -1}
-	if near != nil {
-		opts.Protocol = 3
-		opts.ClientSideCache = near
-	}
-	c := redis.NewClient(opts)
+	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true, MaxRetries: -1})
 	t.Cleanup(func() { c.Close() })
 	return c
 }

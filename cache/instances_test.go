@@ -19,7 +19,7 @@ func instances(t *testing.T, n int, addr string, opts cache.Options) []*cache.Ca
 	t.Helper()
 	out := make([]*cache.Cache[product], n)
 	for i := range out {
-		out[i] = newCache(t, plain(t, addr, nil), opts)
+		out[i] = newCache(t, plain(t, addr), opts)
 	}
 	return out
 }
@@ -89,7 +89,7 @@ func TestFillLockHolderGone(t *testing.T) {
 	srv := redistest.StartServer(t)
 	direct := srv.Client(t)
 	const leaseTTL = 300 * time.Millisecond
-	c := newCache(t, plain(t, srv.Addr(), nil), cache.Options{Prefix: "gone:", FillLockTTL: leaseTTL})
+	c := newCache(t, plain(t, srv.Addr()), cache.Options{Prefix: "gone:", FillLockTTL: leaseTTL})
 	if err := direct.Set(context.Background(), "{gone:a}\x00lease", "a dead instance's token", leaseTTL).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestMissWithinBudgetAtHighLatency(t *testing.T) {
 		loadTime = 20 * time.Millisecond
 		misses   = 30
 	)
-	c := newCache(t, plain(t, proxy.Addr(), nil), cache.Options{Prefix: "slow:", Timeout: budget})
+	c := newCache(t, plain(t, proxy.Addr()), cache.Options{Prefix: "slow:", Timeout: budget})
 	load := func(ctx context.Context, id string) (product, error) {
 		time.Sleep(loadTime)
 		return product{ID: id}, nil

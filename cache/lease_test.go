@@ -182,7 +182,7 @@ func TestLoadRacingAWriteNeverUndoesIt(t *testing.T) {
 func TestGetManyRacingAWriteNeverUndoesIt(t *testing.T) {
 	srv := redistest.StartServer(t)
 	opts := cache.Options{Prefix: "many-lease:", TTL: 10 * time.Minute, Timeout: time.Second}
-	r, w, reader := newCache(t, plain(t, srv.Addr(), nil), opts), newCache(t, plain(t, srv.Addr(), nil), opts), newCache(t, plain(t, srv.Addr(), nil), opts)
+	r, w, reader := newCache(t, plain(t, srv.Addr()), opts), newCache(t, plain(t, srv.Addr()), opts), newCache(t, plain(t, srv.Addr()), opts)
 	keys := leaseKeys("m", 20)
 	src := newRows(keys, 0)
 	allWritten := make(chan struct{})
@@ -242,8 +242,8 @@ func TestLateCallerOfAFallbackLoadGetsANewerValue(t *testing.T) {
 	proxy := redistest.NewProxy(t, srv.Addr())
 	proxy.Latency(100 * time.Millisecond) // each way
 	opts := cache.Options{Prefix: "slow-lease:", TTL: 10 * time.Minute}
-	r := newCache(t, plain(t, proxy.Addr(), nil), opts)
-	w := newCache(t, plain(t, srv.Addr(), nil), cache.Options{Prefix: "slow-lease:", TTL: 10 * time.Minute, Timeout: time.Second})
+	r := newCache(t, plain(t, proxy.Addr()), opts)
+	w := newCache(t, plain(t, srv.Addr()), cache.Options{Prefix: "slow-lease:", TTL: 10 * time.Minute, Timeout: time.Second})
 	keys := leaseKeys("k", 10)
 	src := newRows(keys, 300*time.Millisecond)
 	ctx := context.Background()

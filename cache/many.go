@@ -44,11 +44,11 @@ func (c *Cache[V]) GetMany(ctx context.Context, keys []string, load func(ctx con
 			continue
 		}
 		if c.tier != nil {
-			if e := c.tier.lookup(k, now); e != nil {
+			if e := c.tier.lookup(k, c.near.clock.nanos()); e != nil {
 				switch v, kind, _, _ := c.tier.value(e); kind {
 				case kindValue:
 					found[k] = v
-					c.observe(ResultNearHit)
+					c.observeNearHit()
 					continue
 				case kindNotFound:
 					c.observe(ResultNearNegativeHit)

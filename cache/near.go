@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,73 +15,82 @@ import (
 const (
 	DefaultNearMaxEntries   = 10_000
 	DefaultNearMaxBytes     = 64 << 20
-	DefaultNearMaxStaleness = 5 * time.Second
+	DefaultNearMaxStaleness = time.Minute
+	DefaultNearHeartbeat    = time.Second
 )
 
 // NearOptions configures a Near.
 type NearOptions struct {
-	// MaxEntries bounds the number of entries of each of the two stores (the
-	// replies go-redis caches and the decoded values). Zero means
-	// DefaultNearMaxEntries (10,000).
+	// MaxEntries bounds the number of values held, over all the Caches that
+	// use the Near. Zero means DefaultNearMaxEntries (10,000).
 	MaxEntries int
 
-	// MaxBytes bounds the size of each store, counted as the encoded size of
-	// the values plus their keys and about 100 bytes per entry. Zero means
-	// DefaultNearMaxBytes (64 MiB). go-redis splits its store in 16 shards, so
-	// a value larger than MaxBytes/16 is never kept in memory.
+	// MaxBytes bounds their size, counted as the stored size of each value
+	// plus twice its key and 128 bytes. Zero means DefaultNearMaxBytes
+	// (64 MiB).
 	MaxBytes int64
 
-	// MaxStaleness is the longest an entry is served from memory after it was
+	// MaxStaleness is the longest a value is served from memory after it was
 	// read from Redis, whatever Redis said since: the bound on a stale read
-	// when invalidation messages are lost (a network partition that leaves the
-	// connection open). Zero means DefaultNearMaxStaleness (5 s).
+	// should invalidations be lost while the invalidation connections answer
+	// their heartbeat (which a TCP stream does not do). Zero means
+	// DefaultNearMaxStaleness (1 minute).
 	MaxStaleness time.Duration
+
+	// Heartbeat is how long an invalidation connection may stay silent: it is
+	// pinged after half a Heartbeat without a message, and declared lost when
+	// the answer takes a Heartbeat. Nothing is served from memory while a
+	// connection has not been heard from for 2 × Heartbeat, which bounds how
+	// long a partition goes unnoticed. Zero means DefaultNearHeartbeat (1 s).
+	Heartbeat time.Duration
 }
 
 // Near is an in-process tier in front of Redis for Caches: it keeps the values
-// they read as decoded values in memory, and Redis itself tells when one
-// changes. It is go-redis's client-side caching (RESP3 CLIENT TRACKING): give
-// it to the go-redis client as Options.ClientSideCache (or
-// UniversalOptions.ClientSideCache) with Protocol 3, then to each Cache as
-// Options.Near:
+// they read from Redis as decoded values in memory, and Redis itself tells it
+// when one changes. Give it to each Cache as Options.Near; nothing else is
+// needed, on any deployment a Cache works with (standalone, Sentinel,
+// Cluster, any database, any way of giving the password, RESP2 or RESP3):
 //
 //	near, err := cache.NewNear(cache.NearOptions{})
-//	rdb, err := redisguard.New(redisguard.Options{Redis: &redis.UniversalOptions{
-//		Addrs: []string{addr}, Protocol: 3, ClientSideCache: near,
-//	}})
 //	products, err := cache.New[Product](rdb, cache.Options{Prefix: "product:", TTL: time.Hour, Near: near})
 //
-// A Near implements redis.Cache over a redis.LocalCache, which keeps the raw
-// replies as go-redis needs them. Beside it, for every key of a Cache that
-// uses it, it keeps the reply of GET, decoded on first use: a hit returns that
-// value without a Redis call, a decode or an allocation. Both are emptied by
-// the same signals: DeleteByRedisKey (Redis invalidated the key),
-// EvictByConn (the connection that read it is gone, so its invalidations
-// would be lost) and Flush; and both stop serving an entry MaxStaleness after
-// it was read.
+// While Caches use it, a Near keeps one invalidation connection of its own to
+// each master (see the package documentation): CLIENT TRACKING in broadcast
+// mode for the Caches' prefixes, so that every write of a key under them, by
+// any client, invalidates it here as the message arrives. A hit returns the
+// decoded value without a Redis call, a decode or an allocation, and writes
+// no memory that other cores read.
 //
-// Values served from memory are shared by every caller: a V holding
-// pointers, slices or maps must not be modified by the caller.
+// A value is kept only when no invalidation of its key, no loss of its
+// master's connection and no move of its slot came between the start of its
+// read and its arrival; what a connection covers is dropped when it is lost
+// or remade, and not served while it has not been heard from for 2 ×
+// Heartbeat. Values served from memory are shared by every caller: a
+// V holding pointers, slices or maps must not be modified by the caller.
 //
-// go-redis caches only on a standalone client (not a cluster or a ring), in
-// database 0, and not with a credentials provider (a redisguard
-// PasswordFile is one): there a Near stays empty and every Get reads Redis.
-// NearStats.Fills shows whether it is used.
+// A Near serves one Redis deployment: Caches over another one are refused by
+// New, as are Caches with overlapping or empty prefixes.
 type Near struct {
-	raw          *redis.LocalCache
 	maxEntries   int64
 	maxBytes     int64
 	maxStaleness time.Duration
+	heartbeat    time.Duration
 
-	mu    sync.Mutex // serializes registration
+	clock coarseClock
+	// routes says which connection covers a key; nil while there is none.
+	routes atomic.Pointer[nearRoutes]
+	// epoch moves when every entry is dropped; a fill keeps its value only
+	// within the epoch its read began in (and its connection's, see watcher).
+	epoch atomic.Uint64
+
+	mu    sync.Mutex // serializes registration and the start and stop of conns
 	tiers atomic.Pointer[[]tierHandle]
-	ns    atomic.Pointer[string] // go-redis's namespace of keys, learned from the first it names
+	conns *nearConns // running while Caches use the Near
+	users int
 
-	entries, bytes                                          atomic.Int64
-	fills, evictions, invalidations, connEvictions, flushes atomic.Uint64
+	entries, bytes                                                  atomic.Int64
+	fills, evictions, invalidations, flushes, lost, messages, moves atomic.Uint64
 }
-
-var _ redis.Cache = (*Near)(nil)
 
 // NewNear returns an empty Near.
 func NewNear(opts NearOptions) (*Near, error) {
@@ -105,19 +113,22 @@ func NewNear(opts NearOptions) (*Near, error) {
 	case opts.MaxStaleness == 0:
 		opts.MaxStaleness = DefaultNearMaxStaleness
 	}
+	switch {
+	case opts.Heartbeat < 0 || (opts.Heartbeat > 0 && opts.Heartbeat < 10*time.Millisecond):
+		errs.add("NearOptions.Heartbeat", "is %v: it must be at least 10ms", opts.Heartbeat)
+	case opts.Heartbeat == 0:
+		opts.Heartbeat = DefaultNearHeartbeat
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	n := &Near{
-		raw: redis.NewLocalCache(redis.CacheConfig{
-			MaxEntries:     opts.MaxEntries,
-			MaxMemoryBytes: opts.MaxBytes,
-			MaxStaleness:   opts.MaxStaleness,
-		}),
 		maxEntries:   int64(opts.MaxEntries),
 		maxBytes:     opts.MaxBytes,
 		maxStaleness: opts.MaxStaleness,
+		heartbeat:    opts.Heartbeat,
 	}
+	n.clock.set(time.Now())
 	n.tiers.Store(&[]tierHandle{})
 	return n, nil
 }
@@ -129,44 +140,74 @@ type NearStats struct {
 	Bytes   int64
 	// Fills counts values read from Redis into memory; Evictions those
 	// dropped to stay within the bounds; Invalidations those dropped because
-	// Redis invalidated them; ConnEvictions those dropped because the
-	// connection that read them closed; Flushes the times all were dropped.
-	Fills, Evictions, Invalidations, ConnEvictions, Flushes uint64
-	// Raw are go-redis's counts of the replies it keeps.
-	Raw redis.CSCStats
+	// Redis invalidated them; Flushes the times all were dropped (a
+	// connection lost or made, a topology change, FLUSHALL).
+	Fills, Evictions, Invalidations, Flushes uint64
+	// Messages counts the invalidation messages received; TopologyChanges
+	// the changes of a cluster's slot map, each of which dropped the entries
+	// of the slots that moved.
+	Messages, TopologyChanges uint64
+	// Conns is the number of invalidation connections wanted (one per
+	// master), ConnsUp those subscribed now; ConnsLost counts losses.
+	Conns, ConnsUp int
+	ConnsLost      uint64
+	// LastConnError is why an invalidation connection ended or failed to
+	// start last (nil if none has): a server without CLIENT TRACKING (before
+	// Redis 6) shows here, and the tier then never serves.
+	LastConnError error
+	// Serving is true while every connection is up and was heard from
+	// within 2 × Heartbeat: values are served from memory. On a cluster, the
+	// keys of the masters whose connection is up are served meanwhile.
+	Serving bool
 }
 
 // Stats returns the counts of the Near.
 func (n *Near) Stats() NearStats {
-	return NearStats{
-		Entries:       int(n.entries.Load()),
-		Bytes:         n.bytes.Load(),
-		Fills:         n.fills.Load(),
-		Evictions:     n.evictions.Load(),
-		Invalidations: n.invalidations.Load(),
-		ConnEvictions: n.connEvictions.Load(),
-		Flushes:       n.flushes.Load(),
-		Raw:           n.raw.Stats(),
+	s := NearStats{
+		Entries:         int(n.entries.Load()),
+		Bytes:           n.bytes.Load(),
+		Fills:           n.fills.Load(),
+		Evictions:       n.evictions.Load(),
+		Invalidations:   n.invalidations.Load(),
+		Flushes:         n.flushes.Load(),
+		Messages:        n.messages.Load(),
+		TopologyChanges: n.moves.Load(),
+		ConnsLost:       n.lost.Load(),
 	}
+	n.mu.Lock()
+	if n.conns != nil {
+		s.Conns, s.ConnsUp, s.Serving, s.LastConnError = n.conns.counts(n.clock.nanos())
+	}
+	n.mu.Unlock()
+	return s
 }
 
 // tierHandle is the untyped view of a Cache's store of decoded values.
 type tierHandle interface {
 	prefix() string
-	// fulfill stores reply for key when publish, run under the key's lock,
-	// succeeds, and returns what publish returned.
-	fulfill(key, cacheKey string, reply []byte, owner uint64, publish func() bool) bool
-	// drop removes key, running also under the key's lock.
-	drop(key string, also func()) bool
-	evictConn(owner uint64) int
+	drop(key string) bool
 	flush() int
+	// dropWhere drops the entries and markers for which drop, given the Redis
+	// key and the connection that covers it, is true, and returns how many
+	// entries.
+	dropWhere(drop func(rkey string, owner *watcher) bool) int
 }
 
-// register adds the store of a Cache; prefixes must not overlap, or one key
-// would belong to two Caches.
-func (n *Near) register(t tierHandle) error {
+// attach registers the store of a Cache over rdb and starts the invalidation
+// connections with the first one.
+func (n *Near) attach(rdb redis.UniversalClient, t tierHandle) error {
+	if t.prefix() == "" {
+		return fmt.Errorf("%w: Near needs a Prefix: Redis tracks the keys of a near tier by prefix", ErrInvalidOptions)
+	}
+	src, err := nearSourceOf(rdb)
+	if err != nil {
+		return err
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.conns != nil && n.conns.src.key != src.key {
+		return fmt.Errorf("%w: Near is used by Caches over %s, not %s: give each Redis deployment its own Near", ErrInvalidOptions, n.conns.src.key, src.key)
+	}
 	old := *n.tiers.Load()
 	for _, o := range old {
 		if strings.HasPrefix(t.prefix(), o.prefix()) || strings.HasPrefix(o.prefix(), t.prefix()) {
@@ -175,12 +216,18 @@ func (n *Near) register(t tierHandle) error {
 	}
 	tiers := append(append([]tierHandle(nil), old...), t)
 	n.tiers.Store(&tiers)
+	n.users++
+	if n.conns == nil {
+		n.conns = startNearConns(n, src)
+	} else {
+		n.conns.retrack() // the connections must track the new prefix too
+	}
 	return nil
 }
 
-func (n *Near) unregister(t tierHandle) {
+// detach removes a Cache's store, and stops the connections with the last.
+func (n *Near) detach(t tierHandle) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	old := *n.tiers.Load()
 	tiers := make([]tierHandle, 0, len(old))
 	for _, o := range old {
@@ -189,112 +236,53 @@ func (n *Near) unregister(t tierHandle) {
 		}
 	}
 	n.tiers.Store(&tiers)
+	n.users--
+	var conns *nearConns
+	if n.users == 0 {
+		conns, n.conns = n.conns, nil
+	}
+	n.mu.Unlock()
 	t.flush()
+	if conns != nil {
+		conns.stop()
+	}
 }
 
-// tierOf returns the store a Redis key belongs to, and the key without the
-// prefix.
-func (n *Near) tierOf(rkey string) (tierHandle, string, bool) {
+// prefixes returns the prefixes the connections track.
+func (n *Near) prefixes() []string {
+	tiers := *n.tiers.Load()
+	p := make([]string, len(tiers))
+	for i, t := range tiers {
+		p[i] = t.prefix()
+	}
+	return p
+}
+
+// invalidate drops the entry of a Redis key Redis invalidated.
+func (n *Near) invalidate(rkey string) {
 	for _, t := range *n.tiers.Load() {
 		if p := t.prefix(); strings.HasPrefix(rkey, p) && len(rkey) > len(p) {
-			return t, rkey[len(p):], true
-		}
-	}
-	return nil, "", false
-}
-
-// learn records go-redis's key namespace, needed to drop a reply it keeps.
-func (n *Near) learn(ns string) {
-	if cur := n.ns.Load(); cur == nil || *cur != ns {
-		n.ns.Store(&ns)
-	}
-}
-
-// forgetRaw drops the reply go-redis keeps for rkey, so that its next read
-// fetches it and fills the decoded store too.
-func (n *Near) forgetRaw(rkey string) {
-	if ns := n.ns.Load(); ns != nil {
-		n.raw.DeleteByRedisKey(*ns + rkey)
-	}
-}
-
-// Get returns the reply go-redis keeps for cacheKey.
-func (n *Near) Get(ctx context.Context, cacheKey string) ([]byte, bool) {
-	return n.raw.Get(ctx, cacheKey)
-}
-
-// Reserve claims cacheKey for fetching; see redis.Cache.
-func (n *Near) Reserve(cacheKey string, redisKeys []string) (uint64, bool) {
-	return n.raw.Reserve(cacheKey, redisKeys)
-}
-
-// Cancel drops a reservation; see redis.Cache.
-func (n *Near) Cancel(cacheKey string, token uint64) bool {
-	return n.raw.Cancel(cacheKey, token)
-}
-
-// FulfillOwned publishes a fetched reply, and, for the GET of a Cache's key,
-// keeps it for the Cache to decode, under the same lock as the invalidations
-// of that key.
-func (n *Near) FulfillOwned(cacheKey string, token, ownerConnID uint64, value []byte) bool {
-	publish := func() bool { return n.raw.FulfillOwned(cacheKey, token, ownerConnID, value) }
-	ns, rkey, ok := parseGetCacheKey(cacheKey)
-	if !ok {
-		return publish()
-	}
-	n.learn(ns)
-	t, key, ok := n.tierOf(rkey)
-	if !ok {
-		return publish()
-	}
-	return t.fulfill(key, cacheKey, value, ownerConnID, publish)
-}
-
-// DeleteByRedisKey drops every entry of a key Redis invalidated.
-func (n *Near) DeleteByRedisKey(redisKey string) int {
-	removed := 0
-	also := func() { removed += n.raw.DeleteByRedisKey(redisKey) }
-	if _, rkey, ok := splitNamespace(redisKey); ok {
-		if t, key, ok := n.tierOf(rkey); ok {
-			if t.drop(key, also) {
+			if t.drop(rkey[len(p):]) {
 				n.invalidations.Add(1)
 			}
-			return removed
+			return
 		}
 	}
-	also()
-	return removed
 }
 
-// DeleteByCacheKey drops one entry.
-func (n *Near) DeleteByCacheKey(cacheKey string) bool {
-	removed := false
-	also := func() { removed = n.raw.DeleteByCacheKey(cacheKey) }
-	if _, rkey, ok := parseGetCacheKey(cacheKey); ok {
-		if t, key, ok := n.tierOf(rkey); ok {
-			t.drop(key, also)
-			return removed
-		}
-	}
-	also()
-	return removed
-}
-
-// EvictByConn drops every entry read on a connection that is gone.
-func (n *Near) EvictByConn(connID uint64) int {
-	removed := n.raw.EvictByConn(connID)
-	for _, t := range *n.tiers.Load() {
-		n.connEvictions.Add(uint64(t.evictConn(connID)))
-	}
-	return removed
-}
-
-// Flush drops every entry.
-func (n *Near) Flush() int {
-	removed := n.raw.Flush()
+// flushAll moves the epoch, so that no read begun before keeps its value,
+// and drops every entry.
+func (n *Near) flushAll() {
+	n.epoch.Add(1)
 	for _, t := range *n.tiers.Load() {
 		t.flush()
 	}
 	n.flushes.Add(1)
-	return removed
+}
+
+// dropWhere drops, in every tier, the entries for which drop is true.
+func (n *Near) dropWhere(drop func(rkey string, owner *watcher) bool) {
+	for _, t := range *n.tiers.Load() {
+		t.dropWhere(drop)
+	}
 }

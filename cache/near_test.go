@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -21,7 +23,26 @@ func nearCache(t testing.TB, addr string, nopts cache.NearOptions, opts cache.Op
 	t.Helper()
 	near := newNear(t, nopts)
 	opts.Near = near
-	return newCache(t, plain(t, addr, near), opts), near
+	c := newCache(t, plain(t, addr), opts)
+	waitServing(t, near)
+	return c, near
+}
+
+// waitServing waits for near's invalidation connections to be up.
+func waitServing(t testing.TB, near *cache.Near) {
+	t.Helper()
+	redistest.Eventually(t, 10*time.Second, "the near tier serving", func() bool { return near.Stats().Serving })
+}
+
+// nearHit reads key until it is a near hit.
+func nearHit(t testing.TB, c *cache.Cache[product], key string, load cache.Loader[product]) {
+	t.Helper()
+	ctx := context.Background()
+	redistest.Eventually(t, 5*time.Second, "a near hit of "+key, func() bool {
+		before := c.Stats().NearHits
+		_, _ = c.Get(ctx, key, load)
+		return c.Stats().NearHits > before
+	})
 }
 
 // A second Get of a key is answered from memory, without a Redis call, and a
@@ -63,13 +84,18 @@ func TestNearServesHitsFromMemory(t *testing.T) {
 	}
 }
 
-// It works through a redisguard client as well.
-func TestNearThroughRedisguard(t *testing.T) {
-	srv := redistest.StartServer(t)
-	near := newNear(t, cache.NearOptions{})
-	rdb, err := redisguard.New(redisguard.Options{Redis: &redis.UniversalOptions{
-		Addrs: []string{srv.Addr()}, Protocol: 3, ClientSideCache: near,
-	}})
+// It works through a redisguard client in database 3 with a PasswordFile
+// (a credentials provider to go-redis), with Options.Near alone.
+func TestNearThroughRedisguardDB3PasswordFile(t *testing.T) {
+	srv := redistest.StartServer(t, "requirepass near-secret")
+	path := filepath.Join(t.TempDir(), "password")
+	if err := os.WriteFile(path, []byte("near-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rdb, err := redisguard.New(redisguard.Options{
+		Redis:        &redis.UniversalOptions{Addrs: []string{srv.Addr()}, DB: 3},
+		PasswordFile: path,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,48 +104,64 @@ func TestNearThroughRedisguard(t *testing.T) {
 	if err := rdb.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
+	near := newNear(t, cache.NearOptions{})
 	c := newCache(t, rdb, cache.Options{Prefix: "g:", Near: near})
+	waitServing(t, near)
 	src := newSource(1)
 	for range 10 {
 		if p, err := c.Get(ctx, "a", src.load); err != nil || p != src.products["a"] {
 			t.Fatal(p, err)
 		}
 	}
-	// The first Get loads, the next reads Redis; a read of the store's
-	// invalidation may cost one more.
+	// The first Get loads, the next reads Redis and fills; a store's own
+	// invalidation may cost one more read.
 	if s := c.Stats(); s.NearHits < 7 {
 		t.Fatalf("stats %+v: want near hits through a redisguard client", s)
 	}
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr(), Password: "near-secret", DB: 3})
+	defer admin.Close()
+	if n, err := admin.Exists(ctx, "g:a").Result(); err != nil || n != 1 {
+		t.Fatalf("g:a in db 3: %d, %v", n, err)
+	}
+	writer := newCache(t, admin, cache.Options{Prefix: "g:"})
+	measureWriteSeen(t, c, writer, 30)
 	c.Close()
 }
 
-// Another instance's write is seen by a near-cache reader within the
-// invalidation delay: 50 ms at p99.
-func TestNearSeesAnotherInstancesWrite(t *testing.T) {
-	srv := redistest.StartServer(t)
-	reader, _ := nearCache(t, srv.Addr(), cache.NearOptions{}, cache.Options{Prefix: "w:"})
-	writer := newCache(t, plain(t, srv.Addr(), nil), cache.Options{Prefix: "w:"})
+// measureWriteSeen has writer set key "a" writes times, and measures how soon
+// reader, which holds it in its near tier, serves each new value.
+func measureWriteSeen(t *testing.T, reader, writer *cache.Cache[product], writes int) {
+	t.Helper()
+	delays := writeSeenDelays(t, reader, writer, "a", writes)
+	slices.Sort(delays)
+	p50, p99, worst := delays[writes/2], delays[writes*99/100], delays[writes-1]
+	t.Logf("another instance's SET seen by a near-cache reader after: p50 %v, p99 %v, max %v",
+		p50.Round(time.Microsecond), p99.Round(time.Microsecond), worst.Round(time.Microsecond))
+	if p99 > 50*time.Millisecond {
+		t.Fatalf("p99 %v: want another instance's write seen within 50 ms", p99)
+	}
+}
+
+// writeSeenDelays has writer set key writes times, each once reader holds
+// the previous value in its near tier, and returns how soon reader served
+// each new value.
+func writeSeenDelays(t *testing.T, reader, writer *cache.Cache[product], key string, writes int) []time.Duration {
+	t.Helper()
 	ctx := context.Background()
 	never := func(context.Context, string) (product, error) { return product{}, errors.New("the loader ran") }
-	if err := writer.Set(ctx, "a", product{ID: "a", Price: 0}); err != nil {
+	if err := writer.Set(ctx, key, product{ID: key, Price: 0}); err != nil {
 		t.Fatal(err)
 	}
-	const writes = 50
 	var delays []time.Duration
 	for i := 1; i <= writes; i++ {
-		// Read until the value is in the near tier.
-		redistest.Eventually(t, 5*time.Second, "the value in the near tier", func() bool {
-			before := reader.Stats().NearHits
-			_, _ = reader.Get(ctx, "a", never)
-			return reader.Stats().NearHits > before
-		})
-		want := product{ID: "a", Price: float64(i)}
-		if err := writer.Set(ctx, "a", want); err != nil {
+		nearHit(t, reader, key, never)
+		want := product{ID: key, Price: float64(i)}
+		if err := writer.Set(ctx, key, want); err != nil {
 			t.Fatal(err)
 		}
 		written := time.Now()
 		for {
-			p, err := reader.Get(ctx, "a", never)
+			p, err := reader.Get(ctx, key, never)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,25 +172,36 @@ func TestNearSeesAnotherInstancesWrite(t *testing.T) {
 			if time.Since(written) > 5*time.Second {
 				t.Fatalf("write %d not seen after 5s", i)
 			}
-			time.Sleep(100 * time.Microsecond)
+			time.Sleep(50 * time.Microsecond)
 		}
 	}
-	slices.Sort(delays)
-	p50, p99, worst := delays[writes/2], delays[writes*99/100], delays[writes-1]
-	t.Logf("another instance's SET seen by a near-cache reader after: p50 %v, p99 %v, max %v",
-		p50.Round(time.Microsecond), p99.Round(time.Microsecond), worst.Round(time.Microsecond))
-	if p99 > 50*time.Millisecond {
-		t.Fatalf("p99 %v: want another instance's write seen within 50 ms", p99)
+	return delays
+}
+
+// Another instance's write is seen by a near-cache reader within 50 ms at
+// p99, over a RESP2 and a RESP3 client with Options.Near alone.
+func TestNearSeesAnotherInstancesWrite(t *testing.T) {
+	srv := redistest.StartServer(t)
+	for _, protocol := range []int{2, 3} {
+		t.Run(fmt.Sprintf("RESP%d", protocol), func(t *testing.T) {
+			near := newNear(t, cache.NearOptions{})
+			rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: protocol})
+			defer rdb.Close()
+			reader := newCache(t, rdb, cache.Options{Prefix: fmt.Sprintf("w%d:", protocol), Near: near})
+			waitServing(t, near)
+			writer := newCache(t, plain(t, srv.Addr()), cache.Options{Prefix: fmt.Sprintf("w%d:", protocol)})
+			measureWriteSeen(t, reader, writer, 100)
+			reader.Close()
+		})
 	}
 }
 
-// With Redis killed, the near tier stops serving: at once, as go-redis drops
-// the connections the values were read on, and in any case within
-// MaxStaleness.
+// With Redis killed, the near tier stops serving at once: its invalidation
+// connection breaks, and everything it covered is dropped.
 func TestNearStopsServingWhenRedisIsKilled(t *testing.T) {
 	srv := redistest.StartServer(t)
 	const maxStaleness = time.Second
-	c, _ := nearCache(t, srv.Addr(), cache.NearOptions{MaxStaleness: maxStaleness}, cache.Options{Prefix: "k:"})
+	c, near := nearCache(t, srv.Addr(), cache.NearOptions{MaxStaleness: maxStaleness}, cache.Options{Prefix: "k:"})
 	src := newSource(1)
 	ctx := context.Background()
 	redistest.Eventually(t, 5*time.Second, "a near hit", func() bool {
@@ -169,47 +222,100 @@ func TestNearStopsServingWhenRedisIsKilled(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	t.Logf("last near hit %v after Redis was killed (MaxStaleness %v)", last.Round(time.Microsecond), maxStaleness)
-	if last > maxStaleness {
-		t.Fatalf("a near hit %v after Redis was killed: past MaxStaleness %v", last, maxStaleness)
+	t.Logf("last near hit %v after Redis was killed (MaxStaleness %v); %+v", last.Round(time.Microsecond), maxStaleness, near.Stats())
+	if last > 500*time.Millisecond {
+		t.Fatalf("a near hit %v after Redis was killed: want none once its connection broke", last)
+	}
+	if s := near.Stats(); s.Entries != 0 || s.ConnsLost == 0 || s.Serving {
+		t.Fatalf("near stats %+v: want the entries dropped and the connection lost", s)
 	}
 }
 
 // When invalidations are lost (a partition that leaves the connection open),
-// a value is served from memory at most MaxStaleness after it was read.
+// nothing is served from memory 2 × Heartbeat after the connection was last
+// heard from, however long MaxStaleness is.
 func TestNearBoundsStalenessWhenInvalidationsAreLost(t *testing.T) {
 	srv := redistest.StartServer(t)
 	proxy := redistest.NewProxy(t, srv.Addr())
-	const maxStaleness = 500 * time.Millisecond
-	reader, _ := nearCache(t, proxy.Addr(), cache.NearOptions{MaxStaleness: maxStaleness}, cache.Options{Prefix: "b:"})
-	writer := newCache(t, plain(t, srv.Addr(), nil), cache.Options{Prefix: "b:"})
+	const heartbeat = 200 * time.Millisecond
+	reader, near := nearCache(t, proxy.Addr(), cache.NearOptions{Heartbeat: heartbeat, MaxStaleness: time.Hour}, cache.Options{Prefix: "b:"})
+	writer := newCache(t, plain(t, srv.Addr()), cache.Options{Prefix: "b:"})
 	src := newSource(1)
 	old := src.products["a"]
 	ctx := context.Background()
-	var readAt time.Time
-	redistest.Eventually(t, 5*time.Second, "the value in the near tier", func() bool {
-		before := reader.Stats().NearHits
-		if _, err := reader.Get(ctx, "a", src.load); err != nil {
-			t.Fatal(err)
-		}
-		if reader.Stats().NearHits > before {
-			return true
-		}
-		readAt = time.Now() // the last read from Redis
-		return false
-	})
+	nearHit(t, reader, "a", src.load)
 	proxy.Blackhole()
+	cut := time.Now()
 	updated := product{ID: "a", Name: "new", Price: 3}
 	if err := writer.Update(ctx, "a", updated, src.write); err != nil {
 		t.Fatal(err)
 	}
-	lastOld := lastServed(t, reader, src, "a", old, readAt.Add(maxStaleness+time.Second))
-	t.Logf("with invalidations lost, the old value was served until %v after it was read (MaxStaleness %v)",
-		lastOld.Sub(readAt).Round(time.Millisecond), maxStaleness)
-	if lastOld.Sub(readAt) > maxStaleness {
-		t.Fatalf("the old value was served %v after it was read: past MaxStaleness %v", lastOld.Sub(readAt), maxStaleness)
+	lastOld := lastServed(t, reader, src, "a", old, cut.Add(2*heartbeat+time.Second))
+	t.Logf("with invalidations lost, the old value was served until %v after the cut (Heartbeat %v); %+v",
+		lastOld.Sub(cut).Round(time.Millisecond), heartbeat, near.Stats())
+	// The slack is for the coarse clock and the scheduling of a loaded
+	// machine; a stale read would go on for MaxStaleness, an hour.
+	if lastOld.Sub(cut) > 2*heartbeat+100*time.Millisecond {
+		t.Fatalf("the old value was served %v after the cut: past 2 × Heartbeat", lastOld.Sub(cut))
 	}
 	proxy.Heal()
+}
+
+// The invalidation connection killed by the server (CLIENT KILL), the server
+// restarted empty, FLUSHALL: each drops every entry before the next hit, and
+// the tier serves again afterwards.
+func TestNearDropsEverythingOnConnectionFaults(t *testing.T) {
+	srv := redistest.StartServer(t)
+	admin := plain(t, srv.Addr())
+	ctx := context.Background()
+	faults := []struct {
+		name  string
+		fault func(t *testing.T)
+	}{
+		{"CLIENT KILL TYPE pubsub", func(t *testing.T) {
+			if err := admin.Do(ctx, "client", "kill", "type", "pubsub").Err(); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"CLIENT KILL ID", func(t *testing.T) {
+			list, err := admin.ClientList(ctx).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range strings.Split(list, "\n") {
+				if strings.Contains(line, "name=redisguard-near") {
+					id := strings.TrimPrefix(strings.Fields(line)[0], "id=")
+					if err := admin.Do(ctx, "client", "kill", "id", id).Err(); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}},
+		{"FLUSHALL", func(t *testing.T) {
+			if err := admin.FlushAll(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"restart empty", func(t *testing.T) { srv.Restart() }},
+	}
+	for i, f := range faults {
+		t.Run(f.name, func(t *testing.T) {
+			c, near := nearCache(t, srv.Addr(), cache.NearOptions{MaxStaleness: time.Hour}, cache.Options{Prefix: fmt.Sprintf("f%d:", i)})
+			src := newSource(1)
+			nearHit(t, c, "a", src.load)
+			lost := near.Stats().ConnsLost
+			f.fault(t)
+			redistest.Eventually(t, 5*time.Second, "the entries dropped", func() bool {
+				s := near.Stats()
+				return s.Entries == 0 && (s.ConnsLost > lost || f.name == "FLUSHALL")
+			})
+			// Back: the key is read from Redis (or loaded) again, and served
+			// from memory once the connection is up again.
+			waitServing(t, near)
+			nearHit(t, c, "a", src.load)
+			t.Logf("%s: %+v", f.name, near.Stats())
+		})
+	}
 }
 
 // An Update of this process is never followed by a read of the old value from
@@ -275,7 +381,7 @@ type tagged struct {
 func TestNearValuesAreSharedSafely(t *testing.T) {
 	srv := redistest.StartServer(t)
 	near := newNear(t, cache.NearOptions{})
-	c, err := cache.New[tagged](plain(t, srv.Addr(), near), cache.Options{Prefix: "s:", TTL: time.Minute, Near: near})
+	c, err := cache.New[tagged](plain(t, srv.Addr()), cache.Options{Prefix: "s:", TTL: time.Minute, Near: near})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,12 +417,12 @@ func TestNearValuesAreSharedSafely(t *testing.T) {
 	}
 }
 
-// Two Caches on one Near must not claim the same keys, and a client that does
-// not cache into the Near is refused.
+// Two Caches on one Near must not claim the same keys, a Near serves one
+// deployment, and a Ring or an empty prefix is refused.
 func TestNearRegistration(t *testing.T) {
 	srv := redistest.StartServer(t)
 	near := newNear(t, cache.NearOptions{})
-	rdb := plain(t, srv.Addr(), near)
+	rdb := plain(t, srv.Addr())
 	newCache(t, rdb, cache.Options{Prefix: "product:", Near: near})
 	for _, prefix := range []string{"product:", "product:eu:", "prod", ""} {
 		if _, err := cache.New[product](rdb, cache.Options{Prefix: prefix, TTL: time.Minute, Near: near}); !errors.Is(err, cache.ErrInvalidOptions) {
@@ -326,21 +432,38 @@ func TestNearRegistration(t *testing.T) {
 	other := newCache(t, rdb, cache.Options{Prefix: "user:", Near: near})
 	other.Close() // its prefix is free again
 	newCache(t, rdb, cache.Options{Prefix: "user:", Near: near})
-	_, err := cache.New[product](plain(t, srv.Addr(), nil), cache.Options{TTL: time.Minute, Near: near})
-	if !errors.Is(err, cache.ErrInvalidOptions) || !strings.Contains(err.Error(), "ClientSideCache") {
-		t.Errorf("a client without the Near as its ClientSideCache: %v", err)
+	other2 := redistest.StartServer(t)
+	_, err := cache.New[product](plain(t, other2.Addr()), cache.Options{Prefix: "order:", TTL: time.Minute, Near: near})
+	if !errors.Is(err, cache.ErrInvalidOptions) || !strings.Contains(err.Error(), "deployment") {
+		t.Errorf("a Cache over another server on the Near: %v", err)
+	}
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": srv.Addr()}})
+	defer ring.Close()
+	_, err = cache.New[product](ring, cache.Options{Prefix: "ring:", TTL: time.Minute, Near: newNear(t, cache.NearOptions{})})
+	if !errors.Is(err, cache.ErrInvalidOptions) || !strings.Contains(err.Error(), "Ring") {
+		t.Errorf("a Ring: %v", err)
+	}
+	replicas := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{srv.Addr()}, ReadOnly: true})
+	defer replicas.Close()
+	_, err = cache.New[product](replicas, cache.Options{Prefix: "ro:", TTL: time.Minute, Near: newNear(t, cache.NearOptions{})})
+	if !errors.Is(err, cache.ErrInvalidOptions) || !strings.Contains(err.Error(), "ReadOnly") {
+		t.Errorf("a cluster client reading from replicas: %v", err)
+	}
+	_, err = cache.New[product](rdb, cache.Options{TTL: time.Minute, Near: newNear(t, cache.NearOptions{})})
+	if !errors.Is(err, cache.ErrInvalidOptions) || !strings.Contains(err.Error(), "Prefix") {
+		t.Errorf("an empty Prefix: %v", err)
 	}
 }
 
 func ExampleNear() {
-	near, err := cache.NewNear(cache.NearOptions{MaxEntries: 50_000, MaxStaleness: 5 * time.Second})
+	near, err := cache.NewNear(cache.NearOptions{MaxEntries: 50_000})
 	if err != nil {
 		panic(err)
 	}
+	// Any deployment: a cluster here, where one shard takes every read of a
+	// hot key without the near tier.
 	rdb, err := redisguard.New(redisguard.Options{Redis: &redis.UniversalOptions{
-		Addrs:           []string{"127.0.0.1:6379"},
-		Protocol:        3, // client-side caching needs RESP3
-		ClientSideCache: near,
+		Addrs: []string{"127.0.0.1:7000", "127.0.0.1:7001", "127.0.0.1:7002"},
 	}})
 	if err != nil {
 		panic(err)

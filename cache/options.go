@@ -118,8 +118,9 @@ type Options struct {
 	MaxPendingInvalidations int
 
 	// Near, when set, serves hits from process memory: decoded values kept up
-	// to date by Redis's invalidation messages. The client must have been built
-	// with this Near as its ClientSideCache (see NewNear).
+	// to date by Redis's invalidation messages, which the Near receives on
+	// connections of its own. Nothing else is needed; Prefix must be set (see
+	// Near).
 	Near *Near
 
 	// OnFallback is called when Redis failed and the loader answered, with the

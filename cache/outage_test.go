@@ -26,7 +26,7 @@ func TestWriteThroughDuringAnOutage(t *testing.T) {
 		new  func(t *testing.T, addr string) redis.UniversalClient
 	}{
 		{"redisguard", func(t *testing.T, addr string) redis.UniversalClient { return guarded(t, addr, reconnectQuickly) }},
-		{"plain go-redis", func(t *testing.T, addr string) redis.UniversalClient { return plain(t, addr, nil) }},
+		{"plain go-redis", func(t *testing.T, addr string) redis.UniversalClient { return plain(t, addr) }},
 	} {
 		for _, fault := range []string{"refuse", "blackhole"} {
 			t.Run(client.name+"/"+fault, func(t *testing.T) {
@@ -35,7 +35,7 @@ func TestWriteThroughDuringAnOutage(t *testing.T) {
 				opts := cache.Options{Prefix: "p:", TTL: time.Hour}
 				writerRdb := client.new(t, proxy.Addr())
 				writer := newCache(t, writerRdb, opts)
-				reader := newCache(t, plain(t, srv.Addr(), nil), opts)
+				reader := newCache(t, plain(t, srv.Addr()), opts)
 				ctx := context.Background()
 				src := newSource(1)
 				old := src.products["a"]
@@ -101,7 +101,7 @@ func TestWriterRestartMidOutageBound(t *testing.T) {
 	proxy := redistest.NewProxy(t, srv.Addr())
 	const ttl = time.Second
 	opts := cache.Options{Prefix: "r:", TTL: ttl, Jitter: 0.2}
-	reader := newCache(t, plain(t, srv.Addr(), nil), opts)
+	reader := newCache(t, plain(t, srv.Addr()), opts)
 	ctx := context.Background()
 	src := newSource(1)
 	old := src.products["a"]
@@ -110,7 +110,7 @@ func TestWriterRestartMidOutageBound(t *testing.T) {
 	}
 	stored := time.Now()
 
-	writer, err := cache.New[product](plain(t, proxy.Addr(), nil), opts)
+	writer, err := cache.New[product](plain(t, proxy.Addr()), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestPendingInvalidationsOverflow(t *testing.T) {
 	proxy := redistest.NewProxy(t, srv.Addr())
 	const ttl = 500 * time.Millisecond
 	var results resultLog
-	c := newCache(t, plain(t, proxy.Addr(), nil), cache.Options{Prefix: "o:", TTL: ttl, Jitter: -1, MaxPendingInvalidations: 2, Observer: results.record})
+	c := newCache(t, plain(t, proxy.Addr()), cache.Options{Prefix: "o:", TTL: ttl, Jitter: -1, MaxPendingInvalidations: 2, Observer: results.record})
 	ctx := context.Background()
 	src := newSource(4)
 	getAll(t, c, src, 1)

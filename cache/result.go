@@ -160,6 +160,7 @@ func (s Stats) HitRate() float64 {
 type counters struct {
 	c              [numResults]paddedCounter
 	earlyRefreshes atomic.Uint64
+	nearHits       stripedCounter
 }
 
 type paddedCounter struct {
@@ -177,7 +178,7 @@ func (c *counters) snapshot() Stats {
 		Fallbacks:             c.c[ResultFallback].Load(),
 		LoadErrors:            c.c[ResultLoadError].Load(),
 		Corrupt:               c.c[ResultCorrupt].Load(),
-		NearHits:              c.c[ResultNearHit].Load(),
+		NearHits:              c.c[ResultNearHit].Load() + c.nearHits.load(),
 		NearNegativeHits:      c.c[ResultNearNegativeHit].Load(),
 		StaleServed:           c.c[ResultStale].Load(),
 		InvalidationsDeferred: c.c[ResultInvalidationDeferred].Load(),

@@ -39,7 +39,7 @@ func TestLeasesSurviveScriptFlush(t *testing.T) {
 	direct := srv.Client(t)
 	ctx := context.Background()
 	var log syncBuffer
-	c := newCache(t, plain(t, srv.Addr(), nil), cache.Options{Prefix: "flush:", Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	c := newCache(t, plain(t, srv.Addr()), cache.Options{Prefix: "flush:", Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	src := newSource(2)
 	if _, err := c.Get(ctx, "a", src.load); err != nil {
 		t.Fatal(err)
@@ -63,7 +63,7 @@ func TestLeasesSurviveScriptFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := leaseKeys("flushed-", 20)
-	client := func() redis.UniversalClient { return plain(t, srv.Addr(), nil) }
+	client := func() redis.UniversalClient { return plain(t, srv.Addr()) }
 	if undone, late := undoneWrites(t, client, keys, 30*time.Millisecond); undone != 0 || late != 0 {
 		t.Fatalf("after SCRIPT FLUSH: %d of %d writes undone, %d late callers got the older value", undone, len(keys), late)
 	}

@@ -29,7 +29,7 @@ func TestStaleIfError(t *testing.T) {
 	fill := func(t *testing.T, opts cache.Options) *cache.Cache[product] {
 		t.Helper()
 		opts.TTL, opts.Jitter, opts.Timeout = ttl, -1, time.Second // a generous budget on a loaded machine
-		c := newCache(t, plain(t, srv.Addr(), nil), opts)
+		c := newCache(t, plain(t, srv.Addr()), opts)
 		if err := c.Set(ctx, "a", first); err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +102,7 @@ func TestStaleIfError(t *testing.T) {
 
 	t.Run("bad input", func(t *testing.T) {
 		for _, d := range []time.Duration{-time.Second, time.Microsecond} {
-			_, err := cache.New[product](plain(t, srv.Addr(), nil), cache.Options{TTL: time.Minute, StaleIfError: d})
+			_, err := cache.New[product](plain(t, srv.Addr()), cache.Options{TTL: time.Minute, StaleIfError: d})
 			if !errors.Is(err, cache.ErrInvalidOptions) || !strings.Contains(err.Error(), "StaleIfError") {
 				t.Fatalf("StaleIfError %v: %v, want an error naming the field", d, err)
 			}

@@ -39,6 +39,10 @@
 //	redis_cache_requests_total{cache,result}      counter    cache results: hit, miss, negative_hit, fallback, load_error, corrupt, near_hit, near_negative_hit, stale
 //	redis_cache_events_total{cache,event}         counter    invalidation_deferred, invalidation_applied, invalidation_dropped, leases_off, store_unleased, near_eviction
 //	redis_cache_hit_rate{cache}                   gauge      share of requests answered without the loader (Redis or the near tier)
+//	redis_cache_near_entries{near}, _bytes        gauge      values a near tier holds, and their size (ObserveNear)
+//	redis_cache_near_connections{near}, _up       gauge      invalidation connections wanted (one per master) and subscribed
+//	redis_cache_near_serving{near}                gauge      1 while the near tier serves from memory
+//	redis_cache_near_{fills,invalidations,flushes,evictions,connections_lost}_total{near}  counter
 //
 // and from NewServerCollector, read from INFO and SLOWLOG LEN at scrape time:
 //

@@ -62,6 +62,7 @@ type Metrics struct {
 	pipeline    prometheus.Observer
 	client      *clientCollector
 	caches      *cacheCollector
+	nears       *nearCollector
 
 	mu           sync.Mutex // guards instrumented
 	instrumented bool
@@ -116,6 +117,7 @@ func New(opts Options) (*Metrics, error) {
 		cacheEvents: counter("cache_events_total", "Invalidations a cache kept, applied or dropped, and values its near tier evicted, by cache and event.", "cache", "event"),
 		client:      newClientCollector(ns, labels, opts.MaxNodeLabels),
 		caches:      newCacheCollector(ns, labels),
+		nears:       newNearCollector(ns, labels),
 	}
 	m.pipeline = m.durations.WithLabelValues("pipeline")
 	if opts.Registerer != nil {
@@ -143,6 +145,6 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 func (m *Metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		m.commands, m.durations, m.errors, m.reconnects, m.dials, m.refused,
-		m.transition, m.cacheReqs, m.cacheEvents, m.client, m.caches,
+		m.transition, m.cacheReqs, m.cacheEvents, m.client, m.caches, m.nears,
 	}
 }

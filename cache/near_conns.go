@@ -1,0 +1,406 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+const (
+	// invalidateChannel is where Redis sends the invalidations of a
+	// connection that redirects them to a subscriber (RESP2).
+	invalidateChannel = "__redis__:invalidate"
+	// topologyPoll is how often a cluster's slot map is read; a slot moved
+	// or a master replaced is noticed within it.
+	topologyPoll   = 250 * time.Millisecond
+	nearMinBackoff = 10 * time.Millisecond
+	nearMaxBackoff = 2 * time.Second
+)
+
+// nearConns are the invalidation connections of a Near, one per master, and
+// the goroutines that supervise them: one reader per connection, which is
+// also its only prober (it reconnects with capped, jittered backoff), the
+// Near's clock, and on a cluster the watcher of the slot map.
+type nearConns struct {
+	near *Near
+	src  nearSource
+	ctx  context.Context
+	halt context.CancelFunc
+	wg   sync.WaitGroup
+	done chan struct{} // closed by stop: ends the clock
+
+	mu       sync.Mutex
+	watchers map[string]*watcher // by the master's address
+	lastErr  error               // why a connection ended last
+}
+
+// watcher is the supervisor of one invalidation connection, and what the
+// entries it covers consult on every hit.
+type watcher struct {
+	c    *nearConns
+	opts *redis.Options
+	halt context.CancelFunc
+
+	// serveUntil is the coarse time until which the entries this connection
+	// covers may be served: its last sign of life plus 2 × Heartbeat, 0 while
+	// it is down. Written a few times per Heartbeat.
+	serveUntil atomic.Int64
+	// epoch moves when the connection is lost or made: a fill keeps its value
+	// only within the epoch its read began in.
+	epoch atomic.Uint64
+
+	// Guarded by c.mu.
+	up  bool
+	gen uint64        // sessions started
+	ps  *redis.PubSub // the session's subscription, nil between sessions
+}
+
+// serving reports whether w's entries may be served at now; a nil w covers
+// nothing.
+func (w *watcher) serving(now int64) bool { return w != nil && now < w.serveUntil.Load() }
+
+// drop drops every entry w covers, after moving its epoch so that no read in
+// flight keeps its value.
+func (w *watcher) drop() {
+	w.serveUntil.Store(0)
+	w.epoch.Add(1)
+	w.c.near.dropWhere(func(_ string, owner *watcher) bool { return owner == w })
+	w.c.near.flushes.Add(1)
+}
+
+func startNearConns(n *Near, src nearSource) *nearConns {
+	c := &nearConns{near: n, src: src, watchers: map[string]*watcher{}, done: make(chan struct{})}
+	c.ctx, c.halt = context.WithCancel(context.Background())
+	n.clock.set(time.Now())
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		n.clock.run(c.done)
+	}()
+	if src.cluster == nil {
+		c.reconcile(map[string]*redis.Options{src.single.Addr: src.single}, nil)
+	} else {
+		c.wg.Add(1)
+		go c.watchTopology()
+	}
+	return c
+}
+
+// stop ends every connection and goroutine, and waits for them.
+func (c *nearConns) stop() {
+	c.halt()
+	close(c.done)
+	c.mu.Lock()
+	for _, w := range c.watchers {
+		w.halt()
+		if w.ps != nil {
+			w.ps.Close() // ends a read in progress now, not at its timeout
+		}
+	}
+	c.mu.Unlock()
+	c.wg.Wait()
+	c.near.routes.Store(nil)
+	c.near.flushAll()
+}
+
+// counts returns the connections wanted and up, whether all serve at now,
+// and why one ended last.
+func (c *nearConns) counts(now int64) (wanted, up int, serving bool, lastErr error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	serving = len(c.watchers) > 0
+	for _, w := range c.watchers {
+		if w.up {
+			up++
+		}
+		serving = serving && w.serving(now)
+	}
+	return len(c.watchers), up, serving, c.lastErr
+}
+
+// retrack remakes every connection, so that it tracks the current prefixes;
+// nothing is served or kept until they are up again.
+func (c *nearConns) retrack() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, w := range c.watchers {
+		w.serveUntil.Store(0)
+		w.epoch.Add(1)
+		w.up = false
+		w.gen++ // what the session says from now on is of the old prefixes
+		if w.ps != nil {
+			w.ps.Close()
+		}
+	}
+	c.near.flushAll()
+}
+
+// watchTopology follows a cluster's masters and slot map.
+func (c *nearConns) watchTopology() {
+	defer c.wg.Done()
+	t := time.NewTicker(topologyPoll)
+	defer t.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(c.ctx, topologyPoll)
+		masters, slots, err := c.src.masters(ctx)
+		cancel()
+		if err == nil {
+			c.reconcile(masters, slots)
+		}
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// reconcile starts a watcher for each new master, stops those of masters
+// gone, publishes which connection covers which slot, and drops the entries
+// whose slot is now covered by another connection (a failover or a slot
+// migration): their master's invalidations no longer reach the one that
+// covered them.
+func (c *nearConns) reconcile(masters map[string]*redis.Options, slots []slotRange) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx.Err() != nil {
+		return
+	}
+	for addr, w := range c.watchers {
+		if masters[addr] == nil {
+			w.halt()
+			if w.ps != nil {
+				w.ps.Close()
+			}
+			delete(c.watchers, addr)
+		}
+	}
+	for addr, o := range masters {
+		if c.watchers[addr] != nil {
+			continue
+		}
+		ctx, halt := context.WithCancel(c.ctx)
+		w := &watcher{c: c, opts: o, halt: halt}
+		c.watchers[addr] = w
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			w.run(ctx)
+		}()
+	}
+	routes := &nearRoutes{}
+	if slots == nil {
+		for _, w := range c.watchers {
+			routes.single = w
+		}
+	} else {
+		routes.slots = make([]*watcher, 16384)
+		for _, r := range slots {
+			for s := max(r.start, 0); s <= min(r.end, 16383); s++ {
+				routes.slots[s] = c.watchers[r.addr]
+			}
+		}
+	}
+	old := c.near.routes.Load()
+	if old != nil && slices.Equal(old.slots, routes.slots) && old.single == routes.single {
+		return
+	}
+	// First the new routes, so that a fill from now on checks them; then
+	// the entries whose connection changed, filled before.
+	c.near.routes.Store(routes)
+	if old != nil {
+		c.near.dropWhere(func(rkey string, owner *watcher) bool { return routes.of(rkey) != owner })
+		c.near.moves.Add(1)
+	}
+}
+
+// run keeps the connection up until ctx ends.
+func (w *watcher) run(ctx context.Context) {
+	backoff := nearMinBackoff
+	for ctx.Err() == nil {
+		start := time.Now()
+		err := w.session(ctx)
+		w.down(err)
+		if time.Since(start) > nearMaxBackoff {
+			backoff = nearMinBackoff // a session that lasted starts the backoff over
+		}
+		wait := backoff/2 + rand.N(backoff/2+1)
+		backoff = min(2*backoff, nearMaxBackoff)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+}
+
+var (
+	errHeartbeat = errors.New("cache: the invalidation connection missed its heartbeat")
+	errRetrack   = errors.New("cache: the prefixes to track changed")
+	errMoved     = errors.New("cache: the client moved to another server")
+)
+
+// session makes one connection, subscribes it to its own invalidations and
+// applies them until it fails.
+func (w *watcher) session(ctx context.Context) error {
+	n := w.c.near
+	prefixes := n.prefixes()
+	o := *w.opts
+	var served string // the server the client's own connections go to
+	if w.c.src.resolve != nil {
+		rctx, cancel := context.WithTimeout(ctx, n.heartbeat)
+		addr, err := w.c.src.resolve(rctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+		o.Addr, served = addr, addr
+	}
+	o.Protocol = 2 // invalidations come as messages on a subscribed connection
+	o.OnConnect = func(ctx context.Context, cn *redis.Conn) error {
+		id, err := cn.ClientID(ctx).Result()
+		if err != nil {
+			return err
+		}
+		args := []any{"client", "tracking", "on", "redirect", id, "bcast"}
+		for _, p := range prefixes {
+			args = append(args, "prefix", p)
+		}
+		return cn.Do(ctx, args...).Err()
+	}
+	o.ClientName = "redisguard-near"
+	o.PoolSize, o.MinIdleConns, o.MaxIdleConns, o.MaxActiveConns = 1, 0, 0, 0
+	o.MaxRetries = -1
+	o.ReadTimeout, o.WriteTimeout, o.ContextTimeoutEnabled = n.heartbeat, n.heartbeat, true
+	o.Limiter = nil
+	o.ClientSideCache, o.ClientSideCacheConfig = nil, nil
+	o.PushNotificationProcessor, o.MaintNotificationsConfig, o.AutoPipelineOptions = nil, nil, nil
+	o.ConnMaxLifetime, o.ConnMaxIdleTime = 0, 0
+	client := redis.NewClient(&o)
+	defer client.Close()
+
+	sctx, cancel := context.WithTimeout(ctx, 2*n.heartbeat)
+	ps := client.Subscribe(sctx, invalidateChannel)
+	cancel()
+	defer ps.Close()
+	w.c.mu.Lock()
+	if ctx.Err() != nil || !slices.Equal(prefixes, n.prefixes()) {
+		w.c.mu.Unlock()
+		return errRetrack
+	}
+	w.ps = ps
+	w.gen++
+	gen := w.gen
+	w.c.mu.Unlock()
+
+	msg, err := ps.ReceiveTimeout(ctx, 2*n.heartbeat)
+	if err != nil {
+		return err
+	}
+	if s, ok := msg.(*redis.Subscription); !ok || s.Kind != "subscribe" {
+		return errors.New("cache: the invalidation connection did not subscribe")
+	}
+	w.markUp(gen)
+
+	// A PING goes out after half a Heartbeat of silence, so that a sign of
+	// life comes well within the 2 × Heartbeat the tier serves for, even when
+	// this goroutine waits for a core; its PONG is due within a Heartbeat.
+	var pingedAt time.Time // zero while no PING is outstanding
+	last := n.clock.nanos()
+	for {
+		msg, err := ps.ReceiveTimeout(ctx, n.heartbeat/2)
+		var ne net.Error
+		switch {
+		case err == nil:
+		case errors.As(err, &ne) && ne.Timeout():
+			if !pingedAt.IsZero() {
+				if time.Since(pingedAt) >= n.heartbeat {
+					return errHeartbeat
+				}
+				continue
+			}
+			if served != "" {
+				// The client may have moved to another server (a Sentinel
+				// failover): this connection must follow it.
+				rctx, cancel := context.WithTimeout(ctx, n.heartbeat)
+				addr, err := w.c.src.resolve(rctx)
+				cancel()
+				if err == nil && addr != served {
+					return errMoved
+				}
+			}
+			if err := ps.Ping(ctx); err != nil {
+				return err
+			}
+			pingedAt = time.Now()
+			continue
+		default:
+			// A closed or broken connection, or a message go-redis cannot
+			// read: the null of a FLUSHALL or FLUSHDB is one. Each ends the
+			// session, which drops everything.
+			return err
+		}
+		if _, ok := msg.(*redis.Pong); ok {
+			pingedAt = time.Time{}
+		}
+		if m, ok := msg.(*redis.Message); ok && m.Channel == invalidateChannel {
+			n.messages.Add(1)
+			for _, k := range m.PayloadSlice {
+				n.invalidate(k)
+			}
+			if m.Payload != "" {
+				n.invalidate(m.Payload)
+			}
+		}
+		if now := n.clock.nanos(); now-last >= int64(n.heartbeat)/4 {
+			last = now
+			w.heard(gen, now)
+		}
+	}
+}
+
+// markUp marks the connection subscribed: what it covered is dropped (a read
+// in flight while it was down keeps nothing), then its entries are served.
+func (w *watcher) markUp(gen uint64) {
+	w.c.mu.Lock()
+	defer w.c.mu.Unlock()
+	if w.gen != gen {
+		return
+	}
+	w.drop()
+	w.up = true
+	w.serveUntil.Store(w.c.near.clock.nanos() + 2*int64(w.c.near.heartbeat))
+}
+
+// heard records a sign of life of session gen; the session reports one a
+// quarter of a heartbeat at most, not every message.
+func (w *watcher) heard(gen uint64, now int64) {
+	w.c.mu.Lock()
+	defer w.c.mu.Unlock()
+	if w.gen != gen || !w.up {
+		return
+	}
+	w.serveUntil.Store(now + 2*int64(w.c.near.heartbeat))
+}
+
+// down marks the connection lost and drops everything it covered.
+func (w *watcher) down(err error) {
+	w.c.mu.Lock()
+	defer w.c.mu.Unlock()
+	if ctx := w.c.ctx; ctx.Err() == nil && !errors.Is(err, errRetrack) {
+		w.c.lastErr = fmt.Errorf("%s: %w", w.opts.Addr, err)
+	}
+	w.ps = nil
+	if w.up {
+		w.c.near.lost.Add(1)
+	}
+	w.up = false
+	w.drop()
+}
