@@ -78,8 +78,11 @@ type node struct {
 	// once, asks the sentinels where it is (a failover drops the old
 	// master's connections): commands wait for its outcome.
 	resolving atomic.Bool
-	// demotedFrom is the last master found demoted (READONLY).
+	// demotedFrom is the last master found demoted (READONLY); lostFrom,
+	// the last one lost or announced replaced, which the sentinels that
+	// have not caught up with a failover still name.
 	demotedFrom atomic.Pointer[string]
+	lostFrom    atomic.Pointer[string]
 	retired     atomic.Bool // the cluster's slot map no longer names this node
 
 	// conns are the open connections of a node whose server may be
@@ -281,6 +284,8 @@ func (n *node) lost(cause error) {
 	resolve := n.master && n.c.sentinels != nil
 	if resolve {
 		n.resolving.Store(true)
+		addr := n.address()
+		n.lostFrom.Store(&addr)
 	}
 	n.setStateLocked(StateReconnecting)
 	start := !n.running

@@ -143,9 +143,9 @@ const resolveGrace = 50 * time.Millisecond
 
 // resolve asks every sentinel for the master's address at once and returns
 // what they answer within resolveGrace of the first answer, preferring a
-// master other than the node's: a reconnect attempt runs because the node's
-// master failed, and a sentinel that names another one has seen a failover
-// that the others may not have caught up with yet.
+// master other than the one the node was lost on (or announced replaced): a
+// sentinel that names another one has seen a failover that the others may not
+// have caught up with yet.
 func (s *sentinelSet) resolve(ctx context.Context) (string, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -180,6 +180,9 @@ func (s *sentinelSet) resolve(ctx context.Context) (string, error) {
 	var found answer
 	var grace <-chan time.Time
 	current := s.n.address()
+	if lost := s.n.lostFrom.Load(); lost != nil {
+		current = *lost
+	}
 collect:
 	for range addrs {
 		var a answer
@@ -361,6 +364,8 @@ func (s *sentinelSet) switched(payload string) {
 	s.announced = addr
 	s.mu.Unlock()
 	n.demotedFrom.Store(nil) // the old master may still take writes: cut
+	old := net.JoinHostPort(f[1], f[2])
+	n.lostFrom.Store(&old)
 	n.startSwitch()
 	n.lost(fmt.Errorf("sentinel: master %s moved to %s", s.masterName, addr))
 	n.moveTo(addr)
