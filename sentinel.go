@@ -93,8 +93,11 @@ func (p sentinelProber) probe(ctx context.Context, n *node) error {
 	}
 	if addr != n.address() && ctx.Err() == nil {
 		// A switch found on reconnecting: cut what went to the old master,
-		// and let commands wait for this attempt.
-		n.startSwitch()
+		// and let commands wait for this attempt. (The first connection
+		// finds the first master: no switch.)
+		if n.State() != StateConnecting {
+			n.startSwitch()
+		}
 		n.moveTo(addr)
 	}
 	conn, err := p.opt.Dialer(ctx, "tcp", addr)
