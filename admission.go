@@ -1,6 +1,10 @@
 package redisguard
 
-import "github.com/redis/go-redis/v9"
+import (
+	"github.com/redis/go-redis/v9"
+
+	"github.com/redisguard/redisguard/internal/outcome"
+)
 
 // admit applies admission steps 1 and 2 for one command. On success the
 // caller holds a queue slot, from the stripe returned, and must release it.
@@ -74,7 +78,7 @@ func (c *Client) signalDrained() {
 // not one) and returns it.
 func (c *Client) refuse(cmd redis.Cmder, err error) error {
 	cmd.SetErr(err)
-	if !isContextErr(err) {
+	if !outcome.IsContextErr(err) {
 		c.events.refused(err)
 	}
 	return err
@@ -85,7 +89,7 @@ func (c *Client) refuseAll(cmds []redis.Cmder, err error) error {
 	for _, cmd := range cmds {
 		cmd.SetErr(err)
 	}
-	if !isContextErr(err) {
+	if !outcome.IsContextErr(err) {
 		c.events.refused(err)
 	}
 	return err

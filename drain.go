@@ -1,6 +1,7 @@
 package redisguard
 
 import (
+	"github.com/redisguard/redisguard/internal/outcome"
 	"sync"
 	"time"
 )
@@ -77,7 +78,7 @@ func (d *drainer) drain(tc *timedConn, stamp uint64, deadline time.Time) {
 	case n > 0:
 		tc.n.dials.refund()
 		tc.n.answered(b, stamp)
-	case isTimeout(err):
+	case outcome.IsTimeout(err):
 		tc.n.chargeSlow(b, stamp)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/redisguard/redisguard/internal/outcome"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -83,12 +84,12 @@ func handshakeAndPing(ctx context.Context, n *node, conn net.Conn, opt *redis.Op
 	case err == nil:
 		n.dials.accepted()
 		return nil
-	case isMaxClients(err), isMaxClients(pc.reply()):
+	case kindOf(err) == outcome.MaxClients, kindOf(pc.reply()) == outcome.MaxClients:
 		// Alive, and refusing new connections: the connections the pool has
 		// serve.
 		n.dials.busy()
 		return nil
-	case isAuthFailure(err):
+	case kindOf(err) == outcome.Auth:
 		return fmt.Errorf("authentication failed: %w", err)
 	}
 	return fmt.Errorf("PING %s: %w", conn.RemoteAddr(), err)
