@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/redisguard/redisguard/internal/typednil"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -157,7 +158,7 @@ func Wrap(rdb redis.UniversalClient, opts Options) (*Client, error) {
 			errs = append(errs, optionErrorf(f.field, "is set, but Wrap uses the connection settings of the client it wraps"))
 		}
 	}
-	if isNilClient(rdb) {
+	if typednil.Is(rdb) {
 		errs = append(errs, fmt.Errorf("redisguard: Wrap: the client is nil"))
 	} else if _, ok := rdb.(*Client); ok {
 		errs = append(errs, fmt.Errorf("%w: Wrap was given a *redisguard.Client", ErrAlreadyGuarded))

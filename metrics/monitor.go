@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/redisguard/redisguard/internal/info"
 	"math"
 	"time"
 
@@ -147,7 +148,7 @@ func (m *Monitor) poll(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("metrics: monitor: INFO: %w", err)
 	}
-	info := ParseInfo(text)
+	info := info.Parse(text)
 	now := time.Now()
 
 	used, _ := info.Float("used_memory")

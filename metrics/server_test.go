@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"github.com/redisguard/redisguard/internal/info"
 	"strings"
 	"testing"
 
@@ -26,7 +27,7 @@ func TestServerCollectorMatchesInfo(t *testing.T) {
 	reg.MustRegister(metrics.NewServerCollector(rdb, metrics.ServerOptions{}))
 
 	g := gather(t, reg)
-	info := metrics.ParseInfo(srv.Client(t).Info(ctx).Val())
+	info := info.Parse(srv.Client(t).Info(ctx).Val())
 	for _, tt := range []struct {
 		metric string
 		labels []string

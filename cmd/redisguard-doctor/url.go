@@ -2,10 +2,9 @@ package main
 
 import (
 	"errors"
+	"github.com/redisguard/redisguard/internal/redact"
 	"net/url"
 	"strings"
-
-	"github.com/redisguard/redisguard/doctor"
 )
 
 // errURLSyntax is every URL that does not parse. Its text never quotes the
@@ -69,5 +68,5 @@ func displayURL(u *url.URL) string {
 	if changed {
 		shown.RawQuery = q.Encode()
 	}
-	return doctor.Redact(shown.String(), urlSecrets(u)...)
+	return redact.Text(shown.String(), urlSecrets(u)...)
 }
