@@ -46,6 +46,9 @@ type Breaker struct {
 	slowCallThreshold time.Duration
 	// epoch is what probesAt counts from, on the monotonic clock.
 	epoch time.Time
+	// since is the time since epoch: the clock of the open time, which
+	// tests move instead of sleeping.
+	since func() time.Duration
 	// reopened counts the openings since the breaker was last closed; it is
 	// written under gobreaker's lock only (in OnStateChange).
 	reopened int
@@ -94,6 +97,7 @@ func New(s Settings) (*Breaker, error) {
 		slowCallThreshold: s.SlowCallThreshold,
 		epoch:             time.Now(),
 	}
+	b.since = func() time.Duration { return time.Since(b.epoch) }
 	b.phase.Store(b.newPhase(StateClosed, time.Now()))
 	b.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        s.Name,
@@ -143,7 +147,7 @@ func (b *Breaker) newPhase(s State, now time.Time) *phase {
 	case StateClosed:
 		p.window = newWindow(now, b.window)
 	case StateOpen:
-		p.probesAt.Store(int64(now.Add(b.openTime()).Sub(b.epoch)))
+		p.probesAt.Store(int64(b.since() + b.openTime()))
 	}
 	return p
 }
@@ -171,7 +175,7 @@ func (b *Breaker) ServerAnswered() {
 	if p.state != StateOpen {
 		return
 	}
-	now := int64(time.Since(b.epoch))
+	now := int64(b.since())
 	for {
 		at := p.probesAt.Load()
 		if at <= now || p.probesAt.CompareAndSwap(at, now) {
@@ -182,7 +186,7 @@ func (b *Breaker) ServerAnswered() {
 
 // untilProbes is how long an open phase p still refuses every call.
 func (b *Breaker) untilProbes(p *phase) time.Duration {
-	return time.Duration(p.probesAt.Load()) - time.Since(b.epoch)
+	return time.Duration(p.probesAt.Load()) - b.since()
 }
 
 // Allow asks to make one call. ErrOpen: refused, do not make the call.
