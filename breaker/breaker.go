@@ -14,11 +14,30 @@ import (
 var ErrOpen = errors.New("breaker: circuit open")
 
 // Counts are the breaker's counters since the last change of state. While
-// closed they cover the rolling window, Requests counts the calls reported
-// with Done (not those still running), and ConsecutiveSuccesses is not kept
-// (zero): it would be one word written by every call. While half-open they are
-// gobreaker's counts of the probes.
-type Counts = gobreaker.Counts
+// closed they cover the rolling window, Requests counts the outcomes reported
+// (not the calls still running), and ConsecutiveSuccesses is not kept
+// (zero): it would be one word written by every call. While half-open they
+// count the probes. While open they are zero.
+type Counts struct {
+	Requests             uint32 // outcomes reported: successes, failures and exclusions
+	TotalSuccesses       uint32
+	TotalFailures        uint32
+	TotalExclusions      uint32 // outcomes neither a success nor a failure (Settings.IsExcluded)
+	ConsecutiveSuccesses uint32
+	ConsecutiveFailures  uint32
+}
+
+// countsOf returns gobreaker's counts of the probes as the package's own.
+func countsOf(c gobreaker.Counts) Counts {
+	return Counts{
+		Requests:             c.Requests,
+		TotalSuccesses:       c.TotalSuccesses,
+		TotalFailures:        c.TotalFailures,
+		TotalExclusions:      c.TotalExclusions,
+		ConsecutiveSuccesses: c.ConsecutiveSuccesses,
+		ConsecutiveFailures:  c.ConsecutiveFailures,
+	}
+}
 
 // Breaker is a circuit breaker. It is safe for concurrent use.
 //
@@ -330,7 +349,7 @@ func (b *Breaker) Counts() Counts {
 	if p := b.phase.Load(); p.state == StateOpen && b.untilProbes(p) > 0 {
 		return Counts{} // gobreaker's, cleared when it opened
 	}
-	return b.cb.Counts()
+	return countsOf(b.cb.Counts())
 }
 
 // IsFailure reports whether the breaker counts err as a failure.
