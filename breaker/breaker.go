@@ -65,9 +65,9 @@ type Breaker struct {
 	slowCallThreshold time.Duration
 	// epoch is what probesAt counts from, on the monotonic clock.
 	epoch time.Time
-	// since is the time since epoch: the clock of the open time, which
-	// tests move instead of sleeping.
-	since func() time.Duration
+	// clock, when set, replaces the time since epoch as the clock of the
+	// open time: tests move it instead of sleeping.
+	clock func() time.Duration
 	// reopened counts the openings since the breaker was last closed; it is
 	// written under gobreaker's lock only (in OnStateChange).
 	reopened int
@@ -116,7 +116,6 @@ func New(s Settings) (*Breaker, error) {
 		slowCallThreshold: s.SlowCallThreshold,
 		epoch:             time.Now(),
 	}
-	b.since = func() time.Duration { return time.Since(b.epoch) }
 	b.phase.Store(b.newPhase(StateClosed, time.Now()))
 	b.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        s.Name,
@@ -201,6 +200,14 @@ func (b *Breaker) ServerAnswered() {
 			return
 		}
 	}
+}
+
+// since is the time since epoch, on the clock of the open time.
+func (b *Breaker) since() time.Duration {
+	if b.clock != nil {
+		return b.clock()
+	}
+	return time.Since(b.epoch)
 }
 
 // untilProbes is how long an open phase p still refuses every call.

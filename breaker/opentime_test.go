@@ -16,7 +16,7 @@ func openFor(b *Breaker) time.Duration { return b.untilProbes(b.phase.Load()) }
 func passOpenTime(t *testing.T, b *Breaker) {
 	t.Helper()
 	at := max(b.since(), time.Duration(b.phase.Load().probesAt.Load()))
-	b.since = func() time.Duration { return at }
+	b.clock = func() time.Duration { return at }
 	if b.State() != StateHalfOpen {
 		t.Fatalf("state %v after the open time, want half-open", b.State())
 	}
