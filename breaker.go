@@ -2,10 +2,10 @@ package redisguard
 
 import (
 	"errors"
-	"github.com/redisguard/redisguard/internal/outcome"
 	"time"
 
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/outcome"
 )
 
 // breakerSettings validates the breaker settings of the options and returns

@@ -3,9 +3,10 @@ package redisguard
 import (
 	"context"
 	"errors"
+	"net"
+
 	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/internal/outcome"
-	"net"
 )
 
 // notSentError marks the failure of a new connection's handshake, so that it

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/redisguard/redisguard/internal/typednil"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/internal/redact"
+	"github.com/redisguard/redisguard/internal/typednil"
 )
 
 // Client is a go-redis client guarded against failing servers. Every go-redis

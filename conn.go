@@ -3,7 +3,6 @@ package redisguard
 import (
 	"errors"
 	"fmt"
-	"github.com/redisguard/redisguard/internal/outcome"
 	"io"
 	"net"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/outcome"
 )
 
 // errWriteOnClosed is the error of a write on a connection that was closed

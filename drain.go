@@ -1,9 +1,10 @@
 package redisguard
 
 import (
-	"github.com/redisguard/redisguard/internal/outcome"
 	"sync"
 	"time"
+
+	"github.com/redisguard/redisguard/internal/outcome"
 )
 
 // drainer drains the connections go-redis threw away with a reply pending

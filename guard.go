@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/redisguard/redisguard/internal/outcome"
 	"net"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/outcome"
 )
 
 // soloHook guards the one go-redis client of a standalone or Sentinel client:

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/redisguard/redisguard/internal/outcome"
 	"net"
 	"sync"
 	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/redisguard/redisguard/internal/outcome"
 )
 
 // prober makes one reconnect attempt for a node: a dial, the handshake and a

@@ -3,13 +3,14 @@ package redisguard
 import (
 	"context"
 	"errors"
-	"github.com/redisguard/redisguard/internal/outcome"
 	"log/slog"
 	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redisguard/redisguard/internal/outcome"
 )
 
 // A node the slot map drops wakes every command waiting on it, whatever the

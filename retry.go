@@ -3,11 +3,11 @@ package redisguard
 import (
 	"context"
 	"errors"
-	"github.com/redisguard/redisguard/internal/outcome"
 	"math/rand/v2"
 	"time"
 
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/outcome"
 )
 
 // retryPolicy is the budget of the client's safe retries, read from go-redis's

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/redisguard/redisguard/internal/info"
 	"math"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/internal/info"
 	"github.com/redisguard/redisguard/internal/typednil"
 )
 

@@ -2,12 +2,12 @@ package metrics
 
 import (
 	"context"
-	"github.com/redisguard/redisguard/internal/info"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/internal/info"
 	"github.com/redisguard/redisguard/internal/typednil"
 )
 

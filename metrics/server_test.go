@@ -2,7 +2,6 @@ package metrics_test
 
 import (
 	"context"
-	"github.com/redisguard/redisguard/internal/info"
 	"strings"
 	"testing"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard"
+	"github.com/redisguard/redisguard/internal/info"
 	"github.com/redisguard/redisguard/internal/redistest"
 	"github.com/redisguard/redisguard/metrics"
 )

@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/redisguard/redisguard/internal/redact"
 	"io"
 
 	"github.com/redisguard/redisguard/doctor"
+	"github.com/redisguard/redisguard/internal/redact"
 )
 
 // exitCannotRun is the status when the audit could not run.

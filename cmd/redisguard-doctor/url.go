@@ -2,9 +2,10 @@ package main
 
 import (
 	"errors"
-	"github.com/redisguard/redisguard/internal/redact"
 	"net/url"
 	"strings"
+
+	"github.com/redisguard/redisguard/internal/redact"
 )
 
 // errURLSyntax is every URL that does not parse. Its text never quotes the
