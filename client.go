@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/admission"
 	"github.com/redisguard/redisguard/internal/redact"
 	"github.com/redisguard/redisguard/internal/typednil"
 )
@@ -78,9 +79,9 @@ type Client struct {
 	drainer         drainer
 	secrets         []string // passwords from the options, kept out of errors
 
-	state   atomic.Int32 // a State
-	queue   *queue       // commands admitted and not yet finished
-	closing atomic.Bool  // Close began: signal drained when the queue empties
+	state   atomic.Int32     // a State
+	queue   *admission.Queue // commands admitted and not yet finished
+	closing atomic.Bool      // Close began: signal drained when the queue empties
 	drained chan struct{}
 
 	mu        sync.Mutex    // guards changed, endErr, everReady; held for every state change
@@ -207,7 +208,7 @@ func newClient(inner redis.UniversalClient, cfg config, retry retryPolicy) *Clie
 		cfg:             cfg,
 		retry:           retry,
 		events:          cfg.events,
-		queue:           newQueue(cfg.queueLimit),
+		queue:           admission.New(cfg.queueLimit),
 		drained:         make(chan struct{}, 1),
 		changed:         make(chan struct{}),
 	}
@@ -264,7 +265,7 @@ func (c *Client) State() State { return State(c.state.Load()) }
 
 // QueueLen returns the number of commands in flight plus those waiting for a
 // connection. It never exceeds Options.QueueLimit.
-func (c *Client) QueueLen() int { return int(c.queue.len()) }
+func (c *Client) QueueLen() int { return int(c.queue.Len()) }
 
 // AddHooks adds lifecycle listeners, e.g. for metrics, after construction.
 func (c *Client) AddHooks(h Hooks) { c.events.add(h) }
@@ -402,12 +403,12 @@ func (c *Client) closeNodes() {
 func (c *Client) awaitDrained() {
 	timer := time.NewTimer(c.cfg.closeTimeout)
 	defer timer.Stop()
-	for c.queue.len() > 0 {
+	for c.queue.Len() > 0 {
 		select {
 		case <-c.drained:
 		case <-timer.C:
 			c.cfg.logger.Warn("redis close: commands still in flight after the close timeout",
-				"in_flight", c.queue.len(), "timeout", c.cfg.closeTimeout)
+				"in_flight", c.queue.Len(), "timeout", c.cfg.closeTimeout)
 			return
 		}
 	}
