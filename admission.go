@@ -1,6 +1,10 @@
 package redisguard
 
-import "github.com/redis/go-redis/v9"
+import (
+	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/internal/admission"
+	"github.com/redisguard/redisguard/internal/outcome"
+)
 
 // admit applies admission steps 1 and 2 for one command. On success the
 // caller holds a queue slot, from the stripe returned, and must release it.
@@ -8,7 +12,7 @@ func (c *Client) admit() (stripe int, err error) {
 	if c.State() == StateClosed {
 		return 0, c.closedErr()
 	}
-	stripe, ok := c.queue.takeOne()
+	stripe, ok := c.queue.TakeOne()
 	if !ok {
 		return 0, ErrQueueFull
 	}
@@ -17,7 +21,7 @@ func (c *Client) admit() (stripe int, err error) {
 
 // release gives back the queue slot of one command.
 func (c *Client) release(stripe int) {
-	c.queue.releaseOne(stripe)
+	c.queue.ReleaseOne(stripe)
 	c.signalDrained()
 }
 
@@ -25,21 +29,21 @@ func (c *Client) release(stripe int) {
 // transaction all or none, a pipeline (an auto-pipelined batch among them) as
 // many of its first commands as the limit lets through, the others refused
 // with ErrQueueFull. It returns how many were admitted and the slots held.
-func (c *Client) admitBatch(cmds []redis.Cmder) (admitted int, h hold, err error) {
+func (c *Client) admitBatch(cmds []redis.Cmder) (admitted int, h admission.Hold, err error) {
 	if c.State() == StateClosed {
 		return 0, h, c.closedErr()
 	}
 	want := int64(len(cmds))
 	if isTransaction(cmds) {
 		want = min(want, c.cfg.queueLimit) // a transaction larger than the limit runs alone
-		h, took := c.queue.take(want)
+		h, took := c.queue.Take(want)
 		if took < want {
 			c.releaseHold(h)
-			return 0, hold{}, ErrQueueFull
+			return 0, admission.Hold{}, ErrQueueFull
 		}
 		return len(cmds), h, nil
 	}
-	h, took := c.queue.take(want)
+	h, took := c.queue.Take(want)
 	if took == 0 {
 		return 0, h, ErrQueueFull
 	}
@@ -55,14 +59,14 @@ func isTransaction(cmds []redis.Cmder) bool {
 }
 
 // releaseHold gives back the queue slots of a pipeline.
-func (c *Client) releaseHold(h hold) {
-	c.queue.release(h, c.cfg.queueLimit)
+func (c *Client) releaseHold(h admission.Hold) {
+	c.queue.Release(h, c.cfg.queueLimit)
 	c.signalDrained()
 }
 
 // signalDrained tells Close that no command is in flight any more.
 func (c *Client) signalDrained() {
-	if c.closing.Load() && c.queue.len() == 0 {
+	if c.closing.Load() && c.queue.Len() == 0 {
 		select {
 		case c.drained <- struct{}{}:
 		default:
@@ -74,7 +78,7 @@ func (c *Client) signalDrained() {
 // not one) and returns it.
 func (c *Client) refuse(cmd redis.Cmder, err error) error {
 	cmd.SetErr(err)
-	if !isContextErr(err) {
+	if !outcome.IsContextErr(err) {
 		c.events.refused(err)
 	}
 	return err
@@ -85,7 +89,7 @@ func (c *Client) refuseAll(cmds []redis.Cmder, err error) error {
 	for _, cmd := range cmds {
 		cmd.SetErr(err)
 	}
-	if !isContextErr(err) {
+	if !outcome.IsContextErr(err) {
 		c.events.refused(err)
 	}
 	return err

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/outcome"
 )
 
 // breakerSettings validates the breaker settings of the options and returns
@@ -107,5 +108,5 @@ func (n *node) probeAnswered(took time.Duration) {
 // serverGone reports whether err shows the server gone rather than slow: a
 // connection refused, reset or closed by it.
 func serverGone(err error) bool {
-	return isDialError(err) && !isTimeout(err) || classifyErr(err) == outcomeDropped
+	return outcome.Of(kindOf(err), outcome.Command).Gone
 }

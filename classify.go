@@ -3,40 +3,10 @@ package redisguard
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
-	"strings"
-	"syscall"
-	"time"
 
-	"github.com/redis/go-redis/v9"
-)
-
-// outcome is what a failed command tells the client about its connection and
-// whether the command may run again.
-type outcome uint8
-
-const (
-	// outcomeOK: success, a reply from the server (redis.Nil, WRONGTYPE, …), the
-	// caller's own context ending, or a refusal by this client.
-	outcomeOK outcome = iota
-	// outcomeNotSent: the command never left this process (the dial or the
-	// handshake of its connection failed, its node was not ready, or its
-	// connection was closed before the write began). Safe to resend.
-	outcomeNotSent
-	// outcomeDropped: the connection broke after the command may have been
-	// written. Only a read-only command may run again.
-	outcomeDropped
-	// outcomeTimeout: the server did not answer in time. Not retried: it may have
-	// executed, and a second wait would only double the delay.
-	outcomeTimeout
-	// outcomeBusy: the server refused the command without executing it (LOADING,
-	// READONLY, TRYAGAIN, …). Safe to resend after a backoff.
-	outcomeBusy
-	// outcomeSwitched: the command was written to a Sentinel master that was
-	// replaced while it was in flight (see switchedError). It says nothing of
-	// the new master; only a read-only command may run again, there.
-	outcomeSwitched
+	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/outcome"
 )
 
 // notSentError marks the failure of a new connection's handshake, so that it
@@ -77,116 +47,19 @@ func markNotSent(err error) error {
 	return &notSentError{err}
 }
 
-// isTimeout reports whether err is a network timeout (not a context error,
-// which also claims to be one).
-func isTimeout(err error) bool {
-	var nerr net.Error
-	return errors.As(err, &nerr) && nerr.Timeout() && !isContextErr(err)
+// errTable sorts the errors of a command for every part of the client that
+// handles one (see internal/outcome): the client's own sentinels are added to
+// what the table knows.
+var errTable = outcome.Table{
+	NotSent:  []error{ErrNotReady, errWriteOnClosed},
+	Refused:  []error{ErrQueueFull, breaker.ErrOpen},
+	Switched: []error{ErrMasterSwitched},
 }
 
-func isContextErr(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+// classify returns the kind and row of a command's error under ctx.
+func classify(ctx context.Context, err error) (outcome.Kind, outcome.Row) {
+	return errTable.OfCall(ctx, err, outcome.Command)
 }
 
-// callerGaveUp reports whether the caller's context is done or past its
-// deadline. The deadline is read from the clock: go-redis sets it on the socket,
-// which may time out a moment before the context notices.
-func callerGaveUp(ctx context.Context) bool {
-	if ctx.Err() != nil {
-		return true
-	}
-	d, ok := ctx.Deadline()
-	return ok && !time.Now().Before(d)
-}
-
-// busyPrefixes are the replies with which a server refuses a command it did not
-// execute, and which go-redis would retry.
-var busyPrefixes = []string{
-	"LOADING ", "READONLY ", "CLUSTERDOWN ", "TRYAGAIN ", "MASTERDOWN ", "NOREPLICAS ",
-	"ERR max number of clients reached",
-}
-
-// classify says what a command's error means for its connection. A timeout or a
-// broken connection after the caller's own deadline or cancellation is the
-// caller's doing: the server may be fine.
-func classify(ctx context.Context, err error) outcome {
-	out := classifyErr(err)
-	if (out == outcomeTimeout || out == outcomeDropped) && callerGaveUp(ctx) {
-		return outcomeOK
-	}
-	return out
-}
-
-func classifyErr(err error) outcome {
-	if err == nil || err == redis.Nil {
-		return outcomeOK
-	}
-	var nse *notSentError
-	var nsn *notSentNetError
-	if isSwitched(err) && !errors.As(err, &nse) && !errors.As(err, &nsn) && !refusedBeforeSwitch(err) {
-		return outcomeSwitched
-	}
-	if isNotReady(err) || errors.As(err, &nse) || errors.As(err, &nsn) || isWriteOnClosed(err) || isDialError(err) || refusedBeforeSwitch(err) {
-		return outcomeNotSent
-	}
-	var rerr redis.Error
-	if errors.As(err, &rerr) {
-		msg := rerr.Error()
-		for _, p := range busyPrefixes {
-			if strings.HasPrefix(msg, p) {
-				return outcomeBusy
-			}
-		}
-		return outcomeOK
-	}
-	if isContextErr(err) || errors.Is(err, ErrClosed) || errors.Is(err, ErrQueueFull) ||
-		errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrClosed) {
-		return outcomeOK
-	}
-	if isTimeout(err) {
-		return outcomeTimeout
-	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.ECONNREFUSED) {
-		return outcomeDropped
-	}
-	var operr *net.OpError
-	if errors.As(err, &operr) {
-		return outcomeDropped
-	}
-	return outcomeOK
-}
-
-// isDialError reports whether err is the failure of a dial: no connection, so
-// nothing was written.
-func isDialError(err error) bool {
-	var operr *net.OpError
-	return errors.As(err, &operr) && operr.Op == "dial"
-}
-
-// hasPrefix reports whether err is a server reply starting with prefix.
-func hasPrefix(err error, prefix string) bool {
-	var rerr redis.Error
-	return errors.As(err, &rerr) && strings.HasPrefix(rerr.Error(), prefix)
-}
-
-// isMaxClients reports whether the server refused a connection because it has
-// as many clients as it accepts: it is busy, not gone.
-func isMaxClients(err error) bool {
-	return hasPrefix(err, "ERR max number of clients reached")
-}
-
-// isAuthFailure reports whether the server refused the connection's
-// credentials (a changed password, a removed user).
-func isAuthFailure(err error) bool {
-	return hasPrefix(err, "WRONGPASS") || hasPrefix(err, "NOAUTH") || hasPrefix(err, "NOPERM") ||
-		hasPrefix(err, "ERR invalid password") || hasPrefix(err, "ERR AUTH")
-}
-
-// isClusterChurn reports whether err is a reply a healthy node sends while the
-// cluster around it changes: it says nothing about that node.
-func isClusterChurn(err error) bool {
-	return hasPrefix(err, "CLUSTERDOWN ") || hasPrefix(err, "TRYAGAIN ") ||
-		hasPrefix(err, "MOVED ") || hasPrefix(err, "ASK ")
-}
+// kindOf returns the kind of err.
+func kindOf(err error) outcome.Kind { return errTable.Kind(err) }

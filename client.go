@@ -10,7 +10,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/admission"
 	"github.com/redisguard/redisguard/internal/redact"
+	"github.com/redisguard/redisguard/internal/typednil"
 )
 
 // Client is a go-redis client guarded against failing servers. Every go-redis
@@ -77,9 +79,9 @@ type Client struct {
 	drainer         drainer
 	secrets         []string // passwords from the options, kept out of errors
 
-	state   atomic.Int32 // a State
-	queue   *queue       // commands admitted and not yet finished
-	closing atomic.Bool  // Close began: signal drained when the queue empties
+	state   atomic.Int32     // a State
+	queue   *admission.Queue // commands admitted and not yet finished
+	closing atomic.Bool      // Close began: signal drained when the queue empties
 	drained chan struct{}
 
 	mu        sync.Mutex    // guards changed, endErr, everReady; held for every state change
@@ -157,7 +159,7 @@ func Wrap(rdb redis.UniversalClient, opts Options) (*Client, error) {
 			errs = append(errs, optionErrorf(f.field, "is set, but Wrap uses the connection settings of the client it wraps"))
 		}
 	}
-	if isNilClient(rdb) {
+	if typednil.Is(rdb) {
 		errs = append(errs, fmt.Errorf("redisguard: Wrap: the client is nil"))
 	} else if _, ok := rdb.(*Client); ok {
 		errs = append(errs, fmt.Errorf("%w: Wrap was given a *redisguard.Client", ErrAlreadyGuarded))
@@ -206,7 +208,7 @@ func newClient(inner redis.UniversalClient, cfg config, retry retryPolicy) *Clie
 		cfg:             cfg,
 		retry:           retry,
 		events:          cfg.events,
-		queue:           newQueue(cfg.queueLimit),
+		queue:           admission.New(cfg.queueLimit),
 		drained:         make(chan struct{}, 1),
 		changed:         make(chan struct{}),
 	}
@@ -263,7 +265,7 @@ func (c *Client) State() State { return State(c.state.Load()) }
 
 // QueueLen returns the number of commands in flight plus those waiting for a
 // connection. It never exceeds Options.QueueLimit.
-func (c *Client) QueueLen() int { return int(c.queue.len()) }
+func (c *Client) QueueLen() int { return int(c.queue.Len()) }
 
 // AddHooks adds lifecycle listeners, e.g. for metrics, after construction.
 func (c *Client) AddHooks(h Hooks) { c.events.add(h) }
@@ -401,12 +403,12 @@ func (c *Client) closeNodes() {
 func (c *Client) awaitDrained() {
 	timer := time.NewTimer(c.cfg.closeTimeout)
 	defer timer.Stop()
-	for c.queue.len() > 0 {
+	for c.queue.Len() > 0 {
 		select {
 		case <-c.drained:
 		case <-timer.C:
 			c.cfg.logger.Warn("redis close: commands still in flight after the close timeout",
-				"in_flight", c.queue.len(), "timeout", c.cfg.closeTimeout)
+				"in_flight", c.queue.Len(), "timeout", c.cfg.closeTimeout)
 			return
 		}
 	}

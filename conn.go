@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/outcome"
 )
 
 // errWriteOnClosed is the error of a write on a connection that was closed
@@ -111,7 +112,7 @@ func (c *timedConn) Write(p []byte) (int, error) {
 	}
 	n, err := c.Conn.Write(p)
 	if err != nil {
-		if !(firstWrite && n == 0 && isTimeout(err) && flags&connReplied != 0 && c.n.replies != nil && c.n.replies.quick(stamp)) {
+		if !(firstWrite && n == 0 && outcome.IsTimeout(err) && flags&connReplied != 0 && c.n.replies != nil && c.n.replies.quick(stamp)) {
 			c.writeStamp.Store(writeFailed)
 		} // else the caller's deadline had passed before the write on a connection that served: it closes clean
 		return n, c.refusal(err)
@@ -175,7 +176,7 @@ func (c *timedConn) Read(p []byte) (int, error) {
 		case n > 0:
 			c.writeStamp.Store(0)
 			c.judge(uint64(ws-1), p[0])
-		case err != nil && isTimeout(err):
+		case err != nil && outcome.IsTimeout(err):
 			if b := c.n.breaker.Load(); b != nil && c.tookAtLeast(uint64(ws-1)) >= b.SlowCallThreshold() {
 				c.writeStamp.Store(0)
 				if c.current() && c.judged() {
@@ -267,7 +268,7 @@ func (c *timedConn) judge(stamp uint64, first byte) {
 		if c.judged() {
 			c.n.chargeSlow(b, stamp)
 		}
-	case first != '-' && first != '!' && c.flags.Load()&connSetupReply == 0:
+	case !outcome.IsErrorReply(first) && c.flags.Load()&connSetupReply == 0:
 		if !b.RecordSuccess(&c.successes) {
 			c.n.answered(b, stamp)
 		}
@@ -373,7 +374,3 @@ func (e serverReply) Error() string { return string(e) }
 
 // RedisError makes serverReply a redis.Error.
 func (serverReply) RedisError() {}
-
-// isWriteOnClosed reports whether err is a write that never began because its
-// connection was closed first.
-func isWriteOnClosed(err error) bool { return errors.Is(err, errWriteOnClosed) }

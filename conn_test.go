@@ -57,7 +57,7 @@ func TestConnJudgesTheServersTimeFromTheWrite(t *testing.T) {
 	defer c.cancel()
 	n := newNode(c, "pipe", nil, 3*time.Second, 1)
 	defer n.replies.stop()
-	if _, ok := c.queue.takeOne(); !ok { // a command in flight: the clock ticks
+	if _, ok := c.queue.TakeOne(); !ok { // a command in flight: the clock ticks
 		t.Fatal("no queue slot")
 	}
 

@@ -3,6 +3,8 @@ package redisguard
 import (
 	"sync"
 	"time"
+
+	"github.com/redisguard/redisguard/internal/outcome"
 )
 
 // drainer drains the connections go-redis threw away with a reply pending
@@ -77,7 +79,7 @@ func (d *drainer) drain(tc *timedConn, stamp uint64, deadline time.Time) {
 	case n > 0:
 		tc.n.dials.refund()
 		tc.n.answered(b, stamp)
-	case isTimeout(err):
+	case outcome.IsTimeout(err):
 		tc.n.chargeSlow(b, stamp)
 	}
 }

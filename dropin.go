@@ -2,7 +2,6 @@ package redisguard
 
 import (
 	"fmt"
-	"reflect"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -76,15 +75,6 @@ func checkFullDuplexConfig(rdb redis.UniversalClient) error {
 		return optionErrorf("AutoPipelineOptions.FullDuplex", "is set: %v", ErrFullDuplex)
 	}
 	return nil
-}
-
-// isNilClient reports whether rdb is nil or a typed nil pointer.
-func isNilClient(rdb redis.UniversalClient) bool {
-	if rdb == nil {
-		return true
-	}
-	v := reflect.ValueOf(rdb)
-	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
 // isFailoverClient reports whether rdb is go-redis's Sentinel failover client,

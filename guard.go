@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/outcome"
 )
 
 // soloHook guards the one go-redis client of a standalone or Sentinel client:
@@ -103,8 +104,7 @@ func (h nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		}
 		err := n.process(ctx, cmd, next)
 		if err != nil && !readOnly(cmd) {
-			switch classify(ctx, err) {
-			case outcomeDropped, outcomeTimeout:
+			if _, row := classify(ctx, err); row.MayHaveRun {
 				return &notRetriedError{err}
 			}
 		}
@@ -147,9 +147,10 @@ func resentAfterBreak(ctx context.Context, cmds []redis.Cmder) error {
 		return nil
 	}
 	for _, cmd := range cmds {
-		switch err := cmd.Err(); classify(ctx, err) {
-		case outcomeDropped, outcomeTimeout:
-			return err
+		if err := cmd.Err(); err != nil {
+			if _, row := classify(ctx, err); row.MayHaveRun {
+				return err
+			}
 		}
 	}
 	return nil
@@ -269,27 +270,25 @@ func (n *node) allow(ctx context.Context) (*breaker.Breaker, breaker.Ticket, err
 // the command (but not to a PubSub); a mark keeps the interfaces of what it
 // marks (net.Error).
 func (n *node) handshakeFailed(ctx context.Context, err error) error {
-	switch {
-	case err == nil:
+	if err == nil {
 		return nil
-	case isMaxClients(err):
+	}
+	kind, row := errTable.OfCall(ctx, err, outcome.Setup)
+	switch {
+	case kind == outcome.MaxClients:
 		n.dials.busy()
-		return markNotSent(markNotSent(err))
-	case isAuthFailure(err):
+	case kind == outcome.Auth:
 		n.lost(fmt.Errorf("authentication failed: %w", err))
 		return err
 	}
-	switch classifyErr(err) {
-	case outcomeNotSent, outcomeSwitched: // a connection to a master replaced since
-		return markNotSent(markNotSent(err))
-	case outcomeDropped, outcomeTimeout:
-		err = markNotSent(err)
-		if !callerGaveUp(ctx) {
-			n.lost(err)
-		}
-		return markNotSent(err)
+	if row.Resend != outcome.Always {
+		return err
 	}
-	return err
+	err = markNotSent(err)
+	if row.Lost == outcome.Yes {
+		n.lost(err)
+	}
+	return markNotSent(err)
 }
 
 // dial guards every new connection of the node's pools. While the node is not

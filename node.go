@@ -115,7 +115,7 @@ func newNode(c *Client, addr string, p prober, judgeLimit time.Duration, poolSiz
 	if s := c.cfg.breaker; s != nil {
 		// A retired node's clock stops at its next tick: only commands routed
 		// to it again start it.
-		busy := func() bool { return !n.retired.Load() && c.queue.len() > 0 }
+		busy := func() bool { return !n.retired.Load() && c.queue.Len() > 0 }
 		n.replies = newReplyClock(c, slowCallThreshold(s.SlowCallThreshold, judgeLimit), busy)
 		n.longWait = judgeLimit + judgeSlack + n.replies.period
 	}

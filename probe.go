@@ -10,6 +10,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/redisguard/redisguard/internal/outcome"
 )
 
 // prober makes one reconnect attempt for a node: a dial, the handshake and a
@@ -92,12 +94,12 @@ func handshakeAndPing(ctx context.Context, n *node, conn net.Conn, opt *redis.Op
 	case err == nil:
 		n.dials.accepted()
 		return nil
-	case isMaxClients(err), isMaxClients(pc.reply()):
+	case kindOf(err) == outcome.MaxClients, kindOf(pc.reply()) == outcome.MaxClients:
 		// Alive, and refusing new connections: the connections the pool has
 		// serve.
 		n.dials.busy()
 		return nil
-	case isAuthFailure(err):
+	case kindOf(err) == outcome.Auth:
 		return fmt.Errorf("authentication failed: %w", err)
 	case errors.Is(ctx.Err(), context.Canceled):
 		return fmt.Errorf("PING %s: %w (%v)", conn.RemoteAddr(), context.Canceled, err)

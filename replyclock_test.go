@@ -12,10 +12,10 @@ import (
 func TestReplyClockTicksWhileCommandsAreInFlight(t *testing.T) {
 	c := newClient(nil, config{queueLimit: 10}, retryPolicy{})
 	defer c.cancel()
-	r := newReplyClock(c, 80*time.Millisecond, func() bool { return c.queue.len() > 0 }) // a tick every 10 ms
+	r := newReplyClock(c, 80*time.Millisecond, func() bool { return c.queue.Len() > 0 }) // a tick every 10 ms
 	defer r.stop()
 
-	stripe, ok := c.queue.takeOne() // a command in flight
+	stripe, ok := c.queue.TakeOne() // a command in flight
 	if !ok {
 		t.Fatal("no queue slot")
 	}
@@ -40,7 +40,7 @@ func TestReplyClockTicksWhileCommandsAreInFlight(t *testing.T) {
 		t.Fatal("the clock stopped with a command in flight")
 	}
 
-	c.queue.releaseOne(stripe)
+	c.queue.ReleaseOne(stripe)
 	redistest.Eventually(t, 5*time.Second, "the clock stops with no command in flight", func() bool { return !r.running.Load() })
 	idle := r.seq.Load()
 	time.Sleep(25 * time.Millisecond)

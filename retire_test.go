@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redisguard/redisguard/internal/outcome"
 )
 
 // A node the slot map drops wakes every command waiting on it, whatever the
@@ -63,7 +65,7 @@ func TestRetiringANodeWakesEveryWaiter(t *testing.T) {
 				!strings.Contains(err.Error(), "127.0.0.1:1 left the cluster's slot map") {
 				t.Fatalf("offline queue %v: %v, want a refusal naming the retirement, as a dial that failed", offline, err)
 			}
-			if classifyErr(err) != outcomeNotSent {
+			if _, row := classify(context.Background(), err); row.Resend != outcome.Always {
 				t.Fatalf("%v is not classified as never sent", err)
 			}
 		}

@@ -6,8 +6,8 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/outcome"
 )
 
 // retryPolicy is the budget of the client's safe retries, read from go-redis's
@@ -47,18 +47,22 @@ func (p retryPolicy) backoff(n int) time.Duration {
 func (n *node) afterFailure(ctx context.Context, err error, readOnly bool, rerun func() error) error {
 	free := 0
 	for attempt := 1; ; attempt++ {
-		if n.master && isWriteOnClosed(err) && free < maxSwitchReruns {
+		if n.master && errors.Is(err, errWriteOnClosed) && free < maxSwitchReruns {
 			// A connection to a master replaced since refused to write:
 			// the command goes to the new one, whatever the retry budget.
 			free++
 			attempt--
 		}
 		retry := attempt <= n.c.retry.max
-		switch classify(ctx, err) {
-		case outcomeOK:
+		_, row := classify(ctx, err)
+		switch row.Resend {
+		case outcome.Never:
+			if row.Lost == outcome.Yes {
+				n.lost(err)
+			}
 			return err
-		case outcomeBusy:
-			if n.master && hasPrefix(err, "READONLY ") {
+		case outcome.AfterBackoff:
+			if row.Lost == outcome.IfMaster && n.master {
 				// The master was demoted: find the new one at once, and
 				// wait for it (it refused the command: it may run there).
 				n.demoted(err)
@@ -70,7 +74,7 @@ func (n *node) afterFailure(ctx context.Context, err error, readOnly bool, rerun
 			if !retry || !n.c.retry.busy || sleep(ctx, n.c.retry.backoff(attempt)) != nil {
 				return err
 			}
-		case outcomeNotSent:
+		case outcome.Always:
 			if !retry {
 				return err
 			}
@@ -81,34 +85,20 @@ func (n *node) afterFailure(ctx context.Context, err error, readOnly bool, rerun
 					return err
 				}
 			} else if aerr := n.awaitAttempt(ctx); aerr != nil {
-				if isContextErr(aerr) {
+				if outcome.IsContextErr(aerr) {
 					return err
 				}
 				return aerr // the node is down: say so, and why
 			}
-		case outcomeDropped:
-			n.lost(err)
+		case outcome.IfReadOnly:
+			if row.Lost == outcome.Yes { // not for a master replaced since
+				n.lost(err)
+			}
 			if !retry || !readOnly {
 				return err
 			}
 			if aerr := n.awaitAttempt(ctx); aerr != nil {
-				if isContextErr(aerr) {
-					return err
-				}
-				return aerr
-			}
-		case outcomeTimeout:
-			n.lost(err)
-			return err
-		case outcomeSwitched:
-			// The old master's failure: the new one is not lost for it. A
-			// read runs again there; a write may have been applied on the
-			// old one, and its caller learns of the switch.
-			if !retry || !readOnly {
-				return err
-			}
-			if aerr := n.awaitAttempt(ctx); aerr != nil {
-				if isContextErr(aerr) {
+				if outcome.IsContextErr(aerr) {
 					return err
 				}
 				return aerr
@@ -122,11 +112,10 @@ func (n *node) afterFailure(ctx context.Context, err error, readOnly bool, rerun
 
 // errNotCounted is the outcome the client reports to a breaker for a command
 // that says nothing about the server's health, so that it is counted neither as
-// a success nor as a failure: its caller gave up before it was written, it
-// never left (the supervisor handles dials and handshakes that fail), its
-// connection broke (the supervisor's as well), or the reply was about the
-// cluster around the node (CLUSTERDOWN, TRYAGAIN, MOVED, ASK) or the
-// credentials, not about the node. A probe that the node's networkGate refused
+// a success nor as a failure: the rows of internal/outcome whose Breaker is
+// Excluded (its caller gave up, it never left, its connection broke or timed
+// out, the reply was about the cluster around the node, the topology or the
+// credentials). A probe that the node's networkGate refused
 // (another command took its way through, see fromcache.go) is not counted
 // either: gobreaker then admits another.
 var errNotCounted = errors.New("redisguard: not counted by the breaker")
@@ -142,13 +131,10 @@ func (n *node) verdict(err error) error {
 	if n.slowReplies.Load() > 0 && n.takeSlowReply() {
 		return breaker.ErrSlowCall
 	}
-	switch out := classifyErr(err); {
-	case err == nil:
+	if err == nil {
 		return nil
-	case out == outcomeTimeout || out == outcomeNotSent || out == outcomeDropped || out == outcomeSwitched,
-		isContextErr(err), isAuthFailure(err), isClusterChurn(err), hasPrefix(err, "READONLY "),
-		errors.Is(err, ErrClosed), errors.Is(err, redis.ErrClosed), errors.Is(err, ErrQueueFull),
-		errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, breaker.ErrOpen):
+	}
+	if outcome.Of(kindOf(err), outcome.Command).Breaker == outcome.Excluded {
 		return errNotCounted
 	}
 	return err

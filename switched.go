@@ -57,15 +57,9 @@ func newSwitched(from, to string, cause error) error {
 	return &e
 }
 
-// isSwitched reports whether err came from a master replaced since.
-func isSwitched(err error) bool { return errors.Is(err, ErrMasterSwitched) }
-
-// refusedBeforeSwitch reports whether err is a refusal by a demoted master
-// that was replaced since: the command was not applied.
-func refusedBeforeSwitch(err error) bool {
-	var se *switchedError
-	return errors.As(err, &se) && se.refused
-}
+// NotSent makes a refusal by a demoted master replaced since a command that
+// never ran (see internal/outcome): it may run on the new master.
+func (e *switchedError) NotSent() bool { return e.refused }
 
 // afterSwitch is what a connection to a master replaced since makes of what
 // it read: n bytes starting p, or err. Connections to a master that was found

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redisguard/redisguard/internal/outcome"
 )
 
 // What a failure on a connection to a master replaced since means: it counts
@@ -23,16 +25,16 @@ func TestSwitchedErrorOutcome(t *testing.T) {
 	cases := []struct {
 		name string
 		err  error
-		want outcome
+		want outcome.Kind
 	}{
-		{"in flight", inFlight, outcomeSwitched},
-		{"in flight, wrapped", fmt.Errorf("INCR: %w", inFlight), outcomeSwitched},
-		{"refused by the demoted master", refused, outcomeNotSent},
-		{"handshake on a cut connection", markNotSent(inFlight), outcomeNotSent},
+		{"in flight", inFlight, outcome.Switched},
+		{"in flight, wrapped", fmt.Errorf("INCR: %w", inFlight), outcome.Switched},
+		{"refused by the demoted master", refused, outcome.NotSent},
+		{"handshake on a cut connection", markNotSent(inFlight), outcome.NotSent},
 	}
 	for _, tc := range cases {
-		if got := classifyErr(tc.err); got != tc.want {
-			t.Errorf("%s: outcome %d, want %d", tc.name, got, tc.want)
+		if got := kindOf(tc.err); got != tc.want {
+			t.Errorf("%s: kind %v, want %v", tc.name, got, tc.want)
 		}
 	}
 	if !errors.Is(inFlight, ErrMasterSwitched) || !errors.Is(inFlight, os.ErrDeadlineExceeded) {
@@ -45,8 +47,8 @@ func TestSwitchedErrorOutcome(t *testing.T) {
 	if v := (&node{}).verdict(inFlight); v != errNotCounted {
 		t.Errorf("the breaker counts %v for the old master's failure, want it not counted", v)
 	}
-	if classify(context.Background(), inFlight) != outcomeSwitched {
-		t.Error("classify differs from classifyErr")
+	if k, row := classify(context.Background(), inFlight); k != outcome.Switched || row.Lost != outcome.Kept {
+		t.Errorf("a write in flight at the switch: %v %+v, want Switched, its master not lost", k, row)
 	}
 }
 
@@ -147,14 +149,14 @@ func TestSwitchCutsTheOldMastersConnections(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("demoted %v: the reply awaited from the old master is still awaited after the switch", demoted)
 		}
-		want := outcomeSwitched
+		want := outcome.Switched
 		if demoted {
-			want = outcomeNotSent
+			want = outcome.NotSent
 		}
-		if !errors.Is(err, ErrMasterSwitched) || classifyErr(err) != want || !strings.Contains(err.Error(), "10.0.0.2:6379") {
-			t.Errorf("demoted %v: the awaited reply failed with %v (outcome %d), want ErrMasterSwitched naming the new master, outcome %d", demoted, err, classifyErr(err), want)
+		if !errors.Is(err, ErrMasterSwitched) || kindOf(err) != want || !strings.Contains(err.Error(), "10.0.0.2:6379") {
+			t.Errorf("demoted %v: the awaited reply failed with %v (outcome %v), want ErrMasterSwitched naming the new master, outcome %v", demoted, err, kindOf(err), want)
 		}
-		if _, err := idle.Write(request); !isWriteOnClosed(err) || classifyErr(err) != outcomeNotSent {
+		if _, err := idle.Write(request); !errors.Is(err, errWriteOnClosed) || kindOf(err) != outcome.NotSent {
 			t.Errorf("demoted %v: a write on the old master's idle connection: %v, want it refused before the write", demoted, err)
 		}
 		pending.Close()

@@ -48,7 +48,7 @@ func newGobreaker(s Settings) *gobreaker.TwoStepCircuitBreaker[struct{}] {
 		Interval:     s.Window,
 		BucketPeriod: s.Window / windowBuckets,
 		Timeout:      s.OpenTimeout,
-		ReadyToTrip:  rules.trip,
+		ReadyToTrip:  func(c gobreaker.Counts) bool { return rules.trip(countsOf(c)) },
 		IsSuccessful: func(err error) bool { return !s.IsFailure(err) },
 		IsExcluded:   s.IsExcluded,
 	})

@@ -14,11 +14,30 @@ import (
 var ErrOpen = errors.New("breaker: circuit open")
 
 // Counts are the breaker's counters since the last change of state. While
-// closed they cover the rolling window, Requests counts the calls reported
-// with Done (not those still running), and ConsecutiveSuccesses is not kept
-// (zero): it would be one word written by every call. While half-open they are
-// gobreaker's counts of the probes.
-type Counts = gobreaker.Counts
+// closed they cover the rolling window, Requests counts the outcomes reported
+// (not the calls still running), and ConsecutiveSuccesses is not kept
+// (zero): it would be one word written by every call. While half-open they
+// count the probes. While open they are zero.
+type Counts struct {
+	Requests             uint32 // outcomes reported: successes, failures and exclusions
+	TotalSuccesses       uint32
+	TotalFailures        uint32
+	TotalExclusions      uint32 // outcomes neither a success nor a failure (Settings.IsExcluded)
+	ConsecutiveSuccesses uint32
+	ConsecutiveFailures  uint32
+}
+
+// countsOf returns gobreaker's counts of the probes as the package's own.
+func countsOf(c gobreaker.Counts) Counts {
+	return Counts{
+		Requests:             c.Requests,
+		TotalSuccesses:       c.TotalSuccesses,
+		TotalFailures:        c.TotalFailures,
+		TotalExclusions:      c.TotalExclusions,
+		ConsecutiveSuccesses: c.ConsecutiveSuccesses,
+		ConsecutiveFailures:  c.ConsecutiveFailures,
+	}
+}
 
 // Breaker is a circuit breaker. It is safe for concurrent use.
 //
@@ -46,6 +65,9 @@ type Breaker struct {
 	slowCallThreshold time.Duration
 	// epoch is what probesAt counts from, on the monotonic clock.
 	epoch time.Time
+	// clock, when set, replaces the time since epoch as the clock of the
+	// open time: tests move it instead of sleeping.
+	clock func() time.Duration
 	// reopened counts the openings since the breaker was last closed; it is
 	// written under gobreaker's lock only (in OnStateChange).
 	reopened int
@@ -143,7 +165,7 @@ func (b *Breaker) newPhase(s State, now time.Time) *phase {
 	case StateClosed:
 		p.window = newWindow(now, b.window)
 	case StateOpen:
-		p.probesAt.Store(int64(now.Add(b.openTime()).Sub(b.epoch)))
+		p.probesAt.Store(int64(b.since() + b.openTime()))
 	}
 	return p
 }
@@ -171,7 +193,7 @@ func (b *Breaker) ServerAnswered() {
 	if p.state != StateOpen {
 		return
 	}
-	now := int64(time.Since(b.epoch))
+	now := int64(b.since())
 	for {
 		at := p.probesAt.Load()
 		if at <= now || p.probesAt.CompareAndSwap(at, now) {
@@ -180,9 +202,17 @@ func (b *Breaker) ServerAnswered() {
 	}
 }
 
+// since is the time since epoch, on the clock of the open time.
+func (b *Breaker) since() time.Duration {
+	if b.clock != nil {
+		return b.clock()
+	}
+	return time.Since(b.epoch)
+}
+
 // untilProbes is how long an open phase p still refuses every call.
 func (b *Breaker) untilProbes(p *phase) time.Duration {
-	return time.Duration(p.probesAt.Load()) - time.Since(b.epoch)
+	return time.Duration(p.probesAt.Load()) - b.since()
 }
 
 // Allow asks to make one call. ErrOpen: refused, do not make the call.
@@ -326,7 +356,7 @@ func (b *Breaker) Counts() Counts {
 	if p := b.phase.Load(); p.state == StateOpen && b.untilProbes(p) > 0 {
 		return Counts{} // gobreaker's, cleared when it opened
 	}
-	return b.cb.Counts()
+	return countsOf(b.cb.Counts())
 }
 
 // IsFailure reports whether the breaker counts err as a failure.

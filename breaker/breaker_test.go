@@ -66,7 +66,7 @@ func TestBreakerLifecycle(t *testing.T) {
 		}
 	}
 
-	time.Sleep(60 * time.Millisecond)
+	passOpenTime(t, b)
 	if b.State() != StateHalfOpen {
 		t.Fatalf("state %v after the open timeout, want half-open", b.State())
 	}
@@ -97,7 +97,7 @@ func TestHalfOpenFailureReopens(t *testing.T) {
 	var tr transitions
 	b, _ := New(Settings{ConsecutiveFailures: 1, OpenTimeout: 20 * time.Millisecond, OnStateChange: tr.record})
 	_ = call(t, b, errReset)
-	time.Sleep(30 * time.Millisecond)
+	passOpenTime(t, b)
 	if err := call(t, b, errReset); err != nil {
 		t.Fatalf("probe refused: %v", err)
 	}
@@ -231,7 +231,7 @@ func TestRecordCountsOnlyWhileClosed(t *testing.T) {
 		t.Fatal("Record while open was counted")
 	}
 
-	time.Sleep(30 * time.Millisecond)
+	passOpenTime(t, b)
 	tk, err := b.Allow()
 	if err != nil {
 		t.Fatalf("probe refused: %v", err)

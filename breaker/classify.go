@@ -3,20 +3,11 @@ package breaker
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
-	"strings"
-	"syscall"
 
 	"github.com/redis/go-redis/v9"
-)
 
-// failurePrefixes are the replies of a server that is loading, busy, failing
-// over, out of clients or unable to persist: it is not in a state to serve.
-var failurePrefixes = []string{
-	"LOADING ", "BUSY ", "MASTERDOWN ", "CLUSTERDOWN ", "TRYAGAIN ", "READONLY ",
-	"NOREPLICAS ", "MISCONF ", "ERR max number of clients reached",
-}
+	"github.com/redisguard/redisguard/internal/outcome"
+)
 
 // ErrSlowCall is the outcome to report for a call the server took longer than
 // SlowCallThreshold to answer (whether it then answered, or its caller gave
@@ -36,8 +27,9 @@ var ErrSlowCall = errors.New("breaker: slow call")
 // IsFailure is the default classifier: it reports whether err means that Redis
 // is unreachable, unable to serve or too slow (ErrSlowCall), as opposed to a
 // reply showing it works (redis.Nil, WRONGTYPE, a syntax error, NOSCRIPT, OOM)
-// or the caller's own context ending. See the package documentation for the
-// table.
+// or the caller's own context ending. Its answers are the DefaultFailure
+// column of the outcome table that a redisguard.Client reads too; see the
+// package documentation for the table.
 func IsFailure(err error) bool {
 	if err == nil || err == redis.Nil {
 		return false
@@ -48,22 +40,12 @@ func IsFailure(err error) bool {
 	if IsExcluded(err) || errors.Is(err, ErrOpen) {
 		return false
 	}
-	if rerr, ok := errors.AsType[redis.Error](err); ok {
-		msg := rerr.Error()
-		for _, p := range failurePrefixes {
-			if strings.HasPrefix(msg, p) {
-				return true
-			}
-		}
-		return false
-	}
-	_, isNetErr := errors.AsType[net.Error](err)
-	return isNetErr ||
-		errors.Is(err, redis.ErrPoolTimeout) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE)
+	return outcome.Of(classifier.Kind(err), outcome.Command).DefaultFailure
 }
+
+// classifier sorts errors for IsFailure: it knows go-redis's and the
+// standard library's errors only.
+var classifier outcome.Table
 
 // IsExcluded is the default exclusion rule: the caller's context ended, so the
 // call says nothing about Redis and is counted neither as a success nor as a

@@ -41,17 +41,47 @@
 //
 // # What counts as a failure
 //
-// IsFailure, the default classifier, decides. A reply that shows the server
-// working, even an error reply, is a success; so is the caller's own context
-// ending, which is not counted at all.
+// Settings.IsExcluded, then Settings.IsFailure, decide for every error
+// reported with Done or Record; a nil error is a success without asking
+// them. IsFailure, the default classifier, counts a failure when the server
+// cannot serve, and a success when a reply shows it working, even an error
+// reply; the default IsExcluded leaves out the caller's own context ending.
 //
-//	failure                                      not a failure
-//	timeouts (network and pool)                  redis.Nil
-//	refused, reset and closed connections        WRONGTYPE, ERR syntax and other ERR replies
-//	LOADING, BUSY, MASTERDOWN, CLUSTERDOWN,      NOSCRIPT
-//	TRYAGAIN, READONLY, NOREPLICAS, MISCONF      OOM (maxmemory reached: the server is fine)
-//	ERR max number of clients reached            context.Canceled, context.DeadlineExceeded
-//	ErrSlowCall, even wrapping a context error
+//	IsFailure: failure                          IsFailure: not a failure
+//	network timeouts, pool timeouts             redis.Nil
+//	refused, reset and closed connections       WRONGTYPE, ERR syntax and other ERR replies
+//	LOADING, MASTERDOWN, NOREPLICAS             NOSCRIPT
+//	BUSY, MISCONF                               OOM (maxmemory reached: the server is fine)
+//	ERR max number of clients reached           MOVED, ASK (the slot is elsewhere)
+//	READONLY, CLUSTERDOWN, TRYAGAIN             WRONGPASS, NOAUTH, NOPERM (credentials)
+//	ErrSlowCall, even wrapping a context error  context.Canceled, context.DeadlineExceeded (excluded)
+//
+// # What a redisguard.Client gives the breaker
+//
+// A Client judges its server's time and connections itself and reports to
+// the breaker only what the server's replies say. Its successes and slow
+// replies are measured on the connection, from the write (see Slow calls);
+// the errors below never reach Settings.IsExcluded or Settings.IsFailure,
+// and are counted neither as failures nor as successes:
+//
+//	timeouts                             time is judged from the write, as ErrSlowCall
+//	refused, reset and closed            the reconnect supervisor's, not the breaker's
+//	connections, failed dials and
+//	connection setups (handshakes)
+//	pool timeouts                        the process's wait, not the server's
+//	READONLY, CLUSTERDOWN, TRYAGAIN,     about the topology around the node, not the node
+//	MOVED, ASK
+//	WRONGPASS, NOAUTH, NOPERM,           about the credentials
+//	ERR invalid password, ERR AUTH
+//	the client's own refusals            closed, queue full, not ready, breaker open
+//	the caller's context ending
+//
+// So a Client's Settings.IsFailure (and IsExcluded) sees: ErrSlowCall; the
+// replies LOADING, MASTERDOWN, NOREPLICAS, BUSY, MISCONF and ERR max number of
+// clients reached (failures by default); the other error replies and
+// redis.Nil (successes by default); and a network error that neither timed
+// out nor broke the connection, or an error no rule names (a protocol error,
+// say), which IsFailure classifies as above.
 //
 // # Slow calls
 //

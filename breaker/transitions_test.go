@@ -30,7 +30,7 @@ func openThenClose(t *testing.T, b *Breaker) {
 			t.Fatalf("refused while closed: %v", err)
 		}
 	}
-	waitFor(t, b, StateHalfOpen)
+	passOpenTime(t, b)
 	for b.State() == StateHalfOpen {
 		if err := call(t, b, nil); err != nil {
 			t.Fatalf("probe refused: %v", err)
@@ -38,17 +38,6 @@ func openThenClose(t *testing.T, b *Breaker) {
 	}
 	if b.State() != StateClosed {
 		t.Fatalf("state %v after successful probes, want closed", b.State())
-	}
-}
-
-func waitFor(t *testing.T, b *Breaker, want State) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for b.State() != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("state %v, want %v", b.State(), want)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -129,7 +118,7 @@ func TestOutcomesOfAnEarlierStateAreIgnored(t *testing.T) {
 		b := mustNew(t, Settings{ConsecutiveFailures: 1, OpenTimeout: 10 * time.Millisecond})
 		late, _ := b.Allow()
 		_ = call(t, b, errReset)
-		waitFor(t, b, StateHalfOpen)
+		passOpenTime(t, b)
 		probe, err := b.Allow()
 		if err != nil {
 			t.Fatal(err)
@@ -143,7 +132,7 @@ func TestOutcomesOfAnEarlierStateAreIgnored(t *testing.T) {
 	t.Run("probe, reported after another probe failed", func(t *testing.T) {
 		b := mustNew(t, Settings{ConsecutiveFailures: 1, OpenTimeout: 10 * time.Millisecond})
 		_ = call(t, b, errReset)
-		waitFor(t, b, StateHalfOpen)
+		passOpenTime(t, b)
 		failing, _ := b.Allow()
 		late, err := b.Allow()
 		if err != nil {
@@ -154,7 +143,7 @@ func TestOutcomesOfAnEarlierStateAreIgnored(t *testing.T) {
 		if b.State() != StateOpen {
 			t.Fatalf("state %v after a failed probe, want open", b.State())
 		}
-		waitFor(t, b, StateHalfOpen)
+		passOpenTime(t, b)
 		for range DefaultHalfOpenRequests - 1 {
 			_ = call(t, b, nil)
 		}

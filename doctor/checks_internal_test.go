@@ -219,19 +219,6 @@ func TestReason(t *testing.T) {
 	}
 }
 
-func TestParseInfo(t *testing.T) {
-	info := parseInfo("# Server\r\nredis_version:7.0.15\r\nexecutable:/usr/bin/redis-server\r\n\r\n# Keyspace\r\ndb0:keys=1,expires=0\r\nbad line\r\n:novalue\r\n")
-	want := map[string]string{"redis_version": "7.0.15", "executable": "/usr/bin/redis-server", "db0": "keys=1,expires=0"}
-	if len(info) != len(want) {
-		t.Errorf("parsed %v, want %v", info, want)
-	}
-	for k, v := range want {
-		if info[k] != v {
-			t.Errorf("%s = %q, want %q", k, info[k], v)
-		}
-	}
-}
-
 func TestBytesText(t *testing.T) {
 	for n, want := range map[float64]string{
 		0: "0 B", 512: "512 B", 1024: "1 KiB", 1536: "1.5 KiB", 64 << 20: "64 MiB", 944 * 1024: "944 KiB", 23.5 * (1 << 30): "23.5 GiB",

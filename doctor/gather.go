@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/redisguard/redisguard/internal/info"
 )
 
 // dangerousCommand is a command a service should not be able to run, with
@@ -57,7 +59,7 @@ func gather(ctx context.Context, s *session, t target, cfg settings) (*facts, er
 
 	infoCmd := redis.NewStringCmd(ctx, "info")
 	if f.infoErr = s.process(ctx, infoCmd); f.infoErr == nil {
-		f.info = parseInfo(infoCmd.Val())
+		f.info = info.Parse(infoCmd.Val()).Fields()
 	} else {
 		f.hello = hello(ctx, s)
 	}
@@ -268,21 +270,6 @@ func latencyLatest(ctx context.Context, s *session) ([]latencyEvent, error) {
 		})
 	}
 	return events, nil
-}
-
-// parseInfo returns the key:value fields of an INFO reply.
-func parseInfo(text string) map[string]string {
-	fields := map[string]string{}
-	for line := range strings.Lines(text) {
-		line = strings.TrimRight(line, "\r\n")
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		if k, v, ok := strings.Cut(line, ":"); ok && k != "" {
-			fields[k] = v
-		}
-	}
-	return fields
 }
 
 // untilDeadline is the time left before ctx's deadline, or a long time when

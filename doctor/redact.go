@@ -14,22 +14,15 @@ func redactReport(r Report, secrets []string) Report {
 	secrets = nonEmpty(secrets)
 	for i := range r.Checks {
 		r.Checks[i].Node = cut(r.Checks[i].Node, maxText)
-		r.Checks[i].Detail = cut(Redact(r.Checks[i].Detail, secrets...), maxText)
-		r.Checks[i].Advice = cut(Redact(r.Checks[i].Advice, secrets...), maxText)
+		r.Checks[i].Detail = cut(redact.Text(r.Checks[i].Detail, secrets...), maxText)
+		r.Checks[i].Advice = cut(redact.Text(r.Checks[i].Advice, secrets...), maxText)
 	}
 	if r.Err != nil {
-		if msg := cut(Redact(r.Err.Error(), secrets...), maxText); msg != r.Err.Error() {
+		if msg := cut(redact.Text(r.Err.Error(), secrets...), maxText); msg != r.Err.Error() {
 			r.Err = &redactedError{msg: msg, kinds: kindsOf(r.Err)}
 		}
 	}
 	return r
-}
-
-// Redact replaces every occurrence of each non-empty secret in text with
-// "xxxxx", as it is and as a server may have quoted it (Go or JSON escapes,
-// percent-encoding). The command line uses it on everything it prints.
-func Redact(text string, secrets ...string) string {
-	return redact.Text(text, secrets...)
 }
 
 func nonEmpty(ss []string) []string {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/internal/info"
 	"github.com/redisguard/redisguard/internal/typednil"
 )
 
@@ -147,7 +148,7 @@ func (m *Monitor) poll(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("metrics: monitor: INFO: %w", err)
 	}
-	info := ParseInfo(text)
+	info := info.Parse(text)
 	now := time.Now()
 
 	used, _ := info.Float("used_memory")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/internal/info"
 	"github.com/redisguard/redisguard/internal/typednil"
 )
 
@@ -99,7 +100,7 @@ func (sc *serverCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(sc.up, prometheus.GaugeValue, 1)
-	info := ParseInfo(text)
+	info := info.Parse(text)
 	emit := func(d *prometheus.Desc, t prometheus.ValueType, key string, labels ...string) {
 		if v, ok := info.Float(key); ok {
 			ch <- prometheus.MustNewConstMetric(d, t, v, labels...)

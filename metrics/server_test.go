@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard"
+	"github.com/redisguard/redisguard/internal/info"
 	"github.com/redisguard/redisguard/internal/redistest"
 	"github.com/redisguard/redisguard/metrics"
 )
@@ -26,7 +27,7 @@ func TestServerCollectorMatchesInfo(t *testing.T) {
 	reg.MustRegister(metrics.NewServerCollector(rdb, metrics.ServerOptions{}))
 
 	g := gather(t, reg)
-	info := metrics.ParseInfo(srv.Client(t).Info(ctx).Val())
+	info := info.Parse(srv.Client(t).Info(ctx).Val())
 	for _, tt := range []struct {
 		metric string
 		labels []string

@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/redisguard/redisguard/doctor"
+	"github.com/redisguard/redisguard/internal/redact"
 )
 
 // exitCannotRun is the status when the audit could not run.
@@ -30,7 +31,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	rdb, display, secrets, err := newClient(inv.conn)
 	if err != nil {
-		fmt.Fprintln(stderr, doctor.Redact(fmt.Sprintf("%s: %s", name, err), secrets...))
+		fmt.Fprintln(stderr, redact.Text(fmt.Sprintf("%s: %s", name, err), secrets...))
 		return exitCannotRun
 	}
 	report := doctor.Run(context.Background(), rdb, inv.opts)
@@ -41,7 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return exitCannotRun
 	}
-	if _, err := io.WriteString(stdout, doctor.Redact(out, secrets...)); err != nil {
+	if _, err := io.WriteString(stdout, redact.Text(out, secrets...)); err != nil {
 		return exitCannotRun
 	}
 	if report.Err != nil {
@@ -49,7 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if len(report.Checks) > 0 {
 			msg = fmt.Sprintf("%s: the audit of %s is incomplete: %v", name, display, report.Err)
 		}
-		fmt.Fprintln(stderr, doctor.Redact(msg, secrets...))
+		fmt.Fprintln(stderr, redact.Text(msg, secrets...))
 	}
 	return report.ExitCode()
 }

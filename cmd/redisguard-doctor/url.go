@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/redisguard/redisguard/doctor"
+	"github.com/redisguard/redisguard/internal/redact"
 )
 
 // errURLSyntax is every URL that does not parse. Its text never quotes the
@@ -69,5 +69,5 @@ func displayURL(u *url.URL) string {
 	if changed {
 		shown.RawQuery = q.Encode()
 	}
-	return doctor.Redact(shown.String(), urlSecrets(u)...)
+	return redact.Text(shown.String(), urlSecrets(u)...)
 }

@@ -1,16 +1,15 @@
-package metrics_test
+package info
 
 import (
+	"maps"
 	"strings"
 	"testing"
-
-	"github.com/redisguard/redisguard/metrics"
 )
 
 const sampleInfo = "# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n\r\n# Clients\r\nconnected_clients:3\r\nmaxclients:10000\r\nblocked_clients:0\r\n\r\n# Memory\r\nused_memory:966064\r\nmaxmemory:0\r\nmem_fragmentation_ratio:12.63\r\n\r\n# Keyspace\r\ndb0:keys=12,expires=3,avg_ttl=5000\r\ndb1:keys=x,expires=1\r\n"
 
-func TestParseInfo(t *testing.T) {
-	info := metrics.ParseInfo(sampleInfo)
+func TestParse(t *testing.T) {
+	info := Parse(sampleInfo)
 	if v, ok := info.Get("redis_version"); !ok || v != "7.0.15" {
 		t.Fatalf("redis_version: %q, %v", v, ok)
 	}
@@ -35,15 +34,15 @@ func TestParseInfo(t *testing.T) {
 	}
 }
 
-// FuzzParseInfo checks that any input parses without a panic, and that every
+// FuzzParse checks that any input parses without a panic, and that every
 // well-formed line outside a header is found again. Its seed corpus, in
-// testdata/fuzz/FuzzParseInfo, holds a full INFO reply of Redis 7.0.
-func FuzzParseInfo(f *testing.F) {
+// testdata/fuzz/FuzzParse, holds a full INFO reply of Redis 7.0.
+func FuzzParse(f *testing.F) {
 	f.Add(sampleInfo)
 	f.Add("")
 	f.Add("#\n:\n::\nkey:\n:value\n# \r\n#Keyspace\ndb0:keys=,=,,=1\n")
 	f.Fuzz(func(t *testing.T, text string) {
-		info := metrics.ParseInfo(text)
+		info := Parse(text)
 		_ = info.Keyspace()
 		for line := range strings.Lines(text) {
 			line = strings.TrimRight(line, "\r\n")
@@ -61,4 +60,14 @@ func FuzzParseInfo(f *testing.F) {
 			_, _ = info.Float(key)
 		}
 	})
+}
+
+// TestFields: the doctor reads the fields of every section as one map; lines
+// without a key, and header lines, are not fields.
+func TestFields(t *testing.T) {
+	got := Parse("# Server\r\nredis_version:7.0.15\r\nexecutable:/usr/bin/redis-server\r\n\r\n# Keyspace\r\ndb0:keys=1,expires=0\r\nbad line\r\n:novalue\r\n").Fields()
+	want := map[string]string{"redis_version": "7.0.15", "executable": "/usr/bin/redis-server", "db0": "keys=1,expires=0"}
+	if !maps.Equal(got, want) {
+		t.Errorf("parsed %v, want %v", got, want)
+	}
 }

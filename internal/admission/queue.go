@@ -1,22 +1,30 @@
-package redisguard
+// Package admission is the queue limit of a redisguard.Client: the count of
+// the commands in flight plus those waiting, against Options.QueueLimit.
+//
+// Contract: a Queue of limit L never holds more than L slots at once, however
+// many goroutines take and release; TakeOne and Take refuse (or take fewer)
+// only when every stripe was full as they looked; each slot taken is given
+// back exactly once, by ReleaseOne with the stripe TakeOne reported or by
+// Release with the Hold Take returned. Taking and releasing one slot takes no
+// lock and allocates nothing.
+package admission
 
 import (
 	"sync/atomic"
 	"unsafe"
 )
 
-// maxQueueStripes bounds how many counters the queue limit is spread over.
-const maxQueueStripes = 8
+// maxStripes bounds how many counters the queue limit is spread over.
+const maxStripes = 8
 
-// queue counts the commands in flight plus those waiting against
-// Options.QueueLimit. The count is striped over a few counters, each on its own
-// cache line and holding its share of the limit, so that admitting a command
+// Queue counts the commands in flight plus those waiting against a limit.
+// The count is striped over a few counters, each on its own cache line and holding its share of the limit, so that admitting a command
 // does not make every core write the same word: a command takes a slot from
 // its goroutine's stripe (see homeStripe), and from the others when that one
 // is full. Their shares add up to the limit, which is therefore never
 // exceeded, and a command is refused only when every stripe was full as it
 // looked.
-type queue struct {
+type Queue struct {
 	stripes []queueStripe
 }
 
@@ -26,11 +34,12 @@ type queueStripe struct {
 	_     [48]byte // a cache line of its own
 }
 
-// hold is the queue slots a command or a pipeline took, by stripe.
-type hold [maxQueueStripes]int32
+// Hold is the queue slots a command or a pipeline took, by stripe.
+type Hold [maxStripes]int32
 
-func newQueue(limit int64) *queue {
-	q := &queue{stripes: make([]queueStripe, min(limit, maxQueueStripes))}
+// New returns a queue of limit slots (limit ≥ 1).
+func New(limit int64) *Queue {
+	q := &Queue{stripes: make([]queueStripe, min(limit, maxStripes))}
 	for i := range q.stripes {
 		share := limit / int64(len(q.stripes))
 		if int64(i) < limit%int64(len(q.stripes)) {
@@ -41,8 +50,8 @@ func newQueue(limit int64) *queue {
 	return q
 }
 
-// takeOne takes a slot for one command, reporting the stripe it came from.
-func (q *queue) takeOne() (stripe int, ok bool) {
+// TakeOne takes a slot for one command, reporting the stripe it came from.
+func (q *Queue) TakeOne() (stripe int, ok bool) {
 	stripe = homeStripe(len(q.stripes))
 	for range q.stripes {
 		s := &q.stripes[stripe]
@@ -69,10 +78,11 @@ func homeStripe(n int) int {
 	return int((h >> 32) * uint64(n) >> 32)
 }
 
-func (q *queue) releaseOne(stripe int) { q.stripes[stripe].n.Add(-1) }
+// ReleaseOne gives back the slot TakeOne took from stripe.
+func (q *Queue) ReleaseOne(stripe int) { q.stripes[stripe].n.Add(-1) }
 
-// take takes as many of want slots as are free, up to want.
-func (q *queue) take(want int64) (h hold, took int64) {
+// Take takes as many of want slots as are free, up to want.
+func (q *Queue) Take(want int64) (h Hold, took int64) {
 	start := homeStripe(len(q.stripes))
 	for i := 0; i < len(q.stripes) && took < want; i++ {
 		stripe := (start + i) % len(q.stripes)
@@ -94,8 +104,8 @@ func (q *queue) take(want int64) (h hold, took int64) {
 	return h, took
 }
 
-// release gives back up to n of the slots h holds, and returns what remains.
-func (q *queue) release(h hold, n int64) hold {
+// Release gives back up to n of the slots h holds, and returns what remains.
+func (q *Queue) Release(h Hold, n int64) Hold {
 	for stripe := range q.stripes {
 		if n == 0 {
 			break
@@ -110,8 +120,8 @@ func (q *queue) release(h hold, n int64) hold {
 	return h
 }
 
-// len returns the slots taken.
-func (q *queue) len() int64 {
+// Len returns the slots taken.
+func (q *Queue) Len() int64 {
 	var n int64
 	for i := range q.stripes {
 		n += q.stripes[i].n.Load()

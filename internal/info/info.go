@@ -1,4 +1,6 @@
-package metrics
+// Package info parses the text of a Redis INFO reply. It is the one parser
+// of the metrics collector, the Monitor and the doctor.
+package info
 
 import (
 	"maps"
@@ -12,9 +14,9 @@ type Info struct {
 	sections map[string]map[string]string // lower-case section name → its fields
 }
 
-// ParseInfo parses the text of an INFO reply: "# Section" headers and
+// Parse parses the text of an INFO reply: "# Section" headers and
 // "key:value" lines. It accepts any input: lines it cannot read are skipped.
-func ParseInfo(text string) Info {
+func Parse(text string) Info {
 	info := Info{fields: map[string]string{}, sections: map[string]map[string]string{}}
 	section := ""
 	for line := range strings.Lines(text) {
@@ -35,6 +37,10 @@ func ParseInfo(text string) Info {
 	}
 	return info
 }
+
+// Fields returns every key:value field, whatever its section. The map is
+// the Info's own: the caller must not change it.
+func (i Info) Fields() map[string]string { return i.fields }
 
 // Get returns the value of key, from whichever section holds it.
 func (i Info) Get(key string) (string, bool) {
