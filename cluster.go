@@ -21,7 +21,7 @@ type clusterNodes struct {
 	c        *Client
 	cc       *redis.ClusterClient
 	opt      *redis.ClusterOptions
-	mapKnown atomic.Bool // the slot map was loaded once: the seeds did their job
+	mapKnown atomic.Bool // the slot map was loaded once: the configured addresses did their job
 	learning atomic.Bool // a goroutine is loading the first slot map
 	watching atomic.Bool // a goroutine watches the cluster while a node is down
 	// changed tells the watch that a node was lost: it looks again soon.
@@ -35,7 +35,7 @@ type clusterNodes struct {
 	namedAt time.Time
 }
 
-// startCluster supervises the nodes of a cluster client: the seeds make their
+// startCluster supervises the nodes of a cluster client: the configured addresses make their
 // first connection attempts at once, in parallel; nodes go-redis discovers
 // later start ready, and are supervised from their first failure.
 func (c *Client) startCluster(cc *redis.ClusterClient, seeds []string) {
