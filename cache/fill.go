@@ -194,9 +194,12 @@ func (c *Cache[V]) fill(f *flight[V], key, rkey string, load Loader[V], req requ
 		}
 		res, data, px := c.runLoader(f, key, load, req)
 		res.redisErr = redisErr
+		// A loader's error goes to the callers that waited for it and to no
+		// one after: the flight leaves the group as it delivers.
+		failed := res.err != nil && !errors.Is(res.err, ErrNotFound)
 		if req.mode == afterFailure {
-			c.deliver(rkey, f, res, true)
-			if c.flights.settle(rkey, f, false) {
+			c.deliver(rkey, f, res, !failed)
+			if !failed && c.flights.settle(rkey, f, false) {
 				again, _, _ := c.runLoader(f, key, load, req)
 				again.redisErr = redisErr
 				f.confirm(c.prepare(again))
@@ -226,7 +229,8 @@ func (c *Cache[V]) fill(f *flight[V], key, rkey string, load Loader[V], req requ
 		}
 		// Answer the callers that came before the lease was asked for; the
 		// others get the value once its store confirmed it, or a second load.
-		c.deliver(rkey, f, res, !stored)
+		provisional := !stored && !failed
+		c.deliver(rkey, f, res, provisional)
 		if stored {
 			return
 		}
@@ -240,7 +244,7 @@ func (c *Cache[V]) fill(f *flight[V], key, rkey string, load Loader[V], req requ
 			c.releaseLease(sctx, rkey, l.token)
 		}
 		cancel()
-		if c.flights.settle(rkey, f, stored) {
+		if provisional && c.flights.settle(rkey, f, stored) {
 			again, _, _ := c.runLoader(f, key, load, req)
 			f.confirm(c.prepare(again))
 		}
