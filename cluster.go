@@ -33,6 +33,7 @@ type clusterNodes struct {
 	mapMu   sync.Mutex
 	named   map[string]bool
 	namedAt time.Time
+	info    commandInfo // go-redis's COMMAND info, fetched by the guard
 }
 
 // startCluster supervises the nodes of a cluster client: the configured addresses make their
@@ -40,6 +41,7 @@ type clusterNodes struct {
 // later start ready, and are supervised from their first failure.
 func (c *Client) startCluster(cc *redis.ClusterClient, seeds []string) {
 	r := &clusterNodes{c: c, cc: cc, opt: cc.Options(), byAd: make(map[string]*node), changed: make(chan struct{}, 1)}
+	r.info.r = r
 	c.cluster = r
 	c.events.cluster.Store(true)
 	cc.AddHook(clusterHook{c})
@@ -364,12 +366,14 @@ func (r *clusterNodes) prune(n *node, maxAge time.Duration) bool {
 	}
 	defer func() {
 		if !r.mapKnown.Swap(true) {
+			r.info.fetch()
 			r.c.nodeChanged(nil)
 		}
 	}()
 	retiredN := false
 	for _, m := range r.list() {
 		if named[m.address()] {
+			m.forgotten.Store(false)
 			if m.retired.CompareAndSwap(true, false) {
 				m.rejoined() // back in the map
 			}
@@ -380,6 +384,12 @@ func (r *clusterNodes) prune(n *node, maxAge time.Duration) bool {
 		}
 		if m.retire(m == n) {
 			retiredN = retiredN || m == n
+		} else {
+			// Its supervisor retires it at once instead of after its next
+			// attempt, so that a slot map naming ever new servers leaves
+			// behind no supervisor waiting out its delay for one it dropped.
+			m.forgotten.Store(true)
+			m.abandonAttempt()
 		}
 	}
 	return retiredN || n == nil

@@ -65,7 +65,7 @@ func (h clusterHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if err != nil {
 			return c.refuse(cmd, err)
 		}
-		err = next(ctx, cmd)
+		err = next(markSent(ctx, cmd), cmd)
 		if e, ok := err.(*notRetriedError); ok {
 			err = e.err
 			cmd.SetErr(err)
@@ -102,6 +102,10 @@ func (h nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if IsConnectionSetup(cmd) {
 			return n.handshakeFailed(ctx, next(ctx, cmd))
 		}
+		if info := infoFetch(ctx, cmd); info != nil {
+			return n.c.cluster.info.answer(info) // see commandInfo
+		}
+		ctx = slotsFetch(ctx, cmd)
 		err := n.process(ctx, cmd, next)
 		if err != nil && !readOnly(cmd) {
 			if _, row := classify(ctx, err); row.MayHaveRun {

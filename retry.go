@@ -46,6 +46,8 @@ func (p retryPolicy) backoff(n int) time.Duration {
 // attempts to the supervisor's.
 func (n *node) afterFailure(ctx context.Context, err error, readOnly bool, rerun func() error) error {
 	free := 0
+	// go-redis's own fetch of a slot map asks another node at once.
+	rerunnable := ctx.Value(noRerun{}) == nil
 	for attempt := 1; ; attempt++ {
 		if n.master && errors.Is(err, errWriteOnClosed) && free < maxSwitchReruns {
 			// A connection to a master replaced since refused to write:
@@ -53,7 +55,7 @@ func (n *node) afterFailure(ctx context.Context, err error, readOnly bool, rerun
 			free++
 			attempt--
 		}
-		retry := attempt <= n.c.retry.max
+		retry := rerunnable && attempt <= n.c.retry.max
 		_, row := classify(ctx, err)
 		switch row.Resend {
 		case outcome.Never:
