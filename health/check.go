@@ -33,6 +33,11 @@ import (
 // the client is ready and some node answers, and Result.Nodes says which did
 // not and why.
 //
+// A server may quote the client's credentials back (a proxy refusing "AUTH
+// user password"): Result.Message, NodeResult.Message and the text of their
+// Err hide them, as redisguard.Client.Redact does (the Err still wraps the
+// server's reply, for errors.Is and errors.As).
+//
 // Check never panics: a nil rdb, or a nil pointer in it such as a
 // (*redis.Client)(nil), fails with ErrNoClient, and a PING that panics (a
 // broken client) fails with an error holding the panic's value.
@@ -43,7 +48,7 @@ func Check(ctx context.Context, rdb redis.UniversalClient) Result {
 	}
 	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
-	return check(ctx, rdb, budget)
+	return check(ctx, rdb, budget).redacted(redactorOf(rdb))
 }
 
 // check is Check under a ctx whose deadline is budget from now.

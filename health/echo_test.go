@@ -2,6 +2,8 @@ package health_test
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -102,6 +104,51 @@ func TestAnswersHideCredentialsTheServerQuotes(t *testing.T) {
 						t.Fatalf("%s: %s holds %q", name, a.body, secret)
 					}
 				}
+			}
+		}
+	}
+}
+
+// Check's result hides the credentials a server quotes back in its Message,
+// its nodes' and the text of its errors, for a plain and a guarded client.
+func TestCheckHidesCredentialsTheServerQuotes(t *testing.T) {
+	t.Parallel()
+	const user, password = "app-user", `s3"cr\et-42`
+	for _, reply := range []string{
+		"-ERR upstream refused AUTH " + user + " " + password + "\r\n",
+		`-ERR upstream refused AUTH "app-user" "s3\"cr\\et-42"` + "\r\n",
+	} {
+		addr := echoingServer(t, reply)
+		plain := redis.NewClient(&redis.Options{Addr: addr, Username: user, Password: password, MaxRetries: -1})
+		t.Cleanup(func() { plain.Close() })
+		guarded, err := redisguard.New(redisguard.Options{Redis: &redis.UniversalOptions{Addrs: []string{addr}, Username: user, Password: password}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { guarded.Close() })
+		for name, rdb := range map[string]redis.UniversalClient{"go-redis": plain, "redisguard": guarded} {
+			res := health.Check(context.Background(), rdb)
+			for deadline := time.Now().Add(5 * time.Second); !strings.Contains(res.Message(), "upstream refused") && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+				res = health.Check(context.Background(), rdb)
+			}
+			if !strings.Contains(res.Message(), "upstream refused") {
+				t.Fatalf("%s: Message %q, want it quoting the server", name, res.Message())
+			}
+			texts := []string{res.Message(), res.Err.Error(), fmt.Sprint(res.Err), fmt.Sprintf("%+v", res)}
+			for _, n := range res.Nodes {
+				texts = append(texts, n.Message(), fmt.Sprint(n.Err))
+			}
+			for _, text := range texts {
+				for _, secret := range []string{password, user, `s3\"cr`, `cr\\et`} {
+					if strings.Contains(text, secret) {
+						t.Fatalf("%s: %q holds %q", name, text, secret)
+					}
+				}
+			}
+			var reply redis.Error
+			if !errors.As(res.Err, &reply) && name == "go-redis" {
+				t.Fatalf("%s: Err %v no longer wraps the server's reply", name, res.Err)
 			}
 		}
 	}

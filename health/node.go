@@ -33,13 +33,15 @@ type NodeResult struct {
 	// open, or the failure of its PING. It may hold the address; Message
 	// does not.
 	Err error
+
+	redact *redactor // the checked client's credentials (see Check)
 }
 
 // Message says why the server does not serve, in the words of
 // Result.Message, such as "client not ready (reconnecting): connection
 // refused", "circuit breaker open" or "timeout after 1s". It is "" when the
 // server serves.
-func (n NodeResult) Message() string { return describe(n.Err) }
+func (n NodeResult) Message() string { return n.redact.text(describe(n.Err)) }
 
 // observeNode reads one server of a client, as Client.Nodes reports it.
 func observeNode(s redisguard.NodeStatus) NodeResult {

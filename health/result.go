@@ -69,6 +69,8 @@ type Result struct {
 	// Time is when the check finished. Concurrent requests to one Handler
 	// share a check, and with it its Time.
 	Time time.Time
+
+	redact *redactor // the checked client's credentials (see Check)
 }
 
 // Message says why the check failed in a few words fit for a response body,
@@ -78,4 +80,4 @@ type Result struct {
 // timeout after 1s" or a Redis error reply like "LOADING Redis is loading the
 // dataset in memory". It never contains an address, a host name or a
 // password. It is "" when the check succeeded.
-func (r Result) Message() string { return describe(r.Err) }
+func (r Result) Message() string { return r.redact.text(describe(r.Err)) }

@@ -58,3 +58,52 @@ func (v verdict) redact(hide func(string) string) verdict {
 	}
 	return v
 }
+
+// redactor hides a client's credentials in the texts of a Result: its
+// Message and its Err's text. A pointer to it keeps NodeResult comparable.
+type redactor struct{ hide func(string) string }
+
+// text returns s cleaned, or s itself for a Result built without a client.
+func (r *redactor) text(s string) string {
+	if r == nil {
+		return s
+	}
+	return r.hide(s)
+}
+
+// err returns err, or an error whose text is cleaned and which wraps err
+// (for errors.Is and errors.As) when err's text holds a credential.
+func (r *redactor) err(err error) error {
+	if err == nil {
+		return nil
+	}
+	if msg := err.Error(); r.text(msg) != msg {
+		return &redactedError{msg: r.text(msg), err: err}
+	}
+	return err
+}
+
+// redactedError is an error whose text held a credential.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redacted returns res with the credentials of the client it checked hidden
+// in every error text and message it holds: a server may quote them back.
+func (res Result) redacted(hide func(string) string) Result {
+	r := &redactor{hide: hide}
+	res.redact, res.Err = r, r.err(res.Err)
+	if res.Nodes != nil {
+		nodes := make([]NodeResult, len(res.Nodes))
+		for i, n := range res.Nodes {
+			n.redact, n.Err = r, r.err(n.Err)
+			nodes[i] = n
+		}
+		res.Nodes = nodes
+	}
+	return res
+}
