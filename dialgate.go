@@ -62,28 +62,20 @@ var errDialPaused = errors.New("redisguard: new connections paused: the server r
 
 // take waits for the right to dial, bounded by ctx and by client, the
 // client's context, which ends when it closes. While new connections are
-// paused it waits too: go-redis hands a connection put back to its pool to
-// the command waiting for a dial, so the commands are served by the pooled
-// connections within their deadlines instead of failing. (A dial that failed
-// would count towards go-redis's PoolSize failed dials, after which its pool
-// fails every dial at once.) A command that began to wait after the last put
-// would wait for nothing, though: when idle (reporting whether the pool has
-// an idle connection) holds at two looks in a row, so that the connection is
-// not one about to be taken, the dial tries the server before the pause ends,
-// one at a time; refused, its command runs again on that connection.
-func (g *dialGate) take(ctx, client context.Context, idle func() bool) error {
-	idleBefore := false
+// paused and the pool has connections (pooled), it refuses at once with
+// errDialPaused: go-redis gives a connection put back to its pool to the next
+// command that asks, not to one waiting for a dial, so that a command whose
+// dial waited out the pause would wait while the pool's connections serve
+// the others; refused, it asks the pool again (see afterFailure). With no
+// connection in the pool, it waits for the pause to end.
+func (g *dialGate) take(ctx, client context.Context, pooled func() bool) error {
 	for {
 		wait, paused := g.reserve()
 		if wait <= 0 {
 			return nil
 		}
-		if paused {
-			idleNow := idle()
-			if idleNow && idleBefore && g.tryEarly() {
-				return nil
-			}
-			idleBefore = idleNow
+		if paused && pooled() {
+			return &net.OpError{Op: "dial", Net: "tcp", Err: errDialPaused}
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -123,19 +115,6 @@ func (g *dialGate) reserve() (wait time.Duration, paused bool) {
 		return 0, false
 	}
 	return time.Duration((1 - g.tokens) / g.rate * float64(time.Second)), false
-}
-
-// tryEarly lets one dial try the server before the pause ends, unless
-// another one does.
-func (g *dialGate) tryEarly() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	now := time.Now()
-	if now.Before(g.probeUntil) {
-		return false
-	}
-	g.probeUntil = now.Add(probeTimeout)
-	return true
 }
 
 // refund gives a dial back: the dial failed, or its connection closed

@@ -306,7 +306,7 @@ func (n *node) dial(next redis.DialHook) redis.DialHook {
 		if err := n.awaitDialable(ctx); err != nil {
 			return nil, err
 		}
-		if err := n.dials.take(ctx, n.c.ctx, n.hasIdleConn); err != nil {
+		if err := n.dials.take(ctx, n.c.ctx, n.hasPooledConn); err != nil {
 			return nil, err
 		}
 		gen := n.gen.Load()
@@ -330,10 +330,10 @@ func (n *node) dial(next redis.DialHook) redis.DialHook {
 	}
 }
 
-// hasIdleConn reports whether the node's pool has an idle connection.
-func (n *node) hasIdleConn() bool {
+// hasPooledConn reports whether the node's pool has a connection.
+func (n *node) hasPooledConn() bool {
 	rdb := n.client.Load()
-	return rdb != nil && rdb.PoolStats().IdleConns > 0
+	return rdb != nil && rdb.PoolStats().TotalConns > 0
 }
 
 // awaitDialable returns nil when the node is ready or making its first

@@ -45,7 +45,7 @@ func (p retryPolicy) backoff(n int) time.Duration {
 // offline queue, until the node is ready). Callers thus never add connection
 // attempts to the supervisor's.
 func (n *node) afterFailure(ctx context.Context, err error, readOnly bool, rerun func() error) error {
-	free := 0
+	free, paused := 0, 0
 	// go-redis's own fetch of a slot map asks another node at once.
 	rerunnable := ctx.Value(noRerun{}) == nil
 	for attempt := 1; ; attempt++ {
@@ -55,8 +55,17 @@ func (n *node) afterFailure(ctx context.Context, err error, readOnly bool, rerun
 			free++
 			attempt--
 		}
+		if errors.Is(err, errDialPaused) && n.rerunsPaused(ctx, paused) {
+			// New connections pause: the command takes a pooled one.
+			paused++
+			if err = rerun(); err == nil {
+				return nil
+			}
+			attempt--
+			continue
+		}
 		retry := rerunnable && attempt <= n.c.retry.max
-		_, row := classify(ctx, err)
+		kind, row := classify(ctx, err)
 		switch row.Resend {
 		case outcome.Never:
 			if row.Lost == outcome.Yes {
@@ -82,8 +91,14 @@ func (n *node) afterFailure(ctx context.Context, err error, readOnly bool, rerun
 			}
 			if n.State() == StateReady {
 				// Its connection failed while the node serves (a refused or
-				// paused dial, a closed connection): pooled ones free up.
-				if sleep(ctx, n.c.retry.backoff(attempt)) != nil {
+				// paused dial, a closed connection): pooled ones free up. A
+				// refusal for max clients paused new dials already (see
+				// handshakeFailed): the command runs again at once, and
+				// waits in go-redis's queue for a pooled connection, which
+				// serves the commands in the order they came; after a
+				// backoff it would come last, behind the commands that
+				// came since, and might not be served by its deadline.
+				if kind != outcome.MaxClients && sleep(ctx, n.c.retry.backoff(attempt)) != nil {
 					return err
 				}
 			} else if aerr := n.awaitAttempt(ctx); aerr != nil {
