@@ -78,3 +78,38 @@ func TestHandshakesDoNotKeepTheBreakerClosed(t *testing.T) {
 		t.Fatalf("GETs refused in %v (median), want within 5 ms", took[len(took)/2])
 	}
 }
+
+// A handshake reply that took the server longer than the slow-call threshold
+// counts as one slow call, and a quick one counts as nothing: against a
+// paused server, new connections' handshakes are where its slowness shows
+// (commands time out, their connections are replaced, and each new one waits
+// on HELLO), and without them the breaker stays closed (see docs/BREAKER.md,
+// "Handshakes").
+func TestSlowHandshakeCountsAsOneSlowCall(t *testing.T) {
+	t.Parallel()
+	for _, slow := range []bool{false, true} {
+		srv := startFakeServer(t, func(_ int, cmd []string, w *bufio.Writer) bool {
+			if cmd[0] == "HELLO" && slow {
+				time.Sleep(700 * time.Millisecond) // the default threshold is 500 ms
+			}
+			if !answerHandshake(cmd, w) {
+				w.WriteString("$1\r\nv\r\n")
+			}
+			return true
+		})
+		c := newTestClient(t, Options{Redis: &redis.UniversalOptions{Addrs: []string{srv.Addr()}, PoolSize: 1}})
+		if err := c.Get(context.Background(), "k").Err(); err != nil { // dials, then GET
+			t.Fatal(err)
+		}
+		counts := c.Breaker().Counts()
+		t.Logf("slow HELLO %v: %+v", slow, counts)
+		wantFailures := uint32(0)
+		if slow {
+			wantFailures = 1
+		}
+		// The GET's quick reply is the one success.
+		if counts.TotalFailures != wantFailures || counts.TotalSuccesses != 1 {
+			t.Fatalf("slow HELLO %v: %+v, want %d failure and 1 success", slow, counts, wantFailures)
+		}
+	}
+}

@@ -65,7 +65,8 @@ const (
 	// connSetupReply: the pending reply is to such a command. The breaker
 	// never counts it as a success (a server that answers handshakes at
 	// once but no command, a proxy whose backend hangs, must not look
-	// healthy); slow, it is the server's slowness all the same.
+	// healthy); slow, it is the server's slowness all the same, and against
+	// a paused server the only place it shows (docs/BREAKER.md, Handshakes).
 	connSetupReply
 )
 
