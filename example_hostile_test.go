@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard"
 )
 
@@ -40,4 +41,24 @@ func ExampleClient_Redact() {
 	// Output:
 	// ERR upstream refused AUTH xxxxx xxxxx
 	// {URL:redis://xxxxx@127.0.0.1:1/0 Redis:<nil>…
+}
+
+// A failover client the application builds itself keeps its sentinels'
+// connections out of Wrap's reach: LimitFailoverReplies holds them to the
+// same reply limits, before the client is built.
+func ExampleLimitFailoverReplies() {
+	opts := redisguard.Options{MaxReplyBulkBytes: 16 << 20}
+	fo := &redis.FailoverOptions{MasterName: "mymaster", SentinelAddrs: []string{"127.0.0.1:26379"}}
+	if err := redisguard.LimitFailoverReplies(fo, opts); err != nil {
+		fmt.Println(err)
+		return
+	}
+	rdb, err := redisguard.Wrap(redis.NewFailoverClient(fo), opts)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer rdb.Close()
+	fmt.Println(rdb.State())
+	// Output: connecting
 }
