@@ -4,12 +4,16 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard"
 	"github.com/redisguard/redisguard/internal/redact"
+	"github.com/redisguard/redisguard/internal/typednil"
 )
 
 // redactorOf returns what hides rdb's credentials in a text: a server may
 // quote them back in an error reply (a proxy refusing "AUTH user password"),
 // which an answer quotes.
 func redactorOf(rdb redis.UniversalClient) (hide func(string) string) {
+	if typednil.Is(rdb) {
+		return func(s string) string { return s }
+	}
 	defer func() {
 		if recover() != nil { // a broken client (a zero redis.Client): its checks fail anyway
 			hide = func(s string) string { return s }
