@@ -93,11 +93,10 @@ func (n *node) afterFailure(ctx context.Context, err error, readOnly bool, rerun
 				// Its connection failed while the node serves (a refused or
 				// paused dial, a closed connection): pooled ones free up. A
 				// refusal for max clients paused new dials already (see
-				// handshakeFailed): the command runs again at once, and
-				// waits in go-redis's queue for a pooled connection, which
-				// serves the commands in the order they came; after a
-				// backoff it would come last, behind the commands that
-				// came since, and might not be served by its deadline.
+				// handshakeFailed): the command asks the pool again at
+				// once, as one whose dial the pause refused does (see
+				// rerunsPaused); after a backoff it would come behind the
+				// commands that came since, and might miss its deadline.
 				if kind != outcome.MaxClients && sleep(ctx, n.c.retry.backoff(attempt)) != nil {
 					return err
 				}
