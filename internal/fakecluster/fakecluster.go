@@ -88,9 +88,6 @@ func (c *Cluster) Reloads() int64 { return c.reloads.Load() }
 // LiveKey returns a key whose slot the live node serves in every map.
 func LiveKey() string { return keyIn(0, liveSlots) }
 
-// DeadKey returns a key whose slot a dead node serves in every map.
-func DeadKey() string { return keyIn(liveSlots, slotCount) }
-
 func keyIn(lo, hi int) string {
 	for i := 0; ; i++ {
 		k := "key:" + strconv.Itoa(i)
