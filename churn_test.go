@@ -106,12 +106,14 @@ func TestChurningClusterKeepsDeadlines(t *testing.T) {
 			if g.worst() > bound {
 				t.Fatalf("a GET with a %v deadline took %v", churnDeadline, g.worst())
 			}
-			allowed := len(g.took) / 100
+			// At most 1 % of the GETs on the live node fail, or, on a host too
+			// loaded for that, twice plain go-redis's share.
+			allowed := 0.01
 			if len(clients) > 1 {
-				allowed = max(allowed, 2*len(clients[1].liveErrs))
+				allowed = max(allowed, 2*clients[1].liveFailed())
 			}
-			if len(g.liveErrs) > allowed {
-				t.Fatalf("%d GETs on the live node failed, first %v", len(g.liveErrs), g.liveErrs[0])
+			if g.liveFailed() > allowed {
+				t.Fatalf("%.1f %% of the GETs on the live node failed (%d), first %v", 100*g.liveFailed(), len(g.liveErrs), g.liveErrs[0])
 			}
 			// At most one supervisor per node go-redis holds a client for,
 			// and go-redis runs goroutines of its own for each.
@@ -169,6 +171,12 @@ func (l *churnLoad) run(wg *sync.WaitGroup, running func() bool) {
 }
 
 func (l *churnLoad) worst() time.Duration { return slices.Max(l.took) }
+
+// liveFailed is the share of the GETs on the live node that failed: half
+// the GETs asked it.
+func (l *churnLoad) liveFailed() float64 {
+	return float64(len(l.liveErrs)) / max(1, float64(len(l.took))/2)
+}
 
 func (l *churnLoad) String() string {
 	s := slices.Sorted(slices.Values(l.took))

@@ -373,7 +373,6 @@ func (r *clusterNodes) prune(n *node, maxAge time.Duration) bool {
 	retiredN := false
 	for _, m := range r.list() {
 		if named[m.address()] {
-			m.forgotten.Store(false)
 			if m.retired.CompareAndSwap(true, false) {
 				m.rejoined() // back in the map
 			}
@@ -384,12 +383,6 @@ func (r *clusterNodes) prune(n *node, maxAge time.Duration) bool {
 		}
 		if m.retire(m == n) {
 			retiredN = retiredN || m == n
-		} else {
-			// Its supervisor retires it at once instead of after its next
-			// attempt, so that a slot map naming ever new servers leaves
-			// behind no supervisor waiting out its delay for one it dropped.
-			m.forgotten.Store(true)
-			m.abandonAttempt()
 		}
 	}
 	return retiredN || n == nil

@@ -84,7 +84,6 @@ type node struct {
 	demotedFrom atomic.Pointer[string]
 	lostFrom    atomic.Pointer[string]
 	retired     atomic.Bool // the cluster's slot map no longer names this node
-	forgotten   atomic.Bool // a slot map dropped this node while its supervisor was at work (see prune)
 
 	// conns are the open connections of a node whose server may be
 	// replaced (a Sentinel master), which a switch cuts at once.

@@ -48,9 +48,6 @@ func (n *node) supervise(cause error) {
 		if !n.wait(delay) {
 			return
 		}
-		if n.forgotten.Swap(false) && c.retireIfForgotten(n) {
-			return // a slot map dropped it while it waited (see prune)
-		}
 		began := time.Now()
 		if cause = n.attempt(); cause == nil {
 			if gone {
