@@ -486,3 +486,13 @@ func ExampleNear() {
 	})
 	fmt.Println(p.ID, err, products.Stats().NearHits, near.Stats().Entries)
 }
+
+// nearReader returns a Cache with Prefix prefix and a near tier of its own
+// over rdb, once the tier serves.
+func nearReader(t testing.TB, rdb redis.UniversalClient, prefix string, nopts cache.NearOptions) (*cache.Cache[product], *cache.Near) {
+	t.Helper()
+	near := newNear(t, nopts)
+	c := newCache(t, rdb, cache.Options{Prefix: prefix, Near: near})
+	waitServing(t, near)
+	return c, near
+}
