@@ -99,7 +99,8 @@ type topology struct {
 }
 
 // topology returns the nodes to watch: the one server of a standalone or
-// Sentinel deployment, or every master and replica of a cluster's slot map.
+// Sentinel deployment, or every node of a cluster that is not failed
+// (masters with or without slots, replicas).
 // A replica is watched too so that, promoted, it is tracking already: a
 // replica sends no invalidations for the writes it replicates, and its first
 // writes as a master must reach the tier before they are acknowledged.
@@ -147,9 +148,10 @@ func (s nearSource) topology(ctx context.Context) (topology, error) {
 		masterByID[r.Nodes[0].ID] = master
 		add(master)
 	}
-	// CLUSTER SLOTS leaves out a replica until it has replicated a write;
-	// CLUSTER SHARDS (Redis 7) lists every one. Before Redis 7, replicas are
-	// not watched, and a promoted one is until the slot map is read again.
+	// CLUSTER SLOTS leaves out a replica until it has replicated a write,
+	// and a master until it has slots; CLUSTER SHARDS (Redis 7) lists every
+	// node. Before Redis 7 only the masters with slots are watched, and a
+	// promoted replica is once the slot map is read again.
 	shards, err := s.cluster.ClusterShards(ctx).Result()
 	if err != nil {
 		return top, nil
@@ -161,15 +163,18 @@ func (s nearSource) topology(ctx context.Context) (topology, error) {
 				master = m
 			}
 		}
-		if master == "" {
-			continue
-		}
 		for _, node := range sh.Nodes {
-			if node.Role != "replica" || node.Health == "fail" {
+			if node.Health == "fail" {
 				continue
 			}
-			if addr := shardNodeAddr(node, template.TLSConfig != nil); addr != "" && addr != master {
-				add(addr)
+			addr := shardNodeAddr(node, template.TLSConfig != nil)
+			if addr == "" || addr == master {
+				continue
+			}
+			// A master without slots yet is watched too: slots migrated to
+			// it find it tracking.
+			add(addr)
+			if master != "" && node.Role == "replica" {
 				top.replicas[master] = append(top.replicas[master], addr)
 			}
 		}
