@@ -55,11 +55,12 @@ type NearOptions struct {
 //	products, err := cache.New[Product](rdb, cache.Options{Prefix: "product:", TTL: time.Hour, Near: near})
 //
 // While Caches use it, a Near keeps one invalidation connection of its own to
-// each master (see the package documentation): CLIENT TRACKING in broadcast
-// mode for the Caches' prefixes, so that every write of a key under them, by
-// any client, invalidates it here as the message arrives. A hit returns the
-// decoded value without a Redis call, a decode or an allocation, and writes
-// no memory that other cores read.
+// each server (on a cluster: each master and replica; see the package
+// documentation): CLIENT TRACKING in broadcast mode for the Caches'
+// prefixes, so that every write of a key under them, by any client,
+// invalidates it here as the message arrives. A hit returns the decoded value
+// without a Redis call, a decode or an allocation, and writes no memory that
+// other cores write.
 //
 // A value is kept only when no invalidation of its key, no loss of its
 // master's connection and no move of its slot came between the start of its
@@ -148,7 +149,8 @@ type NearStats struct {
 	// of the slots that moved.
 	Messages, TopologyChanges uint64
 	// Conns is the number of invalidation connections wanted (one per
-	// master), ConnsUp those subscribed now; ConnsLost counts losses.
+	// server: on a cluster, per master and per replica), ConnsUp those
+	// subscribed now; ConnsLost counts losses.
 	Conns, ConnsUp int
 	ConnsLost      uint64
 	// LastConnError is why an invalidation connection ended or failed to
