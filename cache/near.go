@@ -144,9 +144,9 @@ type NearStats struct {
 	// Redis invalidated them; Flushes the times all were dropped (a
 	// connection lost or made, a topology change, FLUSHALL).
 	Fills, Evictions, Invalidations, Flushes uint64
-	// Messages counts the invalidation messages received; TopologyChanges
-	// the changes of a cluster's slot map, each of which dropped the entries
-	// of the slots that moved.
+	// Messages counts the invalidation messages received and applied;
+	// TopologyChanges the changes of a cluster's slot map, each of which
+	// dropped the entries of the slots that moved.
 	Messages, TopologyChanges uint64
 	// Conns is the number of invalidation connections wanted (one per
 	// server: on a cluster, per master and per replica), ConnsUp those

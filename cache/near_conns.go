@@ -422,7 +422,6 @@ func (w *watcher) session(ctx context.Context) error {
 			pingedAt = time.Time{}
 		}
 		if m, ok := msg.(*redis.Message); ok && m.Channel == invalidateChannel {
-			n.messages.Add(1)
 			if w.standby.Load() {
 				w.promoted()
 			}
@@ -432,6 +431,8 @@ func (w *watcher) session(ctx context.Context) error {
 			if m.Payload != "" {
 				n.invalidate(m.Payload)
 			}
+			n.messages.Add(1) // once applied: a reader that sees the count sees the drops
+
 		}
 		if now := n.clock.nanos(); now-last >= int64(n.heartbeat)/4 {
 			last = now
