@@ -2,7 +2,9 @@ package cache_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -142,4 +144,80 @@ func seenAfterFailover(t *testing.T, reader, writer *cache.Cache[product], key s
 		t.Fatalf("the write on the new master seen after %v: want within 1 s", seen)
 	}
 	return seen
+}
+
+// writeOnNodeResult is the latest, after a write's acknowledgement, that a
+// read served the value before: from memory (before the write's
+// invalidation was applied), from Redis through the near-tier reader, from
+// Redis through a plain reader; and how long the invalidation took.
+type writeOnNodeResult struct {
+	fromMemory, fromRedis, plain, delivery time.Duration
+}
+
+func (r writeOnNodeResult) max(o writeOnNodeResult) writeOnNodeResult {
+	return writeOnNodeResult{max(r.fromMemory, o.fromMemory), max(r.fromRedis, o.fromRedis), max(r.plain, o.plain), max(r.delivery, o.delivery)}
+}
+
+func (r writeOnNodeResult) String() string {
+	return fmt.Sprintf("each invalidation applied within %v of the acknowledgement; the latest read served an overwritten value after it: from memory %v (before the invalidation), from Redis %v (near reader) and %v (plain reader)",
+		r.delivery.Round(time.Microsecond), r.fromMemory.Round(time.Microsecond), r.fromRedis.Round(time.Microsecond), r.plain.Round(time.Microsecond))
+}
+
+// writeOnNode sets key to a product of price version with a SET on node (a
+// client of one server), as another instance would, and reports false if
+// the server refused it. Then it reads key through reader (with near) and
+// plain until each serves it, and fails the test if a read that began after
+// the write's invalidation was applied served the value before from memory,
+// or if the invalidation is not applied within 2 s of the acknowledgement.
+func writeOnNode(t *testing.T, near *cache.Near, node *redis.Client, reader, plain *cache.Cache[product], prefix, key string, version int) (writeOnNodeResult, bool) {
+	t.Helper()
+	ctx := context.Background()
+	never := func(context.Context, string) (product, error) { return product{}, errors.New("the loader ran") }
+	value, err := json.Marshal(product{ID: key, Price: float64(version)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	messages := near.Stats().Messages
+	if err := node.Set(ctx, prefix+key, value, 0).Err(); err != nil {
+		return writeOnNodeResult{}, false
+	}
+	acked := time.Now()
+	var r writeOnNodeResult
+	for _, c := range []*cache.Cache[product]{reader, plain} {
+		for {
+			applied := near.Stats().Messages > messages
+			began := time.Now()
+			hits := c.Stats().NearHits
+			p, err := c.Get(ctx, key, never)
+			if err != nil {
+				if time.Since(acked) > 10*time.Second {
+					t.Fatalf("write %d: no read for 10 s: %v", version, err)
+				}
+				continue
+			}
+			if p.Price >= float64(version) {
+				break
+			}
+			late := began.Sub(acked)
+			switch {
+			case c == plain:
+				r.plain = max(r.plain, late)
+			case c.Stats().NearHits == hits:
+				r.fromRedis = max(r.fromRedis, late)
+			case applied:
+				t.Fatalf("write %d: a read begun %v after the acknowledgement, the invalidation applied, served the value before from memory; %+v",
+					version, late.Round(time.Microsecond), near.Stats())
+			default:
+				r.fromMemory = max(r.fromMemory, late)
+			}
+		}
+	}
+	for near.Stats().Messages == messages {
+		if time.Since(acked) > 2*time.Second {
+			t.Fatalf("write %d: its invalidation never reached the tier; %+v", version, near.Stats())
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	r.delivery = time.Since(acked)
+	return r, true
 }
