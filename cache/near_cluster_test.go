@@ -120,8 +120,9 @@ func TestNearClusterManualFailoverServesNoOverwrittenValue(t *testing.T) {
 		// first moment as a master.
 		writer := promoted.Client(t)
 		nearHit(t, reader, key, func(context.Context, string) (product, error) { return product{ID: key}, nil })
+		admin := promoted.Client(t)
 		failover := make(chan error, 1)
-		go func() { failover <- promoted.Client(t).Do(ctx, "cluster", "failover").Err() }()
+		go func() { failover <- admin.Do(ctx, "cluster", "failover").Err() }()
 		var worst writeOnNodeResult
 		var promotedAt time.Time // the first write acknowledged
 		for start := time.Now(); promotedAt.IsZero() || time.Since(promotedAt) < time.Second; {
