@@ -61,6 +61,7 @@ func TestClusterReplacedReplicaLeavesNodes(t *testing.T) {
 	// named reports whether a live node's CLUSTER SLOTS names addr: the
 	// cluster's own view, which a plain go-redis client loads.
 	named := func(asked *redistest.Server, addr string) bool {
+		//lint:ignore SA1019 CLUSTER SLOTS is what go-redis itself loads its slot map from.
 		slots, err := asked.Client(t).ClusterSlots(ctx).Result()
 		if err != nil {
 			return false
