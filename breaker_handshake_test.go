@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/redistest"
 )
 
 func TestIsSetupRequest(t *testing.T) {
@@ -39,8 +40,8 @@ func TestIsSetupRequest(t *testing.T) {
 // not counted as its successes.
 func TestHandshakesDoNotKeepTheBreakerClosed(t *testing.T) {
 	t.Parallel()
-	srv := startFakeServer(t, func(_ int, cmd []string, w *bufio.Writer) bool {
-		answerHandshake(cmd, w) // and nothing for any other command
+	srv := redistest.StartFakeServer(t, func(_ int, cmd []string, w *bufio.Writer) bool {
+		redistest.AnswerHandshake(cmd, w) // and nothing for any other command
 		return true
 	})
 	c := newTestClient(t, Options{
@@ -58,9 +59,9 @@ func TestHandshakesDoNotKeepTheBreakerClosed(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // the drain of the abandoned connection judges it
 	}
 	if st := c.Breaker().State(); st != breaker.StateOpen {
-		t.Fatalf("breaker %v after %d timed-out GETs on %d connections", st, calls, srv.accepted.Load())
+		t.Fatalf("breaker %v after %d timed-out GETs on %d connections", st, calls, srv.Accepted())
 	}
-	t.Logf("breaker open after %d timed-out GETs, %d connections", calls, srv.accepted.Load())
+	t.Logf("breaker open after %d timed-out GETs, %d connections", calls, srv.Accepted())
 	// Refused at once: the median of 21 callers, so that a loaded machine's
 	// scheduling of one does not count.
 	var took []time.Duration
@@ -88,11 +89,11 @@ func TestHandshakesDoNotKeepTheBreakerClosed(t *testing.T) {
 func TestSlowHandshakeCountsAsOneSlowCall(t *testing.T) {
 	t.Parallel()
 	for _, slow := range []bool{false, true} {
-		srv := startFakeServer(t, func(_ int, cmd []string, w *bufio.Writer) bool {
+		srv := redistest.StartFakeServer(t, func(_ int, cmd []string, w *bufio.Writer) bool {
 			if cmd[0] == "HELLO" && slow {
 				time.Sleep(700 * time.Millisecond) // the default threshold is 500 ms
 			}
-			if !answerHandshake(cmd, w) {
+			if !redistest.AnswerHandshake(cmd, w) {
 				w.WriteString("$1\r\nv\r\n")
 			}
 			return true

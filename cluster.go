@@ -33,7 +33,9 @@ type clusterNodes struct {
 	mapMu   sync.Mutex
 	named   map[string]bool
 	namedAt time.Time
-	info    commandInfo // go-redis's COMMAND info, fetched by the guard
+	// retireMu serialises the passes that retire the nodes a map leaves out.
+	retireMu sync.Mutex
+	info     commandInfo // go-redis's COMMAND info, fetched by the guard
 }
 
 // startCluster supervises the nodes of a cluster client: the configured addresses make their
@@ -104,6 +106,10 @@ func (r *clusterNodes) onNewNode(rdb *redis.Client) {
 	rdb.AddHook(nodeHook{n})
 	if !ok {
 		r.c.events.nodeReady(opt.Addr)
+	} else if n.retired.CompareAndSwap(true, false) {
+		// go-redis made a new client for a node it had dropped: its slot map
+		// names the node again.
+		r.c.goBackground(n.rejoined)
 	}
 }
 
@@ -162,7 +168,36 @@ func (r *clusterNodes) learnMap() {
 				return
 			}
 		}
+		// A replica that synced a moment ago is left out of CLUSTER SLOTS
+		// until the node asked has heard its replication offset, by gossip
+		// within about half the cluster's node timeout: while a node the map
+		// left out still answers, the map is looked at again on the watch's
+		// schedule, for about the default node timeout (15 s).
+		interval := watchMin
+		for range recheckLooks {
+			if !r.retiredAnswering() || sleep(r.c.ctx, jittered(interval)) != nil {
+				return
+			}
+			r.prune(nil, 0)
+			interval = min(2*interval, watchMax)
+		}
 	})
+}
+
+// recheckLooks bounds the looks at the slot map after the first one while it
+// leaves out a node that answers: 0.5, 1, 2, 4, 5 and 5 s apart.
+const recheckLooks = 6
+
+// retiredAnswering reports whether a node the slot map left out is ready: a
+// replica the map will name once the cluster has heard of it, or a
+// configured address the map names otherwise.
+func (r *clusterNodes) retiredAnswering() bool {
+	for _, n := range r.list() {
+		if n.retired.Load() && n.State() == StateReady {
+			return true
+		}
+	}
+	return false
 }
 
 // allExhausted reports whether the reconnect strategy gave up on every node
@@ -370,6 +405,14 @@ func (r *clusterNodes) prune(n *node, maxAge time.Duration) bool {
 			r.c.nodeChanged(nil)
 		}
 	}()
+	return r.retireUnnamed(named, n) || n == nil
+}
+
+// retireUnnamed retires the nodes named leaves out and takes back those it
+// names again; it reports whether n is one retired.
+func (r *clusterNodes) retireUnnamed(named map[string]bool, n *node) bool {
+	r.retireMu.Lock()
+	defer r.retireMu.Unlock()
 	retiredN := false
 	for _, m := range r.list() {
 		if named[m.address()] {
@@ -385,7 +428,7 @@ func (r *clusterNodes) prune(n *node, maxAge time.Duration) bool {
 			retiredN = retiredN || m == n
 		}
 	}
-	return retiredN || n == nil
+	return retiredN
 }
 
 // slotMap returns the addresses of the nodes the slot map names, masters and

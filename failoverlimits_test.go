@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/internal/redistest"
 )
 
 // A failover client the application built, whose FailoverOptions went
@@ -17,8 +18,8 @@ import (
 // deadline with ErrReplyTooLarge naming the sentinel, through Wrap's guard.
 func TestLimitFailoverRepliesHoldsTheSentinels(t *testing.T) {
 	t.Parallel()
-	sentinel := startFakeServer(t, func(_ int, cmd []string, w *bufio.Writer) bool {
-		if !answerHandshake(cmd, w) {
+	sentinel := redistest.StartFakeServer(t, func(_ int, cmd []string, w *bufio.Writer) bool {
+		if !redistest.AnswerHandshake(cmd, w) {
 			hostileReplies["bulk"](w)
 		}
 		return true

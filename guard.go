@@ -107,6 +107,9 @@ func (h nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		}
 		ctx = slotsFetch(ctx, cmd)
 		err := n.process(ctx, cmd, next)
+		if slots, ok := cmd.(*redis.ClusterSlotsCmd); ok && err == nil {
+			n.c.cluster.follow(n.address(), slots.Val())
+		}
 		if err != nil && !readOnly(cmd) {
 			if _, row := classify(ctx, err); row.MayHaveRun {
 				return &notRetriedError{err}

@@ -100,9 +100,10 @@ func (s *productService) hitRates(from, to int) []float64 {
 //
 // It holds on a host with cores to spare, not while the host's CPU is
 // saturated (the rest of the suite running beside it under the race
-// detector): there the paced client stayed near 4 % hits for 15 s while
-// the unpaced one climbed to 70 %. So it runs when REDISGUARD_SOAK=1, on a
-// quiet host (docs/TESTING.md).
+// detector): there both clients fall into a stuck pool after the spike, and
+// which escapes first varies from run to run (docs/RELIABILITY.md), so the
+// comparison failed in 1 of 5 loaded runs. So it runs when REDISGUARD_SOAK=1,
+// on a quiet host (docs/TESTING.md).
 func TestLatencySpikeDoesNotLeaveTheCacheStuck(t *testing.T) {
 	if os.Getenv("REDISGUARD_SOAK") != "1" {
 		t.Skip("a 21 s load test that needs an otherwise idle host: set REDISGUARD_SOAK=1 to run it")
@@ -151,6 +152,7 @@ func TestLatencySpikeDoesNotLeaveTheCacheStuck(t *testing.T) {
 			name, rates, r.back, r.late, svc.proxy.Accepted())
 		return r
 	}
+	t.Logf("hit rate per second before the spike's end: DialRate 5 %.2f, DialRate 1000 %.2f", paced.hitRates(0, warm+spike), unpaced.hitRates(0, warm+spike))
 	p, u := sum("DialRate 5 (default)", paced), sum("DialRate 1000", unpaced)
 	// A host too loaded for the unpaced client to be back within 5 s says
 	// nothing of the pacing's: then only the means are compared.

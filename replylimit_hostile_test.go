@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/internal/redistest"
 )
 
 // hostileReplies are what a broken server or a man in the middle answers,
@@ -81,13 +82,13 @@ func TestHostileReplyChild(t *testing.T) {
 		t.Skip("run by TestHostileRepliesAreRefused")
 	}
 	hostile := hostileReplies[reply]
-	srv := startFakeServer(t, func(_ int, cmd []string, w *bufio.Writer) bool {
+	srv := redistest.StartFakeServer(t, func(_ int, cmd []string, w *bufio.Writer) bool {
 		if cmd[0] == to {
 			hostile(w)
 			return true
 		}
 		switch {
-		case answerHandshake(cmd, w):
+		case redistest.AnswerHandshake(cmd, w):
 		case cmd[0] == "GET":
 			w.WriteString("$1\r\nv\r\n")
 		case cmd[0] == "MGET":
@@ -148,8 +149,8 @@ func TestHostileReplyChild(t *testing.T) {
 // limits too.
 func TestLimitedDialerRefusesHostileReplies(t *testing.T) {
 	t.Parallel()
-	srv := startFakeServer(t, func(_ int, cmd []string, w *bufio.Writer) bool {
-		if !answerHandshake(cmd, w) {
+	srv := redistest.StartFakeServer(t, func(_ int, cmd []string, w *bufio.Writer) bool {
+		if !redistest.AnswerHandshake(cmd, w) {
 			hostileReplies["bulk"](w)
 		}
 		return true

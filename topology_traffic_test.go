@@ -2,6 +2,7 @@ package redisguard
 
 import (
 	"context"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -54,8 +55,14 @@ func topologyRate(before, after map[string]int, d time.Duration) (perSecond, bus
 
 // A 12-master cluster without replicas with one master down: the topology
 // commands one guarded client sends stay within the documented bound, spread
-// over the live nodes.
+// over the live nodes; then a plain go-redis ClusterClient under the same
+// load, with the master still down, for the figure it is compared with. The
+// master stays down 30 s, or 60 s with REDISGUARD_SOAK=1.
 func TestClusterTopologyTrafficWhileANodeIsDown(t *testing.T) {
+	settle, steady, plainWindow := 10*time.Second, 20*time.Second, 5*time.Second
+	if os.Getenv("REDISGUARD_SOAK") == "1" {
+		steady, plainWindow = 50*time.Second, 20*time.Second
+	}
 	cl := redistest.StartCluster(t, redistest.ClusterConfig{Masters: 12})
 	keys := cl.KeysOnEveryShard(1)
 	victim := cl.Masters()[0]
@@ -65,11 +72,11 @@ func TestClusterTopologyTrafficWhileANodeIsDown(t *testing.T) {
 			live = append(live, m)
 		}
 	}
+	load := redistest.LoadConfig{Keys: keys.All(), Goroutines: 12, Pause: 10 * time.Millisecond}
 	c := newTestClient(t, Options{Redis: &redis.UniversalOptions{Addrs: cl.Addrs(), IsClusterMode: true}})
-	redistest.StartLoad(t, c, redistest.LoadConfig{Keys: keys.All(), Goroutines: 12, Pause: 10 * time.Millisecond})
+	guarded := redistest.StartLoad(t, c, load)
 	time.Sleep(time.Second)
 
-	const settle, steady = 10 * time.Second, 20 * time.Second
 	up := topologyCalls(t, live)
 	time.Sleep(5 * time.Second)
 	upRate, _ := topologyRate(up, topologyCalls(t, live), 5*time.Second)
@@ -84,6 +91,21 @@ func TestClusterTopologyTrafficWhileANodeIsDown(t *testing.T) {
 	steadyRate, steadyShare := topologyRate(mid, end, steady)
 	t.Logf("all up: %.2f topology commands/s; one master down: %.2f/s in the first %v (busiest node %.0f%%), %.2f/s over the next %v (busiest node %.0f%%); 1,000 clients: %.0f/s, the busiest node %.0f/s",
 		upRate, firstRate, settle, 100*firstShare, steadyRate, steady, 100*steadyShare, 1000*steadyRate, 1000*steadyRate*steadyShare)
+
+	// The plain client alone, the master still down: what go-redis itself
+	// sends, after its first slot map.
+	guarded.Stop()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	plain := cl.Client(t)
+	redistest.StartLoad(t, plain, load)
+	time.Sleep(2 * time.Second)
+	plainStart := topologyCalls(t, live)
+	time.Sleep(plainWindow)
+	plainRate, plainShare := topologyRate(plainStart, topologyCalls(t, live), plainWindow)
+	t.Logf("plain go-redis, the master still down: %.2f topology commands/s over %v (busiest node %.0f%%)", plainRate, plainWindow, 100*plainShare)
+
 	// The bound: CLUSTER SLOTS and CLUSTER NODES every watchMax or so, and
 	// a CLUSTER SLOTS per reconnect attempt (every 3 s on the default
 	// schedule), each less by the jitter.

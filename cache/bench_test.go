@@ -72,9 +72,10 @@ func BenchmarkHit(b *testing.B) {
 // BenchmarkNearHit measures a hit of the near tier, a value decoded already,
 // on a standalone server and a 3-master cluster, for one hot key and for 10k
 // keys, from 1, 64 and 256 goroutines; cpu-ns/op is the CPU per hit, which
-// -cpu 1,2 compares across core counts:
+// -cpu 1,2,2,1 compares across core counts, interleaved, beside the same
+// measure of arithmetic that shares nothing (control=arithmetic):
 //
-//	go test -run '^$' -bench 'BenchmarkNearHit' -benchmem -cpu 1,2 -count 6 ./cache
+//	go test -run '^$' -bench 'BenchmarkNearHit' -benchmem -benchtime 300000x -cpu 1,2,2,1 ./cache
 func BenchmarkNearHit(b *testing.B) {
 	ctx := context.Background()
 	never := func(context.Context, string) (product, error) {
@@ -89,6 +90,24 @@ func BenchmarkNearHit(b *testing.B) {
 			return redistest.StartCluster(b, redistest.ClusterConfig{Masters: 3}).Client(b)
 		}},
 	}
+	// The same measure of code that shares no memory at all, so that what
+	// the machine does to the CPU per operation when both cores run (other
+	// processes, the host's scheduling) is seen beside the hits.
+	b.Run("control=arithmetic", func(b *testing.B) {
+		redistest.ReportCPUPerOp(b, func() {
+			b.RunParallel(func(pb *testing.PB) {
+				x := uint64(1)
+				for pb.Next() {
+					for range 20 {
+						x = x*0x9E3779B97F4A7C15 + 7
+					}
+				}
+				if x == 0 {
+					b.Error("the arithmetic reached zero")
+				}
+			})
+		})
+	})
 	for _, d := range deployments {
 		b.Run("deployment="+d.name, func(b *testing.B) {
 			// A MaxStaleness longer than the run: every Get is a hit of the

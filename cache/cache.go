@@ -328,10 +328,10 @@ func (c *Cache[V]) observe(r Result) {
 	}
 }
 
-// observeNearHit counts a near hit on a stripe of its own goroutine's, so that
-// hits on different cores write different cache lines.
+// observeNearHit counts a near hit on the stripe of the processor it runs on,
+// so that hits on different cores write different cache lines.
 func (c *Cache[V]) observeNearHit() {
-	c.counts.nearHits.add()
+	c.counts.nearHits.Add()
 	if c.opts.Observer != nil {
 		c.opts.Observer(c.opts.Name, ResultNearHit)
 	}

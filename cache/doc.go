@@ -113,27 +113,32 @@
 //
 // # The near tier
 //
-// A Near holds, while Caches use it, one invalidation connection of its own
-// per master, made from the options of the Caches' client: RESP2, CLIENT
-// TRACKING ON REDIRECT to itself, BCAST, one PREFIX per Cache, and SUBSCRIBE
-// __redis__:invalidate. Each connection has one goroutine that reads it,
-// applies every invalidation as it arrives, pings it after half a Heartbeat
-// of silence, and reconnects it with capped backoff when it fails: it is the
-// connection's only prober. On a cluster another goroutine reads the slot map
-// every 250 ms, starts a connection for each new master and stops those of
-// masters gone; on Sentinel the connection follows the master the client
-// uses.
+// A Near holds, while Caches use it, invalidation connections of its own,
+// made from the options of the Caches' client: one on standalone and
+// Sentinel, one per node of a cluster (masters, their replicas, masters
+// without slots yet). Each is RESP2, CLIENT TRACKING ON REDIRECT to itself,
+// BCAST, one PREFIX per Cache, and SUBSCRIBE __redis__:invalidate. The Near
+// supervises them itself (this package does not import the client's): each
+// connection has one goroutine that reads it, applies every invalidation as
+// it arrives, pings it after half a Heartbeat of silence, and reconnects it
+// with capped backoff when it fails: it is the connection's only prober. On a
+// cluster another goroutine reads the slot map every 250 ms, or at once when
+// a replica's connection shows it was promoted (a replica sends no
+// invalidations for the writes it replicates), and starts and stops
+// connections as nodes come and go; on Sentinel the connection follows the
+// master the client uses.
 //
 // A Get that misses puts a fill marker for its key before reading Redis; the
 // value read is kept only if no invalidation of the key removed the marker,
 // the connection of the key's master was not lost or made in between, and it
 // still covers the key. A connection lost or remade, or a FLUSHALL, drops the
-// entries it covers, and they are not served while it is down or has not been
-// heard from for 2 × Heartbeat; a changed slot map drops the entries of the
-// slots that moved; MaxStaleness bounds an entry's age in any case. A hit
-// reads an atomically published open-addressing table, a ticking clock, its
-// connection's serving bound and counters striped per goroutine: it writes no
-// memory another core reads.
+// entries it covers, and a shard's entries are not served while one of its
+// connections is down or has not been heard from for 2 × Heartbeat; a
+// changed slot map drops the entries of the slots that moved; MaxStaleness
+// bounds an entry's age in any case. A hit reads an atomically published
+// open-addressing table, a ticking clock, its shard's serving bound, and
+// counts itself on the stripe of its processor: it writes no memory another
+// core writes.
 // docs/CACHE.md has the table of faults.
 //
 // Values are JSON by default; []byte and string values are stored as they are

@@ -55,11 +55,12 @@ type NearOptions struct {
 //	products, err := cache.New[Product](rdb, cache.Options{Prefix: "product:", TTL: time.Hour, Near: near})
 //
 // While Caches use it, a Near keeps one invalidation connection of its own to
-// each master (see the package documentation): CLIENT TRACKING in broadcast
-// mode for the Caches' prefixes, so that every write of a key under them, by
-// any client, invalidates it here as the message arrives. A hit returns the
-// decoded value without a Redis call, a decode or an allocation, and writes
-// no memory that other cores read.
+// each server (on a cluster: each master and replica; see the package
+// documentation): CLIENT TRACKING in broadcast mode for the Caches'
+// prefixes, so that every write of a key under them, by any client,
+// invalidates it here as the message arrives. A hit returns the decoded value
+// without a Redis call, a decode or an allocation, and writes no memory that
+// other cores write.
 //
 // A value is kept only when no invalidation of its key, no loss of its
 // master's connection and no move of its slot came between the start of its
@@ -143,12 +144,13 @@ type NearStats struct {
 	// Redis invalidated them; Flushes the times all were dropped (a
 	// connection lost or made, a topology change, FLUSHALL).
 	Fills, Evictions, Invalidations, Flushes uint64
-	// Messages counts the invalidation messages received; TopologyChanges
-	// the changes of a cluster's slot map, each of which dropped the entries
-	// of the slots that moved.
+	// Messages counts the invalidation messages received and applied;
+	// TopologyChanges the changes of a cluster's slot map, each of which
+	// dropped the entries of the slots that moved.
 	Messages, TopologyChanges uint64
 	// Conns is the number of invalidation connections wanted (one per
-	// master), ConnsUp those subscribed now; ConnsLost counts losses.
+	// server: on a cluster, per master and per replica), ConnsUp those
+	// subscribed now; ConnsLost counts losses.
 	Conns, ConnsUp int
 	ConnsLost      uint64
 	// LastConnError is why an invalidation connection ended or failed to

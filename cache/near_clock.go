@@ -3,7 +3,6 @@ package cache
 import (
 	"sync/atomic"
 	"time"
-	"unsafe"
 )
 
 // coarseTick is how often a Near's clock advances. A hit compares it with
@@ -37,29 +36,4 @@ func (c *coarseClock) run(stop <-chan struct{}) {
 			c.set(now)
 		}
 	}
-}
-
-// hitStripes is the number of counters a near hit spreads over. A hit adds
-// to the stripe of its goroutine's stack, so goroutines running on different
-// cores rarely write the same cache line; Stats sums the stripes.
-const hitStripes = 64
-
-type stripedCounter struct {
-	c [hitStripes]paddedCounter
-}
-
-func (s *stripedCounter) add() {
-	var here byte
-	// The address of a local names the goroutine's stack; mixing it spreads
-	// stacks, which lie a few kilobytes apart, over the stripes.
-	h := uint64(uintptr(unsafe.Pointer(&here))>>10) * 0x9E3779B97F4A7C15
-	s.c[h>>(64-6)].Add(1)
-}
-
-func (s *stripedCounter) load() uint64 {
-	var n uint64
-	for i := range s.c {
-		n += s.c[i].Load()
-	}
-	return n
 }

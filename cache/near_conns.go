@@ -23,12 +23,17 @@ const (
 	topologyPoll   = 250 * time.Millisecond
 	nearMinBackoff = 10 * time.Millisecond
 	nearMaxBackoff = 2 * time.Second
+	// promotionGrace is how long a replica that delivered an invalidation
+	// keeps its master's entries from being served while the slot map still
+	// lists it as a replica.
+	promotionGrace = 2 * time.Second
 )
 
-// nearConns are the invalidation connections of a Near, one per master, and
-// the goroutines that supervise them: one reader per connection, which is
-// also its only prober (it reconnects with capped, jittered backoff), the
-// Near's clock, and on a cluster the watcher of the slot map.
+// nearConns are the invalidation connections of a Near, one per server (on a
+// cluster, each master and each replica), and the goroutines that supervise
+// them: one reader per connection, which is also its only prober (it
+// reconnects with capped, jittered backoff), the Near's clock, and on a
+// cluster the watcher of the slot map.
 type nearConns struct {
 	near *Near
 	src  nearSource
@@ -36,9 +41,12 @@ type nearConns struct {
 	halt context.CancelFunc
 	wg   sync.WaitGroup
 	done chan struct{} // closed by stop: ends the clock
+	// reread asks the watcher of a cluster's slot map to read it now: a
+	// replica's connection has seen a write, so it was promoted.
+	reread chan struct{}
 
 	mu       sync.Mutex
-	watchers map[string]*watcher // by the master's address
+	watchers map[string]*watcher // by the server's address
 	lastErr  error               // why a connection ended last
 }
 
@@ -50,8 +58,9 @@ type watcher struct {
 	halt context.CancelFunc
 
 	// serveUntil is the coarse time until which the entries this connection
-	// covers may be served: its last sign of life plus 2 × Heartbeat, 0 while
-	// it is down. Written a few times per Heartbeat.
+	// covers may be served: the earliest aliveUntil of the connection and of
+	// its standbys', 0 while one of them is down. Written a few times per
+	// Heartbeat.
 	serveUntil atomic.Int64
 	// epoch moves when the connection is lost or made: a fill keeps its value
 	// only within the epoch its read began in.
@@ -61,6 +70,23 @@ type watcher struct {
 	up  bool
 	gen uint64        // sessions started
 	ps  *redis.PubSub // the session's subscription, nil between sessions
+	// aliveUntil is the connection's last sign of life plus 2 × Heartbeat,
+	// 0 while it is down.
+	aliveUntil int64
+	// On a cluster, a master's connection has its replicas' as standbys, and
+	// a replica's names its master's as primary: a replica may be promoted
+	// before the slot map is read again, and its writes then reach the tier
+	// only on its own connection, so a master's entries are served only
+	// while every connection of its shard is alive.
+	primary  *watcher
+	standbys []*watcher
+	// promotedAt is when this replica's connection delivered an
+	// invalidation: a replica sends none for the writes it replicates, so it
+	// was promoted and takes writes. Its master's entries are dropped and
+	// not served again until the slot map says who serves them.
+	promotedAt time.Time
+	// standby is primary != nil, for the session to read without the lock.
+	standby atomic.Bool
 }
 
 // serving reports whether w's entries may be served at now; a nil w covers
@@ -70,14 +96,33 @@ func (w *watcher) serving(now int64) bool { return w != nil && now < w.serveUnti
 // drop drops every entry w covers, after moving its epoch so that no read in
 // flight keeps its value.
 func (w *watcher) drop() {
-	w.serveUntil.Store(0)
 	w.epoch.Add(1)
 	w.c.near.dropWhere(func(_ string, owner *watcher) bool { return owner == w })
 	w.c.near.flushes.Add(1)
 }
 
+// publishLocked sets the serving bound of the shard w belongs to: its
+// master's connection's and its replicas' earliest. c.mu is held.
+func (w *watcher) publishLocked() {
+	m := w
+	if w.primary != nil {
+		m = w.primary
+	}
+	until := m.aliveUntil
+	for _, s := range m.standbys {
+		until = min(until, s.aliveUntil)
+		if !s.promotedAt.IsZero() {
+			until = 0
+		}
+	}
+	m.serveUntil.Store(until)
+	if m != w {
+		w.serveUntil.Store(w.aliveUntil)
+	}
+}
+
 func startNearConns(n *Near, src nearSource) *nearConns {
-	c := &nearConns{near: n, src: src, watchers: map[string]*watcher{}, done: make(chan struct{})}
+	c := &nearConns{near: n, src: src, watchers: map[string]*watcher{}, done: make(chan struct{}), reread: make(chan struct{}, 1)}
 	c.ctx, c.halt = context.WithCancel(context.Background())
 	n.clock.set(time.Now())
 	c.wg.Add(1)
@@ -86,7 +131,7 @@ func startNearConns(n *Near, src nearSource) *nearConns {
 		n.clock.run(c.done)
 	}()
 	if src.cluster == nil {
-		c.reconcile(map[string]*redis.Options{src.single.Addr: src.single}, nil)
+		c.reconcile(topology{nodes: map[string]*redis.Options{src.single.Addr: src.single}})
 	} else {
 		c.wg.Add(1)
 		go c.watchTopology()
@@ -121,7 +166,7 @@ func (c *nearConns) counts(now int64) (wanted, up int, serving bool, lastErr err
 		if w.up {
 			up++
 		}
-		serving = serving && w.serving(now)
+		serving = serving && now < w.aliveUntil
 	}
 	return len(c.watchers), up, serving, c.lastErr
 }
@@ -132,6 +177,7 @@ func (c *nearConns) retrack() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, w := range c.watchers {
+		w.aliveUntil = 0
 		w.serveUntil.Store(0)
 		w.epoch.Add(1)
 		w.up = false
@@ -150,32 +196,33 @@ func (c *nearConns) watchTopology() {
 	defer t.Stop()
 	for {
 		ctx, cancel := context.WithTimeout(c.ctx, topologyPoll)
-		masters, slots, err := c.src.masters(ctx)
+		top, err := c.src.topology(ctx)
 		cancel()
 		if err == nil {
-			c.reconcile(masters, slots)
+			c.reconcile(top)
 		}
 		select {
 		case <-c.ctx.Done():
 			return
 		case <-t.C:
+		case <-c.reread:
 		}
 	}
 }
 
-// reconcile starts a watcher for each new master, stops those of masters
-// gone, publishes which connection covers which slot, and drops the entries
-// whose slot is now covered by another connection (a failover or a slot
-// migration): their master's invalidations no longer reach the one that
-// covered them.
-func (c *nearConns) reconcile(masters map[string]*redis.Options, slots []slotRange) {
+// reconcile starts a watcher for each new server, stops those of servers
+// gone, groups each master's with its replicas', publishes which connection
+// covers which slot, and drops the entries whose slot is now covered by
+// another connection (a failover or a slot migration): their master's
+// invalidations no longer reach the one that covered them.
+func (c *nearConns) reconcile(top topology) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ctx.Err() != nil {
 		return
 	}
 	for addr, w := range c.watchers {
-		if masters[addr] == nil {
+		if top.nodes[addr] == nil {
 			w.halt()
 			if w.ps != nil {
 				w.ps.Close()
@@ -183,7 +230,7 @@ func (c *nearConns) reconcile(masters map[string]*redis.Options, slots []slotRan
 			delete(c.watchers, addr)
 		}
 	}
-	for addr, o := range masters {
+	for addr, o := range top.nodes {
 		if c.watchers[addr] != nil {
 			continue
 		}
@@ -196,14 +243,38 @@ func (c *nearConns) reconcile(masters map[string]*redis.Options, slots []slotRan
 			w.run(ctx)
 		}()
 	}
+	for _, w := range c.watchers {
+		w.primary, w.standbys = nil, nil
+	}
+	for master, replicas := range top.replicas {
+		m := c.watchers[master]
+		for _, r := range replicas {
+			if s := c.watchers[r]; s != nil && m != nil && s != m {
+				s.primary = m
+				m.standbys = append(m.standbys, s)
+			}
+		}
+	}
+	for _, w := range c.watchers {
+		w.standby.Store(w.primary != nil)
+		// A promotion is over once the slot map no longer lists the
+		// replica as one; a node that still answers the old map is given
+		// a few reads.
+		if w.primary == nil || time.Since(w.promotedAt) > promotionGrace {
+			w.promotedAt = time.Time{}
+		}
+	}
+	for _, w := range c.watchers {
+		w.publishLocked()
+	}
 	routes := &nearRoutes{}
-	if slots == nil {
+	if top.slots == nil {
 		for _, w := range c.watchers {
 			routes.single = w
 		}
 	} else {
 		routes.slots = make([]*watcher, 16384)
-		for _, r := range slots {
+		for _, r := range top.slots {
 			for s := max(r.start, 0); s <= min(r.end, 16383); s++ {
 				routes.slots[s] = c.watchers[r.addr]
 			}
@@ -351,13 +422,17 @@ func (w *watcher) session(ctx context.Context) error {
 			pingedAt = time.Time{}
 		}
 		if m, ok := msg.(*redis.Message); ok && m.Channel == invalidateChannel {
-			n.messages.Add(1)
+			if w.standby.Load() {
+				w.promoted()
+			}
 			for _, k := range m.PayloadSlice {
 				n.invalidate(k)
 			}
 			if m.Payload != "" {
 				n.invalidate(m.Payload)
 			}
+			n.messages.Add(1) // once applied: a reader that sees the count sees the drops
+
 		}
 		if now := n.clock.nanos(); now-last >= int64(n.heartbeat)/4 {
 			last = now
@@ -366,8 +441,29 @@ func (w *watcher) session(ctx context.Context) error {
 	}
 }
 
+// promoted marks a replica's connection as its master's successor's: its
+// master's entries are dropped (a read of the old master, which may answer
+// until it hears of the promotion, keeps nothing) and not served until the
+// slot map is read again, now.
+func (w *watcher) promoted() {
+	w.c.mu.Lock()
+	defer w.c.mu.Unlock()
+	if w.primary == nil || !w.promotedAt.IsZero() {
+		return
+	}
+	w.promotedAt = time.Now()
+	w.publishLocked()
+	w.primary.drop()
+	select {
+	case w.c.reread <- struct{}{}:
+	default:
+	}
+}
+
 // markUp marks the connection subscribed: what it covered is dropped (a read
-// in flight while it was down keeps nothing), then its entries are served.
+// in flight while it was down keeps nothing), and a replica's master's too
+// (the replica may have been promoted meanwhile and taken writes the tier
+// never heard of); then its shard's entries are served.
 func (w *watcher) markUp(gen uint64) {
 	w.c.mu.Lock()
 	defer w.c.mu.Unlock()
@@ -375,8 +471,12 @@ func (w *watcher) markUp(gen uint64) {
 		return
 	}
 	w.drop()
+	if w.primary != nil {
+		w.primary.drop()
+	}
 	w.up = true
-	w.serveUntil.Store(w.c.near.clock.nanos() + 2*int64(w.c.near.heartbeat))
+	w.aliveUntil = w.c.near.clock.nanos() + 2*int64(w.c.near.heartbeat)
+	w.publishLocked()
 }
 
 // heard records a sign of life of session gen; the session reports one a
@@ -387,7 +487,8 @@ func (w *watcher) heard(gen uint64, now int64) {
 	if w.gen != gen || !w.up {
 		return
 	}
-	w.serveUntil.Store(now + 2*int64(w.c.near.heartbeat))
+	w.aliveUntil = now + 2*int64(w.c.near.heartbeat)
+	w.publishLocked()
 }
 
 // down marks the connection lost and drops everything it covered.
@@ -402,5 +503,7 @@ func (w *watcher) down(err error) {
 		w.c.near.lost.Add(1)
 	}
 	w.up = false
+	w.aliveUntil = 0
+	w.publishLocked()
 	w.drop()
 }

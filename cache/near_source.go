@@ -89,16 +89,29 @@ type slotRange struct {
 	addr       string
 }
 
-// masters returns the options of a connection to each master, by address,
-// and the slot map of a cluster.
-func (s nearSource) masters(ctx context.Context) (map[string]*redis.Options, []slotRange, error) {
+// topology is what a Near's connections follow: the options of a connection
+// to each node, by address; on a cluster, the slot map and the replicas of
+// each master.
+type topology struct {
+	nodes    map[string]*redis.Options
+	slots    []slotRange         // nil for a standalone or Sentinel deployment
+	replicas map[string][]string // by the master's address
+}
+
+// topology returns the nodes to watch: the one server of a standalone or
+// Sentinel deployment, or every node of a cluster that is not failed
+// (masters with or without slots, replicas).
+// A replica is watched too so that, promoted, it is tracking already: a
+// replica sends no invalidations for the writes it replicates, and its first
+// writes as a master must reach the tier before they are acknowledged.
+func (s nearSource) topology(ctx context.Context) (topology, error) {
 	if s.cluster == nil {
-		return map[string]*redis.Options{s.single.Addr: s.single}, nil, nil
+		return topology{nodes: map[string]*redis.Options{s.single.Addr: s.single}}, nil
 	}
 	//lint:ignore SA1019 CLUSTER SLOTS is answered by every Redis with Cluster; CLUSTER SHARDS only from 7.0, and go-redis itself routes by CLUSTER SLOTS.
 	slots, err := s.cluster.ClusterSlots(ctx).Result()
 	if err != nil {
-		return nil, nil, err
+		return topology{}, err
 	}
 	var mu sync.Mutex // ForEachMaster calls on a goroutine per master
 	var template *redis.Options
@@ -111,27 +124,79 @@ func (s nearSource) masters(ctx context.Context) (map[string]*redis.Options, []s
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return topology{}, err
 	}
 	if template == nil {
-		return nil, nil, fmt.Errorf("cache: the cluster has no master")
+		return topology{}, fmt.Errorf("cache: the cluster has no master")
 	}
 	slices.SortFunc(slots, func(a, b redis.ClusterSlot) int { return a.Start - b.Start })
-	var ranges []slotRange
-	out := map[string]*redis.Options{}
+	top := topology{nodes: map[string]*redis.Options{}, replicas: map[string][]string{}}
+	add := func(addr string) {
+		if top.nodes[addr] == nil {
+			o := *template
+			o.Addr = addr
+			top.nodes[addr] = &o
+		}
+	}
+	masterByID := map[string]string{}
 	for _, r := range slots {
 		if len(r.Nodes) == 0 {
 			continue
 		}
-		addr := r.Nodes[0].Addr
-		ranges = append(ranges, slotRange{r.Start, r.End, addr})
-		if out[addr] == nil {
-			o := *template
-			o.Addr = addr
-			out[addr] = &o
+		master := r.Nodes[0].Addr
+		top.slots = append(top.slots, slotRange{r.Start, r.End, master})
+		masterByID[r.Nodes[0].ID] = master
+		add(master)
+	}
+	// CLUSTER SLOTS leaves out a replica until it has replicated a write,
+	// and a master until it has slots; CLUSTER SHARDS (Redis 7) lists every
+	// node. Before Redis 7 only the masters with slots are watched, and a
+	// promoted replica is once the slot map is read again.
+	shards, err := s.cluster.ClusterShards(ctx).Result()
+	if err != nil {
+		return top, nil
+	}
+	for _, sh := range shards {
+		var master string
+		for _, node := range sh.Nodes {
+			if m, ok := masterByID[node.ID]; ok {
+				master = m
+			}
+		}
+		for _, node := range sh.Nodes {
+			if node.Health == "fail" {
+				continue
+			}
+			addr := shardNodeAddr(node, template.TLSConfig != nil)
+			if addr == "" || addr == master {
+				continue
+			}
+			// A master without slots yet is watched too: slots migrated to
+			// it find it tracking.
+			add(addr)
+			if master != "" && node.Role == "replica" {
+				top.replicas[master] = append(top.replicas[master], addr)
+			}
 		}
 	}
-	return out, ranges, nil
+	return top, nil
+}
+
+// shardNodeAddr is the address of a node of CLUSTER SHARDS, as CLUSTER
+// SLOTS gives it: its preferred endpoint and the port of the client's kind.
+func shardNodeAddr(n redis.Node, tls bool) string {
+	host := n.Endpoint
+	if host == "" || host == "?" {
+		host = n.IP
+	}
+	port := n.Port
+	if tls && n.TLSPort != 0 || port == 0 {
+		port = n.TLSPort
+	}
+	if host == "" || port == 0 {
+		return ""
+	}
+	return net.JoinHostPort(host, strconv.FormatInt(port, 10))
 }
 
 // hashSlot is the Redis Cluster hash slot of key: its hash tag's when it

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,33 +16,6 @@ import (
 	"github.com/redisguard/redisguard/cache"
 	"github.com/redisguard/redisguard/internal/redistest"
 )
-
-// nearCache returns a Cache with a near tier over its own client to addr.
-func nearCache(t testing.TB, addr string, nopts cache.NearOptions, opts cache.Options) (*cache.Cache[product], *cache.Near) {
-	t.Helper()
-	near := newNear(t, nopts)
-	opts.Near = near
-	c := newCache(t, plain(t, addr), opts)
-	waitServing(t, near)
-	return c, near
-}
-
-// waitServing waits for near's invalidation connections to be up.
-func waitServing(t testing.TB, near *cache.Near) {
-	t.Helper()
-	redistest.Eventually(t, 10*time.Second, "the near tier serving", func() bool { return near.Stats().Serving })
-}
-
-// nearHit reads key until it is a near hit.
-func nearHit(t testing.TB, c *cache.Cache[product], key string, load cache.Loader[product]) {
-	t.Helper()
-	ctx := context.Background()
-	redistest.Eventually(t, 5*time.Second, "a near hit of "+key, func() bool {
-		before := c.Stats().NearHits
-		_, _ = c.Get(ctx, key, load)
-		return c.Stats().NearHits > before
-	})
-}
 
 // A second Get of a key is answered from memory, without a Redis call, and a
 // cached not-found too.
@@ -92,21 +64,12 @@ func TestNearThroughRedisguardDB3PasswordFile(t *testing.T) {
 	if err := os.WriteFile(path, []byte("near-secret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rdb, err := redisguard.New(redisguard.Options{
+	rdb := guardedReady(t, redisguard.Options{
 		Redis:        &redis.UniversalOptions{Addrs: []string{srv.Addr()}, DB: 3},
 		PasswordFile: path,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdb.Close()
+	c, _ := nearReader(t, rdb, cache.NearOptions{}, cache.Options{Prefix: "g:"})
 	ctx := context.Background()
-	if err := rdb.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	near := newNear(t, cache.NearOptions{})
-	c := newCache(t, rdb, cache.Options{Prefix: "g:", Near: near})
-	waitServing(t, near)
 	src := newSource(1)
 	for range 10 {
 		if p, err := c.Get(ctx, "a", src.load); err != nil || p != src.products["a"] {
@@ -124,58 +87,8 @@ func TestNearThroughRedisguardDB3PasswordFile(t *testing.T) {
 		t.Fatalf("g:a in db 3: %d, %v", n, err)
 	}
 	writer := newCache(t, admin, cache.Options{Prefix: "g:"})
-	measureWriteSeen(t, c, writer, 30)
+	measureWriteSeen(t, "db 3 with a PasswordFile", c, writer, 30)
 	c.Close()
-}
-
-// measureWriteSeen has writer set key "a" writes times, and measures how soon
-// reader, which holds it in its near tier, serves each new value.
-func measureWriteSeen(t *testing.T, reader, writer *cache.Cache[product], writes int) {
-	t.Helper()
-	delays := writeSeenDelays(t, reader, writer, "a", writes)
-	slices.Sort(delays)
-	p50, p99, worst := delays[writes/2], delays[writes*99/100], delays[writes-1]
-	t.Logf("another instance's SET seen by a near-cache reader after: p50 %v, p99 %v, max %v",
-		p50.Round(time.Microsecond), p99.Round(time.Microsecond), worst.Round(time.Microsecond))
-	if p99 > 50*time.Millisecond {
-		t.Fatalf("p99 %v: want another instance's write seen within 50 ms", p99)
-	}
-}
-
-// writeSeenDelays has writer set key writes times, each once reader holds
-// the previous value in its near tier, and returns how soon reader served
-// each new value.
-func writeSeenDelays(t *testing.T, reader, writer *cache.Cache[product], key string, writes int) []time.Duration {
-	t.Helper()
-	ctx := context.Background()
-	never := func(context.Context, string) (product, error) { return product{}, errors.New("the loader ran") }
-	if err := writer.Set(ctx, key, product{ID: key, Price: 0}); err != nil {
-		t.Fatal(err)
-	}
-	var delays []time.Duration
-	for i := 1; i <= writes; i++ {
-		nearHit(t, reader, key, never)
-		want := product{ID: key, Price: float64(i)}
-		if err := writer.Set(ctx, key, want); err != nil {
-			t.Fatal(err)
-		}
-		written := time.Now()
-		for {
-			p, err := reader.Get(ctx, key, never)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if p == want {
-				delays = append(delays, time.Since(written))
-				break
-			}
-			if time.Since(written) > 5*time.Second {
-				t.Fatalf("write %d not seen after 5s", i)
-			}
-			time.Sleep(50 * time.Microsecond)
-		}
-	}
-	return delays
 }
 
 // Another instance's write is seen by a near-cache reader within 50 ms at
@@ -184,13 +97,11 @@ func TestNearSeesAnotherInstancesWrite(t *testing.T) {
 	srv := redistest.StartServer(t)
 	for _, protocol := range []int{2, 3} {
 		t.Run(fmt.Sprintf("RESP%d", protocol), func(t *testing.T) {
-			near := newNear(t, cache.NearOptions{})
 			rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: protocol})
 			defer rdb.Close()
-			reader := newCache(t, rdb, cache.Options{Prefix: fmt.Sprintf("w%d:", protocol), Near: near})
-			waitServing(t, near)
+			reader, _ := nearReader(t, rdb, cache.NearOptions{}, cache.Options{Prefix: fmt.Sprintf("w%d:", protocol)})
 			writer := newCache(t, plain(t, srv.Addr()), cache.Options{Prefix: fmt.Sprintf("w%d:", protocol)})
-			measureWriteSeen(t, reader, writer, 100)
+			measureWriteSeen(t, fmt.Sprintf("standalone, RESP%d", protocol), reader, writer, 100)
 			reader.Close()
 		})
 	}
@@ -204,11 +115,7 @@ func TestNearStopsServingWhenRedisIsKilled(t *testing.T) {
 	c, near := nearCache(t, srv.Addr(), cache.NearOptions{MaxStaleness: maxStaleness}, cache.Options{Prefix: "k:"})
 	src := newSource(1)
 	ctx := context.Background()
-	redistest.Eventually(t, 5*time.Second, "a near hit", func() bool {
-		before := c.Stats().NearHits
-		_, _ = c.Get(ctx, "a", src.load)
-		return c.Stats().NearHits > before
-	})
+	nearHit(t, c, "a", src.load)
 	srv.Kill()
 	killed := time.Now()
 	var last time.Duration

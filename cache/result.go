@@ -1,6 +1,10 @@
 package cache
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/redisguard/redisguard/internal/stripe"
+)
 
 // Result is what happened to one key a Get or GetMany served (Served reports
 // true), or an event of the Cache's invalidations and near tier.
@@ -160,7 +164,7 @@ func (s Stats) HitRate() float64 {
 type counters struct {
 	c              [numResults]paddedCounter
 	earlyRefreshes atomic.Uint64
-	nearHits       stripedCounter
+	nearHits       stripe.Counter // a hit of the near tier writes no line other cores write
 }
 
 type paddedCounter struct {
@@ -178,7 +182,7 @@ func (c *counters) snapshot() Stats {
 		Fallbacks:             c.c[ResultFallback].Load(),
 		LoadErrors:            c.c[ResultLoadError].Load(),
 		Corrupt:               c.c[ResultCorrupt].Load(),
-		NearHits:              c.c[ResultNearHit].Load() + c.nearHits.load(),
+		NearHits:              c.c[ResultNearHit].Load() + c.nearHits.Load(),
 		NearNegativeHits:      c.c[ResultNearNegativeHit].Load(),
 		StaleServed:           c.c[ResultStale].Load(),
 		InvalidationsDeferred: c.c[ResultInvalidationDeferred].Load(),

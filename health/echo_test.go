@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard"
 	"github.com/redisguard/redisguard/health"
+	"github.com/redisguard/redisguard/internal/redistest"
 )
 
 // echoingServer accepts every connection's handshake and answers every other
@@ -21,48 +21,17 @@ import (
 // what the client sent.
 func echoingServer(t *testing.T, reply string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				r := bufio.NewReader(conn)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					var n int
-					fmt.Sscanf(line, "*%d", &n)
-					var name string
-					for i := range n {
-						r.ReadString('\n')
-						arg, _ := r.ReadString('\n')
-						if i == 0 {
-							name = strings.ToUpper(strings.TrimSpace(arg))
-						}
-					}
-					switch name {
-					case "HELLO":
-						conn.Write([]byte("%1\r\n$5\r\nproto\r\n:3\r\n"))
-					case "CLIENT", "AUTH", "SELECT":
-						conn.Write([]byte("+OK\r\n"))
-					default:
-						conn.Write([]byte(reply))
-					}
-				}
-			}()
+	return redistest.StartFakeServer(t, func(_ int, cmd []string, w *bufio.Writer) bool {
+		switch cmd[0] {
+		case "HELLO":
+			w.WriteString(redistest.HelloReply)
+		case "CLIENT", "AUTH", "SELECT":
+			w.WriteString("+OK\r\n")
+		default:
+			w.WriteString(reply)
 		}
-	}()
-	return ln.Addr().String()
+		return true
+	}).Addr()
 }
 
 // A server that quotes the client's credentials back, plainly or escaped:

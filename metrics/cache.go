@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redisguard/redisguard/cache"
+	"github.com/redisguard/redisguard/internal/stripe"
 )
 
 // ObserveCache counts one result of the named cache. Pass it as
@@ -19,11 +20,21 @@ func (m *Metrics) ObserveCache(name string, r cache.Result) {
 type cacheCounts struct {
 	results         [cache.ResultNearEviction + 1]prometheus.Counter // requests by result, then events
 	answered, total atomic.Uint64                                    // for the hit rate
+	// nearHits counts the near tier's hits on the stripe of the core that
+	// served each, so that a hit writes no line other cores write; a scrape
+	// adds what came since the last one to their series (flush).
+	nearHits stripe.Counter
+	mu       sync.Mutex // serializes flushes
+	flushed  uint64     // nearHits already in their series
 }
 
 // observe counts a key served (a request, and the hit rate) or an event of the
 // cache's invalidations and near tier.
 func (cc *cacheCounts) observe(r cache.Result) {
+	if r == cache.ResultNearHit {
+		cc.nearHits.Add()
+		return
+	}
 	if int(r) < len(cc.results) {
 		cc.results[r].Inc()
 	}
@@ -34,6 +45,17 @@ func (cc *cacheCounts) observe(r cache.Result) {
 	if r.Hit() {
 		cc.answered.Add(1)
 	}
+}
+
+// flush adds the near hits counted since the last flush to their series, and
+// returns them all.
+func (cc *cacheCounts) flush() uint64 {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	n := cc.nearHits.Load()
+	cc.results[cache.ResultNearHit].Add(float64(n - cc.flushed))
+	cc.flushed = n
+	return n
 }
 
 // cacheCollector exports each cache's hit rate at scrape time.
@@ -65,12 +87,22 @@ func (cc *cacheCollector) of(name string, requests, events *prometheus.CounterVe
 
 func (cc *cacheCollector) Describe(ch chan<- *prometheus.Desc) { ch <- cc.hitRate }
 
+// flush brings every cache's near-hit series up to date; Metrics.Collect
+// calls it before collecting the series.
+func (cc *cacheCollector) flush() {
+	cc.caches.Range(func(_, v any) bool {
+		v.(*cacheCounts).flush()
+		return true
+	})
+}
+
 func (cc *cacheCollector) Collect(ch chan<- prometheus.Metric) {
 	cc.caches.Range(func(name, v any) bool {
 		c := v.(*cacheCounts)
 		rate := 0.0
-		if total := c.total.Load(); total > 0 {
-			rate = float64(c.answered.Load()) / float64(total)
+		near := c.flush()
+		if total := c.total.Load() + near; total > 0 {
+			rate = float64(c.answered.Load()+near) / float64(total)
 		}
 		ch <- prometheus.MustNewConstMetric(cc.hitRate, prometheus.GaugeValue, rate, name.(string))
 		return true

@@ -137,6 +137,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	m.caches.flush() // the near hits, counted apart, into their series
 	for _, c := range m.collectors() {
 		c.Collect(ch)
 	}

@@ -28,7 +28,7 @@ func newNearCollector(ns string, labels prometheus.Labels) *nearCollector {
 	return &nearCollector{
 		entries:       desc("cache_near_entries", "Decoded values a near tier holds."),
 		bytes:         desc("cache_near_bytes", "Size of the values a near tier holds, as it counts them against MaxBytes."),
-		conns:         desc("cache_near_connections", "Invalidation connections a near tier wants: one per master."),
+		conns:         desc("cache_near_connections", "Invalidation connections a near tier wants: one per server (on a cluster, per master and per replica)."),
 		connsUp:       desc("cache_near_connections_up", "Invalidation connections subscribed now."),
 		serving:       desc("cache_near_serving", "1 while a near tier serves from memory: every connection up and heard from within 2 × Heartbeat."),
 		fills:         desc("cache_near_fills_total", "Values read from Redis into a near tier."),

@@ -3,62 +3,22 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"io"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redisguard/redisguard/internal/redistest"
 )
 
 // fakeServer answers every command with answer(name, args), a RESP reply, as
 // a broken or hostile server would; it returns its address.
 func fakeServer(t *testing.T, answer func(name string, args []string) string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				r := bufio.NewReader(conn)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
-					var cmd []string
-					for range n {
-						header, err := r.ReadString('\n')
-						if err != nil {
-							return
-						}
-						size, _ := strconv.Atoi(strings.TrimSpace(header[1:]))
-						b := make([]byte, size+2)
-						if _, err := io.ReadFull(r, b); err != nil {
-							return
-						}
-						cmd = append(cmd, string(b[:size]))
-					}
-					if len(cmd) == 0 {
-						return
-					}
-					if _, err := io.WriteString(conn, answer(strings.ToUpper(cmd[0]), cmd[1:])); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return redistest.StartFakeServer(t, func(_ int, cmd []string, w *bufio.Writer) bool {
+		w.WriteString(answer(cmd[0], cmd[1:]))
+		return true
+	}).Addr()
 }
 
 func bulk(s string) string { return "$" + strconv.Itoa(len(s)) + "\r\n" + s + "\r\n" }

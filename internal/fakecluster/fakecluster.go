@@ -1,5 +1,5 @@
 // Package fakecluster is a Redis Cluster of the tests' own whose slot map
-// churns: one live node on 127.0.0.1 answers the connection handshake, PING,
+// churns: one live node on 127.0.0.1 (a redistest.FakeServer) answers the connection handshake, PING,
 // GET, COMMAND and CLUSTER SLOTS / SHARDS / NODES, and each CLUSTER SLOTS (a
 // reload of the slot map) names a new set of nodes that never serve a
 // command. It shows what a client does when a broken or hostile cluster
@@ -22,6 +22,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/redisguard/redisguard/internal/redistest"
 )
 
 // Options shape the cluster.
@@ -40,9 +42,10 @@ type Options struct {
 // the test.
 type Cluster struct {
 	opt     Options
-	live    net.Listener
+	live    *redistest.FakeServer
 	dead    []net.Listener
-	reloads atomic.Int64
+	maps    atomic.Int64 // the slot maps given: the current one's number
+	frozen  atomic.Bool
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	conns   map[net.Conn]struct{}
@@ -62,17 +65,15 @@ func Start(t testing.TB, opt Options) *Cluster {
 	}
 	c := &Cluster{opt: opt, conns: make(map[net.Conn]struct{})}
 	t.Cleanup(c.close)
-	listen := func() net.Listener {
+	c.live = redistest.StartFakeServer(t, func(_ int, cmd []string, w *bufio.Writer) bool {
+		c.answer(cmd, w)
+		return true
+	})
+	for range opt.Pool {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		return ln
-	}
-	c.live = listen()
-	c.wg.Go(func() { c.accept(c.live, c.serve) })
-	for range opt.Pool {
-		ln := listen()
 		c.dead = append(c.dead, ln)
 		c.wg.Go(func() { c.accept(ln, c.hold) })
 	}
@@ -80,10 +81,13 @@ func Start(t testing.TB, opt Options) *Cluster {
 }
 
 // Addr is the live node's address, the one to configure.
-func (c *Cluster) Addr() string { return c.live.Addr().String() }
+func (c *Cluster) Addr() string { return c.live.Addr() }
 
-// Reloads is how many slot maps the cluster gave (CLUSTER SLOTS answered).
-func (c *Cluster) Reloads() int64 { return c.reloads.Load() }
+// Reloads is how many different slot maps the cluster gave.
+func (c *Cluster) Reloads() int64 { return c.maps.Load() }
+
+// Freeze makes every later CLUSTER SLOTS answer the last map given.
+func (c *Cluster) Freeze() { c.frozen.Store(true) }
 
 // LiveKey returns a key whose slot the live node serves in every map.
 func LiveKey() string { return keyIn(0, liveSlots) }
@@ -132,22 +136,7 @@ func (c *Cluster) hold(conn net.Conn) {
 	}
 }
 
-// serve is the live node's side of a connection.
-func (c *Cluster) serve(conn net.Conn) {
-	r := bufio.NewReader(conn)
-	w := bufio.NewWriter(conn)
-	for {
-		cmd, err := readCommand(r)
-		if err != nil {
-			return
-		}
-		c.answer(cmd, w)
-		if w.Flush() != nil {
-			return
-		}
-	}
-}
-
+// answer is the live node's answer to cmd.
 func (c *Cluster) answer(cmd []string, w *bufio.Writer) {
 	sub := ""
 	if len(cmd) > 1 {
@@ -208,7 +197,10 @@ func writeNode(w *bufio.Writer, addr string) {
 }
 
 func (c *Cluster) writeSlots(w *bufio.Writer) {
-	dead := c.named(c.reloads.Add(1))
+	if !c.frozen.Load() || c.maps.Load() == 0 {
+		c.maps.Add(1)
+	}
+	dead := c.named(c.maps.Load())
 	fmt.Fprintf(w, "*%d\r\n", len(dead)+1)
 	fmt.Fprintf(w, "*3\r\n:0\r\n:%d\r\n", liveSlots-1)
 	writeNode(w, c.Addr())
@@ -231,7 +223,7 @@ func (c *Cluster) writeShards(w *bufio.Writer) {
 func (c *Cluster) nodesLine() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%040d %s@1 myself,master - 0 0 1 connected 0-%d\n", 0, c.Addr(), liveSlots-1)
-	for i, addr := range c.named(c.reloads.Load()) {
+	for i, addr := range c.named(c.maps.Load()) {
 		fmt.Fprintf(&b, "%040d %s@1 master,fail - 0 0 1 disconnected\n", i+1, addr)
 	}
 	return b.String()
@@ -240,7 +232,6 @@ func (c *Cluster) nodesLine() string {
 func (c *Cluster) close() {
 	c.mu.Lock()
 	c.closed = true
-	c.live.Close()
 	for _, ln := range c.dead {
 		ln.Close()
 	}
@@ -249,35 +240,6 @@ func (c *Cluster) close() {
 	}
 	c.mu.Unlock()
 	c.wg.Wait()
-}
-
-// readCommand reads one command, an array of bulk strings, as clients send.
-func readCommand(r *bufio.Reader) ([]string, error) {
-	line, err := r.ReadString('\n')
-	if err != nil {
-		return nil, err
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "*")))
-	if err != nil || n < 1 {
-		return nil, fmt.Errorf("fakecluster: not a command: %q", line)
-	}
-	cmd := make([]string, 0, n)
-	for range n {
-		if line, err = r.ReadString('\n'); err != nil {
-			return nil, err
-		}
-		size, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "$")))
-		if err != nil || size < 0 {
-			return nil, fmt.Errorf("fakecluster: not a bulk string: %q", line)
-		}
-		b := make([]byte, size+2)
-		if _, err := io.ReadFull(r, b); err != nil {
-			return nil, err
-		}
-		cmd = append(cmd, string(b[:size]))
-	}
-	cmd[0] = strings.ToUpper(cmd[0])
-	return cmd, nil
 }
 
 // crc16 is CRC-16/XMODEM, the hash of Redis Cluster's key slots (a key
