@@ -41,15 +41,15 @@ type Options struct {
 // Cluster is a running fake cluster. Its listeners and connections close with
 // the test.
 type Cluster struct {
-	opt     Options
-	live    *redistest.FakeServer
-	dead    []net.Listener
-	maps    atomic.Int64 // the slot maps given: the current one's number
-	frozen  atomic.Bool
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	conns   map[net.Conn]struct{}
-	closed  bool
+	opt    Options
+	live   *redistest.FakeServer
+	dead   []net.Listener
+	maps   atomic.Int64 // the slot maps given: the current one's number
+	frozen atomic.Bool
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
 }
 
 // liveSlots is the slot range the live node serves in every map: [0, liveSlots).
