@@ -130,8 +130,10 @@ func (cc *clientCollector) Collect(ch chan<- prometheus.Metric) {
 	otherStates := make([]float64, len(clientStates))
 	otherBreakers := make([]float64, len(breakerStates))
 	others, otherBreaker := false, false
-	for _, n := range cc.removed.visible(c.Nodes()) {
-		node := cc.labels.label(n.Addr)
+	nodes := cc.removed.visible(c.Nodes())
+	labels := cc.labels.labelAll(nodes)
+	for i, n := range nodes {
+		node := labels[i]
 		var current breaker.State
 		if n.Breaker != nil {
 			current = n.Breaker.State()

@@ -76,6 +76,10 @@ type nodeLabels struct {
 func (l *nodeLabels) label(addr string) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.labelLocked(addr)
+}
+
+func (l *nodeLabels) labelLocked(addr string) string {
 	if _, ok := l.named[addr]; ok {
 		return addr
 	}
@@ -87,6 +91,19 @@ func (l *nodeLabels) label(addr string) string {
 	}
 	l.named[addr] = struct{}{}
 	return addr
+}
+
+// labelAll returns the label values of nodes, given under one hold of the
+// lock: a value given back meanwhile cannot go to another server of the same
+// scrape, which therefore shows at most max addresses.
+func (l *nodeLabels) labelAll(nodes []redisguard.NodeStatus) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	labels := make([]string, len(nodes))
+	for i, n := range nodes {
+		labels[i] = l.labelLocked(n.Addr)
+	}
+	return labels
 }
 
 // release gives addr's value back and reports whether it had one.
