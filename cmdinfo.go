@@ -61,12 +61,21 @@ func infoFetch(ctx context.Context, cmd redis.Cmder) *redis.CommandsInfoCmd {
 	return info
 }
 
-// slotsFetch marks ctx when cmd is go-redis's own fetch of the slot map.
-func slotsFetch(ctx context.Context, cmd redis.Cmder) context.Context {
+// slotsFetch marks ctx when cmd is go-redis's own fetch of the slot map on
+// n, and refuses it at once when the map dropped n and n is down: go-redis
+// asks every node it still has a client for (for a minute after a map drops
+// it), and a dial to one of those would only fail, and take it back into
+// supervision; go-redis asks the next node instead.
+func (n *node) slotsFetch(ctx context.Context, cmd redis.Cmder) (context.Context, error) {
 	if _, ok := cmd.(*redis.ClusterSlotsCmd); !ok || ctx.Value(sentCommand{}) != nil {
-		return ctx
+		return ctx, nil
 	}
-	return context.WithValue(ctx, noRerun{}, true)
+	if n.retired.Load() && n.State() != StateReady {
+		err := n.refused()
+		cmd.SetErr(err)
+		return ctx, err
+	}
+	return context.WithValue(ctx, noRerun{}, true), nil
 }
 
 // markSent marks the context of the application's COMMAND and CLUSTER SLOTS

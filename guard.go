@@ -105,8 +105,11 @@ func (h nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if info := infoFetch(ctx, cmd); info != nil {
 			return n.c.cluster.info.answer(info) // see commandInfo
 		}
-		ctx = slotsFetch(ctx, cmd)
-		err := n.process(ctx, cmd, next)
+		ctx, err := n.slotsFetch(ctx, cmd)
+		if err != nil {
+			return err
+		}
+		err = n.process(ctx, cmd, next)
 		if slots, ok := cmd.(*redis.ClusterSlotsCmd); ok && err == nil {
 			n.c.cluster.follow(n.address(), slots.Val())
 		}
