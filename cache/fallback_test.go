@@ -5,10 +5,12 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard"
 	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/cache"
@@ -58,14 +60,8 @@ func TestRedisFailingFallsBackToTheLoader(t *testing.T) {
 			srv.Stop()
 			t.Cleanup(srv.Continue)
 		}, nil},
-		{"breaker open", func(t *testing.T, _ *redistest.Server, rdb *redisguard.Client) {
-			for range breaker.DefaultConsecutiveFailures {
-				ticket, err := rdb.Breaker().Allow()
-				if err != nil {
-					t.Fatal(err)
-				}
-				rdb.Breaker().Done(ticket, breaker.ErrSlowCall)
-			}
+		{"breaker open", func(t *testing.T, srv *redistest.Server, rdb *redisguard.Client) {
+			busyScript(t, srv)
 		}, func(err error) bool { return errors.Is(err, breaker.ErrOpen) }},
 		{"client not ready", func(t *testing.T, srv *redistest.Server, rdb *redisguard.Client) {
 			srv.Kill()
@@ -77,8 +73,12 @@ func TestRedisFailingFallsBackToTheLoader(t *testing.T) {
 	} {
 		t.Run(fault.name, func(t *testing.T) {
 			t.Parallel()
-			srv := redistest.StartServer(t)
-			rdb := guarded(t, srv.Addr())
+			srv := redistest.StartServer(t, "busy-reply-threshold 10")
+			// The breaker stays open for the rest of the test once it opened:
+			// no probe reaches the server while the Gets are counted.
+			rdb := guarded(t, srv.Addr(), func(o *redisguard.Options) {
+				o.Breaker = breaker.Settings{OpenTimeout: time.Minute, MinOpenTimeout: time.Minute}
+			})
 			var fb fallbacks
 			c := newCache(t, rdb, cache.Options{Prefix: "fb:", OnFallback: fb.record})
 			src := newSource(5)
@@ -110,6 +110,30 @@ func TestRedisFailingFallsBackToTheLoader(t *testing.T) {
 			}
 		})
 	}
+}
+
+// busyScript keeps srv running a script that never ends, until the test
+// ends: every other command gets a BUSY reply, which the breaker counts as a
+// failure, so it opens after DefaultConsecutiveFailures of them.
+func busyScript(t *testing.T, srv *redistest.Server) {
+	t.Helper()
+	ctx := context.Background()
+	admin := srv.Client(t)
+	if err := admin.Ping(ctx).Err(); err != nil { // connected before the script runs
+		t.Fatal(err)
+	}
+	runner := redis.NewClient(&redis.Options{Addr: srv.Addr(), ReadTimeout: -1, MaxRetries: -1})
+	ran := make(chan error, 1)
+	go func() { ran <- runner.Eval(ctx, "while true do end", nil).Err() }()
+	t.Cleanup(func() {
+		_ = admin.ScriptKill(ctx).Err()
+		<-ran
+		_ = runner.Close()
+	})
+	redistest.Eventually(t, 5*time.Second, "the script running", func() bool {
+		err := admin.Get(ctx, "any").Err()
+		return err != nil && strings.HasPrefix(err.Error(), "BUSY")
+	})
 }
 
 // A paused Redis delays a Get by two budgets at most: the read, and, for a
