@@ -48,7 +48,7 @@ func TestHandshakesDoNotKeepTheBreakerClosed(t *testing.T) {
 		// The default breaker: 5 failures in a row, a 500 ms slow-call threshold.
 	})
 	calls := 0
-	for ; calls < 10 && c.Breaker().State() != breaker.StateOpen; calls++ {
+	for ; calls < 10 && statusOf(c).State != breaker.StateOpen; calls++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		err := c.Get(ctx, "k").Err()
 		cancel()
@@ -57,7 +57,7 @@ func TestHandshakesDoNotKeepTheBreakerClosed(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond) // the drain of the abandoned connection judges it
 	}
-	if st := c.Breaker().State(); st != breaker.StateOpen {
+	if st := statusOf(c).State; st != breaker.StateOpen {
 		t.Fatalf("breaker %v after %d timed-out GETs on %d connections", st, calls, srv.accepted.Load())
 	}
 	t.Logf("breaker open after %d timed-out GETs, %d connections", calls, srv.accepted.Load())

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/internal/admission"
 	"github.com/redisguard/redisguard/internal/redact"
 	"github.com/redisguard/redisguard/internal/typednil"
@@ -270,23 +269,25 @@ func (c *Client) QueueLen() int { return int(c.queue.Len()) }
 // AddHooks adds lifecycle listeners, e.g. for metrics, after construction.
 func (c *Client) AddHooks(h Hooks) { c.events.add(h) }
 
-// Breaker returns the circuit breaker of the server a standalone or Sentinel
-// client sends its commands to (a new master has a new breaker), or nil when
-// Options.DisableBreaker turned it off. A cluster has one breaker per node:
-// Breaker returns nil, and Nodes returns each.
-func (c *Client) Breaker() *breaker.Breaker {
+// Breaker returns the status of the circuit breaker of the server a
+// standalone or Sentinel client sends its commands to (a new master has a new
+// breaker), and true; or false when Options.DisableBreaker turned it off. A
+// cluster has one breaker per node: Breaker returns false, and Nodes returns
+// each.
+func (c *Client) Breaker() (BreakerStatus, bool) {
 	if c.solo == nil {
-		return nil
+		return BreakerStatus{}, false
 	}
-	return c.solo.breaker.Load()
+	return c.solo.breakerStatus()
 }
 
 // NodeStatus describes one server of the client.
 type NodeStatus struct {
-	Addr      string
-	State     State
-	Breaker   *breaker.Breaker // nil when Options.DisableBreaker turned breakers off
-	LastError error            // the last connection error while it is not ready, without secrets
+	Addr       string
+	State      State
+	Breaker    BreakerStatus // the zero BreakerStatus when HasBreaker is false
+	HasBreaker bool          // false when Options.DisableBreaker turned breakers off
+	LastError  error         // the last connection error while it is not ready, without secrets
 }
 
 // Nodes returns the servers the client knows, in address order: the one of a
@@ -304,7 +305,8 @@ func (c *Client) Nodes() []NodeStatus {
 			continue // the slot map no longer names it
 		}
 		st, _, last := n.snapshot()
-		out = append(out, NodeStatus{Addr: n.address(), State: st, Breaker: n.breaker.Load(), LastError: last})
+		b, hasBreaker := n.breakerStatus()
+		out = append(out, NodeStatus{Addr: n.address(), State: st, Breaker: b, HasBreaker: hasBreaker, LastError: last})
 	}
 	return out
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/circuit"
 	"github.com/redisguard/redisguard/internal/outcome"
 )
 
@@ -38,7 +39,7 @@ type timedConn struct {
 	writeStamp atomic.Int64
 	// successes counts the server's successes on the connection for the
 	// node's breaker, in memory the connection's user writes anyway.
-	successes breaker.Tally
+	successes circuit.Tally
 	gen       uint32        // the node's address generation when dialed
 	flags     atomic.Uint32 // connClosed, connLongWait, connReplied
 
@@ -306,8 +307,8 @@ func (c *timedConn) Close() error {
 // probe to finish, which is charged with it (see verdict): a half-open
 // breaker judges its probes alone. A request written before the breaker
 // opened is not: it judges the server as it was then, which the breaker did.
-func (n *node) chargeSlow(b *breaker.Breaker, stamp uint64) {
-	if !b.Record(breaker.ErrSlowCall) && b.State() == breaker.StateHalfOpen && !n.writtenBeforeOpening(stamp) {
+func (n *node) chargeSlow(b *circuit.Breaker, stamp uint64) {
+	if !b.Record(breaker.ErrSlowCall) && b.State() == circuit.StateHalfOpen && !n.writtenBeforeOpening(stamp) {
 		n.slowReplies.Add(1)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"net"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/circuit"
 	"github.com/redisguard/redisguard/internal/outcome"
 )
 
@@ -231,7 +231,7 @@ func (n *node) processBatch(ctx context.Context, cmds []redis.Cmder, next redis.
 // client-side cache cost it nothing; the command reports only failures (error
 // replies such as LOADING). A half-open breaker's probe reports whatever
 // happened.
-func (n *node) report(b *breaker.Breaker, t breaker.Ticket, err error) {
+func (n *node) report(b *circuit.Breaker, t circuit.Ticket, err error) {
 	if b == nil || err == nil && !t.Probe() && n.slowReplies.Load() == 0 {
 		return // the common case: the connection counted the success
 	}
@@ -242,13 +242,13 @@ func (n *node) report(b *breaker.Breaker, t breaker.Ticket, err error) {
 
 // allow is admission step 4, the node's breaker. A caller whose context has
 // already ended is turned away first: its command could only fail.
-func (n *node) allow(ctx context.Context) (*breaker.Breaker, breaker.Ticket, error) {
+func (n *node) allow(ctx context.Context) (*circuit.Breaker, circuit.Ticket, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, breaker.Ticket{}, err
+		return nil, circuit.Ticket{}, err
 	}
 	b := n.breaker.Load()
 	if b == nil {
-		return nil, breaker.Ticket{}, nil
+		return nil, circuit.Ticket{}, nil
 	}
 	t, err := b.Allow()
 	if err != nil {

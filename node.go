@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/circuit"
 )
 
 // node supervises one server: its state, its reconnect schedule, its single
@@ -28,7 +29,7 @@ type node struct {
 
 	addr    atomic.Pointer[string]
 	client  atomic.Pointer[redis.Client]    // the go-redis client of the node (go-redis may replace a cluster's)
-	breaker atomic.Pointer[breaker.Breaker] // nil when Options.DisableBreaker
+	breaker atomic.Pointer[circuit.Breaker] // nil when Options.DisableBreaker
 	dials   dialGate
 	// slowReplies counts slow calls the connections measured while the
 	// breaker was half-open, which no probe has been charged with yet: probes
@@ -58,6 +59,9 @@ type node struct {
 	// openRefusal, what commands get while it is open (see breakeropen.go).
 	lastFailure atomic.Pointer[error]
 	openRefusal atomic.Pointer[openError]
+	// breakerSince is when the breaker last changed state, or was made
+	// (Unix nanoseconds): what BreakerStatus.Since reports.
+	breakerSince atomic.Int64
 	// replies spares the connections the system clock at most replies; nil
 	// without a breaker, which is all they time replies for.
 	replies *replyClock
@@ -134,6 +138,7 @@ func (n *node) newBreaker() {
 	addr := n.address() // a breaker judges one server: a moved master gets another
 	n.watchFailures(&s)
 	s.OnStateChange = func(from, to breaker.State) {
+		n.breakerSince.Store(time.Now().UnixNano())
 		if to == breaker.StateOpen {
 			n.breakerOpened(addr)
 		}
@@ -147,10 +152,11 @@ func (n *node) newBreaker() {
 		}
 		n.c.events.breakerStateChange(addr, from, to)
 	}
-	b, err := breaker.New(s) // validated by Options.config already
+	b, err := circuit.New(circuitSettings(s)) // validated by Options.config already
 	if err != nil {
 		panic(fmt.Sprintf("redisguard: breaker settings validated but rejected: %v", err))
 	}
+	n.breakerSince.Store(time.Now().UnixNano())
 	n.breaker.Store(b)
 }
 

@@ -229,7 +229,7 @@ func TestWrappedFailoverClientFollowsTheMaster(t *testing.T) {
 	if err := c.Set(ctx, "k", "before", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	oldBreaker := c.Breaker()
+	oldBreaker := liveBreaker(c)
 	old := g.Master()
 	if c.Nodes()[0].Addr != old.Addr() {
 		t.Fatalf("the node is %s, the master %s", c.Nodes()[0].Addr, old.Addr())
@@ -242,7 +242,7 @@ func TestWrappedFailoverClientFollowsTheMaster(t *testing.T) {
 	if addr := c.Nodes()[0].Addr; addr != newMaster.Addr() {
 		t.Fatalf("the node is %s after the failover, the new master %s", addr, newMaster.Addr())
 	}
-	if c.Breaker() == oldBreaker {
+	if liveBreaker(c) == oldBreaker {
 		t.Fatal("the new master kept the old master's breaker")
 	}
 	if v := newMaster.Client(t).Get(ctx, "k").Val(); v != "after" {

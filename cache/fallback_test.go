@@ -5,12 +5,10 @@ import (
 	"errors"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard"
 	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/cache"
@@ -61,7 +59,7 @@ func TestRedisFailingFallsBackToTheLoader(t *testing.T) {
 			t.Cleanup(srv.Continue)
 		}, nil},
 		{"breaker open", func(t *testing.T, srv *redistest.Server, rdb *redisguard.Client) {
-			busyScript(t, srv)
+			srv.RunEndlessScript(t) // BUSY replies: failures
 		}, func(err error) bool { return errors.Is(err, breaker.ErrOpen) }},
 		{"client not ready", func(t *testing.T, srv *redistest.Server, rdb *redisguard.Client) {
 			srv.Kill()
@@ -73,7 +71,7 @@ func TestRedisFailingFallsBackToTheLoader(t *testing.T) {
 	} {
 		t.Run(fault.name, func(t *testing.T) {
 			t.Parallel()
-			srv := redistest.StartServer(t, "busy-reply-threshold 10")
+			srv := redistest.StartServer(t)
 			// The breaker stays open for the rest of the test once it opened:
 			// no probe reaches the server while the Gets are counted.
 			rdb := guarded(t, srv.Addr(), func(o *redisguard.Options) {
@@ -112,30 +110,6 @@ func TestRedisFailingFallsBackToTheLoader(t *testing.T) {
 	}
 }
 
-// busyScript keeps srv running a script that never ends, until the test
-// ends: every other command gets a BUSY reply, which the breaker counts as a
-// failure, so it opens after DefaultConsecutiveFailures of them.
-func busyScript(t *testing.T, srv *redistest.Server) {
-	t.Helper()
-	ctx := context.Background()
-	admin := srv.Client(t)
-	if err := admin.Ping(ctx).Err(); err != nil { // connected before the script runs
-		t.Fatal(err)
-	}
-	runner := redis.NewClient(&redis.Options{Addr: srv.Addr(), ReadTimeout: -1, MaxRetries: -1})
-	ran := make(chan error, 1)
-	go func() { ran <- runner.Eval(ctx, "while true do end", nil).Err() }()
-	t.Cleanup(func() {
-		_ = admin.ScriptKill(ctx).Err()
-		<-ran
-		_ = runner.Close()
-	})
-	redistest.Eventually(t, 5*time.Second, "the script running", func() bool {
-		err := admin.Get(ctx, "any").Err()
-		return err != nil && strings.HasPrefix(err.Error(), "BUSY")
-	})
-}
-
 // A paused Redis delays a Get by two budgets at most: the read, and, for a
 // read that waited for a new connection's handshake, the lease step.
 func TestPausedRedisDelaysAGetByTheBudgetAtMost(t *testing.T) {
@@ -166,7 +140,7 @@ func TestPausedRedisDelaysAGetByTheBudgetAtMost(t *testing.T) {
 	slices.Sort(latencies)
 	p50, p99, worst := latencies[calls/2], latencies[calls*99/100], latencies[calls-1]
 	t.Logf("Redis paused, budget %v, loader %v: %d Gets, p50 %v, p99 %v, max %v; breaker %v",
-		budget, loaderTime, calls, p50.Round(time.Microsecond), p99.Round(time.Microsecond), worst.Round(time.Microsecond), rdb.Breaker().State())
+		budget, loaderTime, calls, p50.Round(time.Microsecond), p99.Round(time.Microsecond), worst.Round(time.Microsecond), breakerState(rdb))
 	// go-redis itself sometimes overruns a context deadline against a paused
 	// server (a new connection's handshake waits for ReadTimeout, 200 ms here,
 	// even with a plain client): the slack covers that, not the cache.
