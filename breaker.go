@@ -97,7 +97,7 @@ func (n *node) writtenBeforeOpening(stamp uint64) bool {
 // (A reply near the threshold says nothing of the kind, nor does a slow one:
 // the breaker's open time, short at first, waits for the probes.)
 func (n *node) answered(b *circuit.Breaker, stamp uint64) {
-	if b.State() == circuit.StateOpen && n.writtenBeforeOpening(stamp) && n.replies.quick(stamp) {
+	if b.State() == circuit.StateOpen && n.writtenBeforeOpening(stamp) && n.replies.Quick(stamp) {
 		b.ServerAnswered()
 	}
 }

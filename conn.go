@@ -108,12 +108,12 @@ func (c *timedConn) Write(p []byte) (int, error) {
 	firstWrite := c.writeStamp.Load() == 0 // of a request: a pipeline may take several
 	if firstWrite {
 		if r := c.n.replies; r != nil {
-			stamp = r.stamp()
+			stamp = r.Stamp()
 		}
 	}
 	n, err := c.Conn.Write(p)
 	if err != nil {
-		if !(firstWrite && n == 0 && outcome.IsTimeout(err) && flags&connReplied != 0 && c.n.replies != nil && c.n.replies.quick(stamp)) {
+		if !(firstWrite && n == 0 && outcome.IsTimeout(err) && flags&connReplied != 0 && c.n.replies != nil && c.n.replies.Quick(stamp)) {
 			c.writeStamp.Store(writeFailed)
 		} // else the caller's deadline had passed before the write on a connection that served: it closes clean
 		return n, c.refusal(err)
@@ -194,7 +194,7 @@ func (c *timedConn) Read(p []byte) (int, error) {
 // which the node has when it has a breaker.
 func (c *timedConn) tookAtLeast(stamp uint64) time.Duration {
 	now := c.n.c.clock()
-	return time.Duration(now - c.n.replies.writtenBy(stamp, now))
+	return time.Duration(now - c.n.replies.WrittenBy(stamp, now))
 }
 
 // SetReadDeadline tells how long go-redis will wait for the pending reply,
@@ -218,7 +218,7 @@ func (c *timedConn) SetReadDeadline(t time.Time) error {
 		return err
 	}
 	if ws := c.writeStamp.Load(); ws > 0 && c.n.replies != nil {
-		if t.IsZero() || time.Duration(t.UnixNano()-(c.n.c.epochUnix+c.n.replies.seen(uint64(ws-1)))) > c.n.longWait {
+		if t.IsZero() || time.Duration(t.UnixNano()-(c.n.c.epochUnix+c.n.replies.Seen(uint64(ws-1)))) > c.n.longWait {
 			c.flags.Or(connLongWait)
 		}
 	}
@@ -265,7 +265,7 @@ func (c *timedConn) judge(stamp uint64, first byte) {
 	b := c.n.breaker.Load()
 	switch {
 	case b == nil:
-	case !c.n.replies.quick(stamp) && c.tookAtLeast(stamp) >= b.SlowCallThreshold():
+	case !c.n.replies.Quick(stamp) && c.tookAtLeast(stamp) >= b.SlowCallThreshold():
 		if c.judged() {
 			c.n.chargeSlow(b, stamp)
 		}

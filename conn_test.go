@@ -56,7 +56,7 @@ func TestConnJudgesTheServersTimeFromTheWrite(t *testing.T) {
 	c := newClient(nil, config{queueLimit: 10, breaker: &settings}, retryPolicy{})
 	defer c.cancel()
 	n := newNode(c, "pipe", nil, 3*time.Second, 1)
-	defer n.replies.stop()
+	defer n.replies.Stop()
 	if _, ok := c.queue.TakeOne(); !ok { // a command in flight: the clock ticks
 		t.Fatal("no queue slot")
 	}
@@ -106,5 +106,19 @@ func TestConnJudgesTheServersTimeFromTheWrite(t *testing.T) {
 	}
 	if got := b.Counts(); got.TotalFailures != 2 || got.TotalSuccesses != 4 {
 		t.Fatalf("after two replies well over the threshold: %d successes and %d failures, want 4 and 2", got.TotalSuccesses, got.TotalFailures)
+	}
+}
+func TestJudgeLimitFollowsReadTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		readTimeout, want time.Duration
+	}{
+		{2 * time.Second, 2 * time.Second},
+		{0, 30 * time.Second}, // go-redis waits without a deadline
+		{-1, 0},               // go-redis sets no deadline: nothing is judged
+		{-2, 0},
+	} {
+		if got := judgeLimit(tc.readTimeout); got != tc.want {
+			t.Errorf("judgeLimit(%v) = %v, want %v", tc.readTimeout, got, tc.want)
+		}
 	}
 }

@@ -32,7 +32,7 @@ func (d *drainer) start(tc *timedConn, stamp uint64) bool {
 	}
 	// From the reply clock's first event after the write, or now: no earlier
 	// than the write, so that a server is never given less than the threshold.
-	deadline := d.c.epoch.Add(time.Duration(tc.n.replies.writtenBy(stamp, d.c.clock())) + b.SlowCallThreshold())
+	deadline := d.c.epoch.Add(time.Duration(tc.n.replies.WrittenBy(stamp, d.c.clock())) + b.SlowCallThreshold())
 	if !time.Now().Before(deadline) {
 		if tc.current() {
 			tc.n.chargeSlow(b, stamp) // already late, and abandoned before a read noticed

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/internal/circuit"
+	"github.com/redisguard/redisguard/internal/wire"
 )
 
 // node supervises one server: its state, its reconnect schedule, its single
@@ -64,7 +65,7 @@ type node struct {
 	breakerSince atomic.Int64
 	// replies spares the connections the system clock at most replies; nil
 	// without a breaker, which is all they time replies for.
-	replies *replyClock
+	replies *wire.Clock
 
 	state atomic.Int32 // a State
 
@@ -120,8 +121,8 @@ func newNode(c *Client, addr string, p prober, judgeLimit time.Duration, poolSiz
 		// A retired node's clock stops at its next tick: only commands routed
 		// to it again start it.
 		busy := func() bool { return !n.retired.Load() && c.queue.Len() > 0 }
-		n.replies = newReplyClock(c, slowCallThreshold(s.SlowCallThreshold, judgeLimit), busy)
-		n.longWait = judgeLimit + judgeSlack + n.replies.period
+		n.replies = wire.NewClock(c.clock, slowCallThreshold(s.SlowCallThreshold, judgeLimit), busy)
+		n.longWait = judgeLimit + judgeSlack + n.replies.Period()
 	}
 	return n
 }
@@ -144,7 +145,7 @@ func (n *node) newBreaker() {
 		}
 		n.slowReplies.Store(0) // measured before the change: judged already
 		if from == breaker.StateClosed && n.replies != nil {
-			n.openedAt.Store(n.replies.seq.Load())
+			n.openedAt.Store(n.replies.Seq())
 		}
 		n.probePasses.Store(0)
 		if onChange != nil {
@@ -395,7 +396,7 @@ func (n *node) attemptFailed(cause error) {
 // close ends the node with the client.
 func (n *node) close() {
 	if n.replies != nil {
-		n.replies.stop()
+		n.replies.Stop()
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
