@@ -12,6 +12,7 @@ import (
 	"github.com/redisguard/redisguard/internal/admission"
 	"github.com/redisguard/redisguard/internal/redact"
 	"github.com/redisguard/redisguard/internal/typednil"
+	"github.com/redisguard/redisguard/internal/wire"
 )
 
 // Client is a go-redis client guarded against failing servers. Every go-redis
@@ -199,7 +200,7 @@ func Wrap(rdb redis.UniversalClient, opts Options) (*Client, error) {
 }
 
 func newClient(inner redis.UniversalClient, cfg config, retry retryPolicy) *Client {
-	if cfg.limits == (replyLimits{}) {
+	if cfg.limits == (wire.Limits{}) {
 		cfg.limits, _ = (&Options{}).replyLimits() // a config made by hand
 	}
 	c := &Client{

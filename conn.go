@@ -13,6 +13,7 @@ import (
 	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/internal/circuit"
 	"github.com/redisguard/redisguard/internal/outcome"
+	"github.com/redisguard/redisguard/internal/wire"
 )
 
 // errWriteOnClosed is the error of a write on a connection that was closed
@@ -48,7 +49,7 @@ type timedConn struct {
 	// replies follows what the server sends, to refuse a reply over the
 	// client's limits (see replyScanner); only the reading goroutine uses
 	// it. With it the struct fills three cache lines.
-	replies replyScanner
+	replies wire.Scanner
 }
 
 // The flags of a timedConn.
@@ -86,7 +87,7 @@ type opaqueConn struct{ net.Conn }
 func (c opaqueConn) NetConn() net.Conn { return c.Conn.(*timedConn).NetConn() }
 
 func (n *node) wrapConn(conn net.Conn, gen uint32) net.Conn {
-	tc := &timedConn{Conn: conn, n: n, gen: gen, replies: replyScanner{lim: &n.c.cfg.limits}}
+	tc := &timedConn{Conn: conn, n: n, gen: gen, replies: wire.Scanner{Limits: &n.c.cfg.limits}}
 	tc.flags.Store(connSetup)
 	n.track(tc)
 	if sys, ok := conn.(syscall.Conn); ok {
@@ -147,8 +148,8 @@ func (c *timedConn) setupWritten(p []byte) {
 const writeFailed = -1
 
 func (c *timedConn) Read(p []byte) (int, error) {
-	if c.replies.err != nil {
-		return 0, c.replies.fail(c.Conn, c.n.address())
+	if c.replies.Failed() {
+		return 0, c.replies.Fail(c.Conn, c.n.address())
 	}
 	n, err := c.Conn.Read(p)
 	if !c.current() {
@@ -157,13 +158,13 @@ func (c *timedConn) Read(p []byte) (int, error) {
 		// is its own.
 		return c.afterSwitch(p, n, err)
 	}
-	if n > 0 && c.replies.scan(p[:n]) != nil {
+	if n > 0 && c.replies.Scan(p[:n]) != nil {
 		// A reply over the limits: go-redis must not see it (a peek
 		// for push notifications that ignores the error must not be
 		// followed by a read that waits), the connection is done for,
 		// and nothing pending is left to judge.
 		c.writeStamp.Store(writeFailed)
-		return 0, c.replies.fail(c.Conn, c.n.address())
+		return 0, c.replies.Fail(c.Conn, c.n.address())
 	}
 	if n > 0 && c.flags.Load()&connReplied == 0 {
 		c.first = append([]byte(nil), p[:min(n, len("-ERR max number of clients reached\r\n"))]...)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/internal/redact"
+	"github.com/redisguard/redisguard/internal/wire"
 )
 
 // Keep-alive probing after the idle time: every 5 s, and 3 unanswered probes
@@ -144,7 +145,7 @@ func (o *Options) buildSentinel(cfg config, uo *redis.UniversalOptions) (built, 
 		masterName: uo.MasterName,
 		addrs:      sentinels,
 		base: &redis.Options{
-			Dialer:                limitedDialer(opt.Dialer, &limits),
+			Dialer:                wire.LimitedDialer(opt.Dialer, &limits),
 			Username:              uo.SentinelUsername,
 			Password:              uo.SentinelPassword,
 			TLSConfig:             uo.TLSConfig,
