@@ -7,6 +7,7 @@ import (
 
 	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/internal/outcome"
+	"github.com/redisguard/redisguard/internal/wire"
 )
 
 // notSentError marks the failure of a new connection's handshake, so that it
@@ -51,7 +52,7 @@ func markNotSent(err error) error {
 // handles one (see internal/outcome): the client's own sentinels are added to
 // what the table knows.
 var errTable = outcome.Table{
-	NotSent:  []error{ErrNotReady, errWriteOnClosed},
+	NotSent:  []error{ErrNotReady, wire.ErrWriteOnClosed},
 	Refused:  []error{ErrQueueFull, breaker.ErrOpen},
 	Switched: []error{ErrMasterSwitched},
 }

@@ -68,15 +68,12 @@ type Client struct {
 	retry  retryPolicy
 	events *events
 	epoch  time.Time // the clock of the node connections' measurements starts here
-	// epochUnix is epoch in unix nanoseconds, the scale of go-redis's
-	// deadlines.
-	epochUnix int64
 
 	solo            *node         // the node of a standalone or Sentinel client
 	cluster         *clusterNodes // the nodes of a cluster client
 	sentinels       *sentinelSet  // New's Sentinel client: the sentinels it asks
 	failoverWrapped bool          // Wrap's Sentinel client: go-redis resolves the master
-	drainer         drainer
+	drainer         *wire.Drainer
 	secrets         []string // passwords from the options, kept out of errors
 
 	state   atomic.Int32     // a State
@@ -213,10 +210,9 @@ func newClient(inner redis.UniversalClient, cfg config, retry retryPolicy) *Clie
 		changed:         make(chan struct{}),
 	}
 	c.epoch = time.Now()
-	c.epochUnix = c.epoch.UnixNano()
-	c.drainer = drainer{c: c, conns: make(map[*timedConn]struct{})}
 	c.state.Store(int32(StateConnecting))
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.drainer = wire.NewDrainer(c.ctx, c.goBackground, c.epoch, c.clock)
 	return c
 }
 
@@ -375,7 +371,7 @@ func (c *Client) Close() error {
 
 		c.closeNodes()
 		c.cancel()
-		c.drainer.stop()
+		c.drainer.Stop()
 		c.sentinels.close()
 		c.bgMu.Lock()
 		c.bgStopped = true

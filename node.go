@@ -53,9 +53,6 @@ type node struct {
 	// no longer than this (its ReadTimeout), which leaves out blocking commands;
 	// zero when go-redis sets no read deadline, and no reply is judged slow.
 	judgeLimit time.Duration
-	// longWait: a read deadline further than this after the reply clock's
-	// event a write saw makes its reply a long wait (see SetReadDeadline).
-	longWait time.Duration
 	// lastFailure is the last outcome the breaker counted as a failure;
 	// openRefusal, what commands get while it is open (see breakeropen.go).
 	lastFailure atomic.Pointer[error]
@@ -66,14 +63,15 @@ type node struct {
 	// replies spares the connections the system clock at most replies; nil
 	// without a breaker, which is all they time replies for.
 	replies *wire.Clock
+	// ep is what the node's connections share (see connOwner).
+	ep *wire.Endpoint
 
 	state atomic.Int32 // a State
 
 	// gen counts the moves of a Sentinel master to another server: a
 	// connection dialed before the last move refuses to write.
 	gen       atomic.Uint32
-	draining  atomic.Int32 // connections of this node being drained
-	exhausted atomic.Bool  // the strategy gave up on this node (a cluster node keeps probing)
+	exhausted atomic.Bool // the strategy gave up on this node (a cluster node keeps probing)
 	// switchUntil (unix nanoseconds, 0 for none) ends the window in which a
 	// Sentinel master that switched is being found again: until then, or
 	// until it is ready, commands wait for it within their own deadlines
@@ -93,7 +91,7 @@ type node struct {
 	// conns are the open connections of a node whose server may be
 	// replaced (a Sentinel master), which a switch cuts at once.
 	connsMu sync.Mutex
-	conns   map[*timedConn]struct{}
+	conns   map[*wire.Conn]struct{}
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced at every change of state and failed attempt
@@ -122,7 +120,19 @@ func newNode(c *Client, addr string, p prober, judgeLimit time.Duration, poolSiz
 		// to it again start it.
 		busy := func() bool { return !n.retired.Load() && c.queue.Len() > 0 }
 		n.replies = wire.NewClock(c.clock, slowCallThreshold(s.SlowCallThreshold, judgeLimit), busy)
-		n.longWait = judgeLimit + judgeSlack + n.replies.Period()
+	}
+	n.ep = &wire.Endpoint{
+		Owner:      (*connOwner)(n),
+		Clock:      n.replies,
+		Limits:     &c.cfg.limits,
+		Drainer:    c.drainer,
+		Now:        c.clock,
+		EpochUnix:  c.epoch.UnixNano(),
+		JudgeLimit: judgeLimit,
+		MaxDrains:  int32(n.dials.burst),
+	}
+	if n.replies != nil {
+		n.ep.LongWait = judgeLimit + wire.JudgeSlack + n.replies.Period()
 	}
 	return n
 }

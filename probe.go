@@ -142,5 +142,5 @@ func (c *probeConn) Read(p []byte) (int, error) {
 func (c *probeConn) reply() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return errorReply(c.first)
+	return wire.ErrorReply(c.first)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/internal/outcome"
+	"github.com/redisguard/redisguard/internal/wire"
 )
 
 // retryPolicy is the budget of the client's safe retries, read from go-redis's
@@ -47,7 +48,7 @@ func (p retryPolicy) backoff(n int) time.Duration {
 func (n *node) afterFailure(ctx context.Context, err error, readOnly bool, rerun func() error) error {
 	free := 0
 	for attempt := 1; ; attempt++ {
-		if n.master && errors.Is(err, errWriteOnClosed) && free < maxSwitchReruns {
+		if n.master && errors.Is(err, wire.ErrWriteOnClosed) && free < maxSwitchReruns {
 			// A connection to a master replaced since refused to write:
 			// the command goes to the new one, whatever the retry budget.
 			free++

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/internal/redistest"
+	"github.com/redisguard/redisguard/internal/wire"
 )
 
 // sentinelSideBySide is a master with two replicas watched by three
@@ -174,7 +175,7 @@ func TestSentinelWritesInFlightAreNeverDoubled(t *testing.T) {
 					acked[i].Add(1)
 				case errors.Is(err, ErrMasterSwitched):
 					switched.Add(1) // written to the old master before the switch
-				case errors.Is(err, errWriteOnClosed) || strings.Contains(err.Error(), "use of closed network connection"):
+				case errors.Is(err, wire.ErrWriteOnClosed) || strings.Contains(err.Error(), "use of closed network connection"):
 					closedConn.Add(1)
 				}
 				time.Sleep(time.Millisecond)
