@@ -276,7 +276,7 @@ func (n *node) handshakeFailed(ctx context.Context, err error) error {
 	kind, row := errTable.OfCall(ctx, err, outcome.Setup)
 	switch {
 	case kind == outcome.MaxClients:
-		n.dials.busy()
+		n.dials.Busy()
 	case kind == outcome.Auth:
 		n.lost(fmt.Errorf("authentication failed: %w", err))
 		return err
@@ -302,13 +302,13 @@ func (n *node) dial(next redis.DialHook) redis.DialHook {
 		if err := n.awaitDialable(ctx); err != nil {
 			return nil, err
 		}
-		if err := n.dials.take(ctx, n.c.ctx, n.hasIdleConn); err != nil {
+		if err := n.dials.Take(ctx, n.c.ctx, n.hasIdleConn); err != nil {
 			return nil, err
 		}
 		gen := n.gen.Load()
 		conn, err := next(ctx, network, n.dialAddr(addr))
 		if err != nil {
-			n.dials.refund()
+			n.dials.Refund()
 			// Not when the pool is closing, nor for a master replaced since.
 			if !errors.Is(err, context.Canceled) && n.gen.Load() == gen {
 				n.lost(err)

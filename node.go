@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/admission"
 	"github.com/redisguard/redisguard/internal/circuit"
 	"github.com/redisguard/redisguard/internal/wire"
 )
@@ -31,7 +32,7 @@ type node struct {
 	addr    atomic.Pointer[string]
 	client  atomic.Pointer[redis.Client]    // the go-redis client of the node (go-redis may replace a cluster's)
 	breaker atomic.Pointer[circuit.Breaker] // nil when Options.DisableBreaker
-	dials   dialGate
+	dials   admission.DialGate
 	// slowReplies counts slow calls the connections measured while the
 	// breaker was half-open, which no probe has been charged with yet: probes
 	// finishing on the node take them one each, so that the breaker counts as
@@ -113,7 +114,7 @@ func newNode(c *Client, addr string, p prober, judgeLimit time.Duration, poolSiz
 		wake:       make(chan struct{}, 1),
 	}
 	n.addr.Store(&addr)
-	n.dials.init(poolSize, c.cfg.dialRate)
+	n.dials.Init(poolSize, c.cfg.dialRate, ErrClosed)
 	n.newBreaker()
 	if s := c.cfg.breaker; s != nil {
 		// A retired node's clock stops at its next tick: only commands routed
@@ -129,7 +130,7 @@ func newNode(c *Client, addr string, p prober, judgeLimit time.Duration, poolSiz
 		Now:        c.clock,
 		EpochUnix:  c.epoch.UnixNano(),
 		JudgeLimit: judgeLimit,
-		MaxDrains:  int32(n.dials.burst),
+		MaxDrains:  int32(n.dials.Burst()),
 	}
 	if n.replies != nil {
 		n.ep.LongWait = judgeLimit + wire.JudgeSlack + n.replies.Period()

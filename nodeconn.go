@@ -23,8 +23,8 @@ func (o *connOwner) Gen() uint32                               { return o.gen.Lo
 func (o *connOwner) Breaker() *circuit.Breaker                 { return o.breaker.Load() }
 func (o *connOwner) Opened(c *wire.Conn)                       { o.node().track(c) }
 func (o *connOwner) Closed(c *wire.Conn)                       { o.node().untrack(c) }
-func (o *connOwner) Accepted()                                 { o.dials.accepted() }
-func (o *connOwner) Refund()                                   { o.dials.refund() }
+func (o *connOwner) Accepted()                                 { o.dials.Accepted() }
+func (o *connOwner) Refund()                                   { o.dials.Refund() }
 func (o *connOwner) Slow(b *circuit.Breaker, stamp uint64)     { o.node().chargeSlow(b, stamp) }
 func (o *connOwner) Answered(b *circuit.Breaker, stamp uint64) { o.node().answered(b, stamp) }
 func (o *connOwner) AfterSwitch(c *wire.Conn, p []byte, n int, err error) (int, error) {

@@ -324,3 +324,8 @@ func (o *Options) replyLimits() (wire.Limits, []error) {
 	}
 	return l, errs
 }
+
+// DefaultDialRate is how many new connections per second a node may open
+// beyond its pool's size while connections are being thrown away with a
+// reply still pending (timeouts, resets).
+const DefaultDialRate = 5

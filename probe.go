@@ -93,12 +93,12 @@ func handshakeAndPing(ctx context.Context, n *node, conn net.Conn, opt *redis.Op
 	}
 	switch {
 	case err == nil:
-		n.dials.accepted()
+		n.dials.Accepted()
 		return nil
 	case kindOf(err) == outcome.MaxClients, kindOf(pc.reply()) == outcome.MaxClients:
 		// Alive, and refusing new connections: the connections the pool has
 		// serve.
-		n.dials.busy()
+		n.dials.Busy()
 		return nil
 	case kindOf(err) == outcome.Auth:
 		return fmt.Errorf("authentication failed: %w", err)
