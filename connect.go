@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/internal/redact"
+	"github.com/redisguard/redisguard/internal/tlsdial"
 	"github.com/redisguard/redisguard/internal/wire"
 )
 
@@ -286,7 +287,7 @@ func clusterRetries(cc *redis.ClusterClient) retryPolicy {
 }
 
 // newDialer dials TCP (and TLS when configured, telling a plaintext port
-// apart: see tlsDialer) with the configured keep-alive.
+// apart: see tlsdial.Dialer) with the configured keep-alive.
 func newDialer(timeout, keepAlive time.Duration, tlsConfig *tls.Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	nd := &net.Dialer{Timeout: timeout}
 	switch {
@@ -306,6 +307,6 @@ func newDialer(timeout, keepAlive time.Duration, tlsConfig *tls.Config) func(ctx
 	if tlsConfig == nil {
 		return nd.DialContext
 	}
-	td := &tlsDialer{net: nd, config: tlsConfig}
+	td := &tlsdial.Dialer{Net: nd, Config: tlsConfig}
 	return td.DialContext
 }

@@ -4,11 +4,14 @@ import (
 	"errors"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/redisguard/redisguard/internal/tlsdial"
 )
 
 // Errors returned by the client's admission step. Each is set on the command as well
 // (cmd.Err()), and errors.Is holds on both the returned error and cmd.Err().
 var (
+
 	// ErrClosed is returned for every command issued after Close. It is
 	// go-redis's redis.ErrClosed itself, as a closed go-redis client returns.
 	ErrClosed = redis.ErrClosed
@@ -54,3 +57,9 @@ var (
 	// command the guard refuses would still reach the server.
 	ErrFullDuplex = errors.New("redisguard: full-duplex auto-pipelining cannot be guarded; use half-duplex auto-pipelining")
 )
+
+// ErrServerNotTLS means that a client configured for TLS (a rediss:// URL, or
+// a TLSConfig) reached a server that speaks Redis without TLS: a plaintext
+// port. The attempt fails at once with an error wrapping it, instead of
+// waiting out the connect timeout.
+var ErrServerNotTLS = tlsdial.ErrServerNotTLS
