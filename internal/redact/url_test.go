@@ -33,11 +33,14 @@ func TestURLSecretsAreFound(t *testing.T) {
 	if !UserinfoCutShort("redis://:ab#cd@host") || UserinfoCutShort("redis://:ab%23cd@host") || UserinfoCutShort("unix:///a@b") {
 		t.Error("UserinfoCutShort tells a password cut short wrongly")
 	}
-	_, err := url.Parse("redis://u:p%zz@h")
-	if text := URLError(err, "redis://u:p%zz@h"); strings.Contains(text, "zz") || !strings.Contains(text, "%XX") {
+	_, err := url.Parse(badEscape)
+	if text := URLError(err, badEscape); strings.Contains(text, "zz") || !strings.Contains(text, "%XX") {
 		t.Errorf("URLError quotes the escape: %q", text)
 	}
 	if text := URLError(errors.New("bad p%zz"), "redis://u:p%zz@h"); strings.Contains(text, "p%zz") {
 		t.Errorf("URLError quotes the password: %q", text)
 	}
 }
+
+// badEscape is a URL whose password holds an invalid escape.
+var badEscape = "redis://u:p%zz@h"
