@@ -2,6 +2,7 @@ package redisguard
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/redisguard/redisguard/breaker"
@@ -163,4 +164,91 @@ func (n *node) breakerStatus() (BreakerStatus, bool) {
 		s.LastFailure = e.cause
 	}
 	return s, true
+}
+
+// openError is what a command gets while its server's breaker is open: it
+// names the server and the last failure the breaker counted before it opened.
+// errors.Is(err, breaker.ErrOpen) holds; the failure is in the message only,
+// so that a refusal is never taken for the timeout or reset that caused it.
+type openError struct {
+	addr  string
+	cause error // redacted; nil when the breaker opened without one noted
+}
+
+func (e *openError) Error() string {
+	msg := "redisguard: " + e.addr + ": " + breaker.ErrOpen.Error()
+	if e.cause != nil {
+		msg += " (last failure: " + e.cause.Error() + ")"
+	}
+	return msg
+}
+
+func (e *openError) Unwrap() error { return breaker.ErrOpen }
+
+// watchFailures makes the node note each outcome its breaker counts as a
+// failure, so that the refusal built when the breaker opens can name it.
+func (n *node) watchFailures(s *breaker.Settings) {
+	isFailure := s.IsFailure
+	if isFailure == nil {
+		isFailure = breaker.IsFailure
+	}
+	s.IsFailure = func(err error) bool {
+		if !isFailure(err) {
+			return false
+		}
+		n.lastFailure.Store(&err)
+		return true
+	}
+}
+
+// breakerOpened builds the refusal of the breaker that just opened, once, so
+// that refusing allocates nothing.
+func (n *node) breakerOpened(addr string) {
+	e := &openError{addr: addr}
+	if last := n.lastFailure.Load(); last != nil {
+		e.cause = n.c.redactErr(*last)
+	}
+	n.openRefusal.Store(e)
+}
+
+// openErr returns the error for a command the node's breaker refused.
+func (n *node) openErr() error {
+	if e := n.openRefusal.Load(); e != nil {
+		return e
+	}
+	return breaker.ErrOpen
+}
+
+// newBreaker gives the node a fresh, closed breaker: at creation, and when a
+// Sentinel master moves to another server, which is a new server to judge.
+func (n *node) newBreaker() {
+	if n.c.cfg.breaker == nil {
+		return
+	}
+	s := *n.c.cfg.breaker
+	s.SlowCallThreshold = slowCallThreshold(s.SlowCallThreshold, n.judgeLimit)
+	onChange := s.OnStateChange
+	addr := n.address() // a breaker judges one server: a moved master gets another
+	n.watchFailures(&s)
+	s.OnStateChange = func(from, to breaker.State) {
+		n.breakerSince.Store(time.Now().UnixNano())
+		if to == breaker.StateOpen {
+			n.breakerOpened(addr)
+		}
+		n.slowReplies.Store(0) // measured before the change: judged already
+		if from == breaker.StateClosed && n.replies != nil {
+			n.openedAt.Store(n.replies.Seq())
+		}
+		n.probePasses.Store(0)
+		if onChange != nil {
+			onChange(from, to)
+		}
+		n.c.events.breakerStateChange(addr, from, to)
+	}
+	b, err := circuit.New(circuitSettings(s)) // validated by Options.config already
+	if err != nil {
+		panic(fmt.Sprintf("redisguard: breaker settings validated but rejected: %v", err))
+	}
+	n.breakerSince.Store(time.Now().UnixNano())
+	n.breaker.Store(b)
 }

@@ -227,7 +227,7 @@ func (n *node) processBatch(ctx context.Context, cmds []redis.Cmder, next redis.
 
 // report tells the node's breaker how a command it admitted ended. While
 // closed, the breaker learns the server's successes and slowness from the
-// connections (see timedConn.judge), so that hits go-redis serves from its
+// connections (see wire.Conn.judge), so that hits go-redis serves from its
 // client-side cache cost it nothing; the command reports only failures (error
 // replies such as LOADING). A half-open breaker's probe reports whatever
 // happened.

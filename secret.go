@@ -69,3 +69,26 @@ func passwordFileCredentials(username, path string) func(context.Context) (strin
 		return username, pw, nil
 	}
 }
+
+// redactErr returns err, or an error with its message cleaned of the client's
+// passwords when it holds one.
+func (c *Client) redactErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if clean := redact.Text(msg, c.secrets...); clean != msg {
+		return &redactedError{msg: clean, err: err}
+	}
+	return err
+}
+
+// redactedError is an error whose message had a password in it.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+
+func (e *redactedError) Unwrap() error { return e.err }
