@@ -1,9 +1,11 @@
 package redisguard
 
 import (
+	"context"
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/internal/admission"
 	"github.com/redisguard/redisguard/internal/outcome"
+	"time"
 )
 
 // admit applies admission steps 1 and 2 for one command. On success the
@@ -107,4 +109,84 @@ func firstErr(err error, cmds []redis.Cmder) error {
 		}
 	}
 	return nil
+}
+
+// admit lets a command through to the node: at once while it is ready, or
+// while its first connection is being made (the command then connects as
+// go-redis's would, beside the supervisor's first attempt, and if its own
+// dial fails it waits for that attempt's outcome: see afterFailure); after it
+// is ready again with the offline queue on; otherwise it refuses at once.
+func (n *node) admit(ctx context.Context) error {
+	if st := n.State(); st == StateReady || st == StateConnecting {
+		return nil // the common case, without a lock
+	}
+	for {
+		st, changed, _ := n.snapshot()
+		switch st {
+		case StateReady, StateConnecting:
+			return nil
+		case StateClosed:
+			return n.c.closedErr()
+		case StateReconnecting:
+			if n.retired.Load() {
+				// go-redis routed here again: the node is back in the slot
+				// map. Try it; a failure restarts its supervision.
+				return nil
+			}
+			if n.inSwitch() || n.resolving.Load() {
+				// The master switched and is being found again: wait for
+				// it rather than refuse.
+				return n.awaitAttempt(ctx)
+			}
+			if !n.c.cfg.offlineQueue {
+				return n.refused()
+			}
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// awaitAttempt returns nil when the node is ready: at once, or after its
+// supervisor's next attempt succeeded. With the offline queue it waits for
+// ready however many attempts it takes, and while a switched master is being
+// found again, as long as that takes (see switchUntil). Commands that may run
+// again wait here instead of dialing, so that they never add connections to
+// the supervisor's.
+func (n *node) awaitAttempt(ctx context.Context) error {
+	for {
+		st, changed, _ := n.snapshot()
+		switch {
+		case st == StateReady:
+			return nil
+		case st == StateClosed:
+			return n.c.closedErr()
+		case n.retired.Load():
+			// No attempt is coming: the slot map dropped the node.
+			return n.refused()
+		}
+		var window <-chan time.Time
+		t := n.switchTimer()
+		if t != nil {
+			window = t.C
+		}
+		select {
+		case <-changed:
+		case <-window:
+		case <-ctx.Done():
+			if t != nil {
+				t.Stop()
+			}
+			return ctx.Err()
+		}
+		if t != nil {
+			t.Stop()
+		}
+		if !n.c.cfg.offlineQueue && n.State() != StateReady && !n.inSwitch() {
+			return n.refused()
+		}
+	}
 }

@@ -41,8 +41,8 @@ func TestGuardAddsNoAllocationToGet(t *testing.T) {
 			plain := redis.NewClient(tc.plain)
 			t.Cleanup(func() { plain.Close() })
 			guarded := newTestClient(t, Options{Redis: tc.guarded})
-			if b := guarded.Breaker(); b == nil || b.State() != breaker.StateClosed {
-				t.Fatalf("the guarded client's breaker: %v, want one, closed", b)
+			if b, ok := guarded.Breaker(); !ok || b.State != breaker.StateClosed {
+				t.Fatalf("the guarded client's breaker: %+v, %v; want one, closed", b, ok)
 			}
 			allocs := func(rdb redis.UniversalClient) float64 {
 				get := func() {

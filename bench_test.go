@@ -253,10 +253,10 @@ func BenchmarkRefused(b *testing.B) {
 
 func tripBreakerForBench(b *testing.B, c *Client) {
 	for range breaker.DefaultConsecutiveFailures {
-		t, _ := c.Breaker().Allow()
-		c.Breaker().Done(t, breaker.ErrSlowCall)
+		t, _ := liveBreaker(c).Allow()
+		liveBreaker(c).Done(t, breaker.ErrSlowCall)
 	}
-	if c.Breaker().State() != breaker.StateOpen {
+	if statusOf(c).State != breaker.StateOpen {
 		b.Fatal("the breaker did not open")
 	}
 }

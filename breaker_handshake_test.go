@@ -13,27 +13,6 @@ import (
 	"github.com/redisguard/redisguard/internal/redistest"
 )
 
-func TestIsSetupRequest(t *testing.T) {
-	t.Parallel()
-	for req, want := range map[string]bool{
-		"*2\r\n$5\r\nhello\r\n$1\r\n3\r\n":                                            true,
-		"*4\r\n$6\r\nclient\r\n$7\r\nsetinfo\r\n$8\r\nLIB-NAME\r\n$8\r\ngo-redis\r\n": true,
-		"*2\r\n$6\r\nselect\r\n$1\r\n1\r\n":                                           true,
-		"*3\r\n$4\r\nauth\r\n$1\r\nu\r\n$1\r\np\r\n":                                  true,
-		"*1\r\n$8\r\nreadonly\r\n":                                                    true,
-		"*2\r\n$3\r\nget\r\n$1\r\nk\r\n":                                              false,
-		"*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n":                                            false, // the application's own
-		"*2\r\n$6\r\nclient\r\n$4\r\nlist\r\n":                                        false,
-		"*1\r\n$4\r\nping\r\n":                                                        false,
-		"*2\r\n$5\r\nhel":                                                             false,
-		"":                                                                            false,
-	} {
-		if got := isSetupRequest([]byte(req)); got != want {
-			t.Fatalf("%q: %v, want %v", req, got, want)
-		}
-	}
-}
-
 // A server that completes every handshake at once but answers no command (a
 // proxy whose backend hangs) opens the breaker as a stalled server does:
 // the handshakes of the new connections each timed-out command costs are
@@ -49,7 +28,7 @@ func TestHandshakesDoNotKeepTheBreakerClosed(t *testing.T) {
 		// The default breaker: 5 failures in a row, a 500 ms slow-call threshold.
 	})
 	calls := 0
-	for ; calls < 10 && c.Breaker().State() != breaker.StateOpen; calls++ {
+	for ; calls < 10 && statusOf(c).State != breaker.StateOpen; calls++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		err := c.Get(ctx, "k").Err()
 		cancel()
@@ -58,7 +37,7 @@ func TestHandshakesDoNotKeepTheBreakerClosed(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond) // the drain of the abandoned connection judges it
 	}
-	if st := c.Breaker().State(); st != breaker.StateOpen {
+	if st := statusOf(c).State; st != breaker.StateOpen {
 		t.Fatalf("breaker %v after %d timed-out GETs on %d connections", st, calls, srv.Accepted())
 	}
 	t.Logf("breaker open after %d timed-out GETs, %d connections", calls, srv.Accepted())
@@ -102,7 +81,8 @@ func TestSlowHandshakeCountsAsOneSlowCall(t *testing.T) {
 		if err := c.Get(context.Background(), "k").Err(); err != nil { // dials, then GET
 			t.Fatal(err)
 		}
-		counts := c.Breaker().Counts()
+		st, _ := c.Breaker()
+		counts := st.Counts
 		t.Logf("slow HELLO %v: %+v", slow, counts)
 		wantFailures := uint32(0)
 		if slow {

@@ -71,7 +71,7 @@ func TestBreakerOpensWhileTheServerLoads(t *testing.T) {
 	t.Logf("the reload took %v", loaded.Sub(loadingFrom).Round(time.Millisecond))
 	redistest.Eventually(t, 3*breakerOpenTimeout, "closed", func() bool {
 		_ = c.Get(ctx, "key:1").Err()
-		return c.Breaker().State() == breaker.StateClosed
+		return statusOf(c).State == breaker.StateClosed
 	})
 	t.Logf("closed %v after the reload ended (OpenTimeout %v)", time.Since(loaded).Round(time.Millisecond), breakerOpenTimeout)
 	if v, err := c.Get(ctx, "key:1").Result(); err != nil || v != "value:1" {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/circuit"
 	"github.com/redisguard/redisguard/internal/redistest"
 )
 
@@ -37,7 +38,7 @@ func TestBreakerOpensOnLatencyAndClosesAfterIt(t *testing.T) {
 	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	b := c.Breaker()
+	b := liveBreaker(c)
 
 	// 60 ms each way: a round trip takes 120 ms, above the 100 ms ReadTimeout,
 	// while a reconnect attempt (HELLO and PING) fits in its 1 s.
@@ -46,7 +47,7 @@ func TestBreakerOpensOnLatencyAndClosesAfterIt(t *testing.T) {
 	stop := hammer(c, 10, 5*time.Millisecond)
 	openedAt := rec.waitFor(t, "breaker", 1, 5*time.Second).at
 	stop()
-	if b.State() != breaker.StateOpen {
+	if b.State() != circuit.StateOpen {
 		t.Fatalf("breaker %v, want open", b.State())
 	}
 	t.Logf("open %v after the latency began (5 failures in a row)", openedAt.Sub(latencyFrom).Round(time.Millisecond))
@@ -55,7 +56,7 @@ func TestBreakerOpensOnLatencyAndClosesAfterIt(t *testing.T) {
 	if err := waitReady(c); err != nil {
 		t.Fatal(err)
 	}
-	if b.State() != breaker.StateOpen {
+	if b.State() != circuit.StateOpen {
 		t.Fatalf("breaker %v %v after opening", b.State(), time.Since(openedAt))
 	}
 	requests := proxy.Requests()
@@ -75,7 +76,7 @@ func TestBreakerOpensOnLatencyAndClosesAfterIt(t *testing.T) {
 
 	// After the open period a probe goes through; the latency is still there,
 	// so it fails and the breaker opens again.
-	redistest.Eventually(t, 2*breakerOpenTimeout, "half-open", func() bool { return b.State() == breaker.StateHalfOpen })
+	redistest.Eventually(t, 2*breakerOpenTimeout, "half-open", func() bool { return b.State() == circuit.StateHalfOpen })
 	t.Logf("half-open %v after opening (OpenTimeout %v)", time.Since(openedAt).Round(time.Millisecond), breakerOpenTimeout)
 	if err := waitReady(c); err != nil {
 		t.Fatal(err)
@@ -87,7 +88,7 @@ func TestBreakerOpensOnLatencyAndClosesAfterIt(t *testing.T) {
 	if proxy.Requests() == requests {
 		t.Fatal("the half-open probe did not reach the server")
 	}
-	if b.State() != breaker.StateOpen {
+	if b.State() != circuit.StateOpen {
 		t.Fatalf("breaker %v after a failed probe, want open", b.State())
 	}
 
@@ -99,7 +100,7 @@ func TestBreakerOpensOnLatencyAndClosesAfterIt(t *testing.T) {
 			return false
 		}
 		_ = c.Get(ctx, "k").Err()
-		return b.State() == breaker.StateClosed
+		return b.State() == circuit.StateClosed
 	})
 	t.Logf("closed %v after the latency was removed", time.Since(healed).Round(time.Millisecond))
 	if v, err := c.Get(ctx, "k").Result(); err != nil || v != "v" {
@@ -124,7 +125,7 @@ func TestBreakerAndPausedServer(t *testing.T) {
 	stop := hammer(c, 10, 5*time.Millisecond)
 	rec.waitFor(t, "breaker", 1, 5*time.Second)
 	stop()
-	if got := c.Breaker().State(); got != breaker.StateOpen {
+	if got := statusOf(c).State; got != breaker.StateOpen {
 		t.Fatalf("breaker %v while the server is paused, want open", got)
 	}
 	srv.Continue()
@@ -134,7 +135,7 @@ func TestBreakerAndPausedServer(t *testing.T) {
 			return false
 		}
 		_ = c.Get(ctx, "k").Err()
-		return c.Breaker().State() == breaker.StateClosed
+		return statusOf(c).State == breaker.StateClosed
 	})
 	t.Logf("client ready and breaker closed %v after the server resumed", time.Since(resumed).Round(time.Millisecond))
 	if v, err := c.Get(ctx, "k").Result(); err != nil || v != "v" {
@@ -179,8 +180,8 @@ func TestRepliesDoNotOpenTheClientsBreaker(t *testing.T) {
 			}
 		}
 	}
-	if b := c.Breaker(); b.State() != breaker.StateClosed || b.Counts().TotalFailures != 0 {
-		t.Fatalf("breaker %v with counts %+v after 60 error replies", b.State(), b.Counts())
+	if b := statusOf(c); b.State != breaker.StateClosed || b.Counts.TotalFailures != 0 {
+		t.Fatalf("breaker %v with counts %+v after 60 error replies", b.State, b.Counts)
 	}
 }
 
@@ -208,8 +209,8 @@ func TestBreakerAndSupervisorCompose(t *testing.T) {
 	if notReady < 90 {
 		t.Fatalf("only %d of 100 GETs failed fast with ErrNotReady while reconnecting", notReady)
 	}
-	if got := c.Breaker().State(); got != breaker.StateClosed {
-		t.Fatalf("breaker %v while the supervisor reconnects: it flapped from the refusals (counts %+v)", got, c.Breaker().Counts())
+	if got := statusOf(c).State; got != breaker.StateClosed {
+		t.Fatalf("breaker %v while the supervisor reconnects: it flapped from the refusals (counts %+v)", got, statusOf(c).Counts)
 	}
 	srv.Restart()
 	if err := waitReady(c); err != nil {
@@ -219,7 +220,7 @@ func TestBreakerAndSupervisorCompose(t *testing.T) {
 	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
 		t.Fatalf("SET after the restart: %v; events %v", err, rec.snapshot())
 	}
-	if got := c.Breaker().State(); got != breaker.StateClosed || len(rec.breakerChanges()) != 0 {
+	if got := statusOf(c).State; got != breaker.StateClosed || len(rec.breakerChanges()) != 0 {
 		t.Fatalf("breaker %v, changes %v: want closed throughout", got, rec.breakerChanges())
 	}
 }
@@ -228,8 +229,8 @@ func TestBreakerCanBeDisabled(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
 	c := newTestClient(t, Options{Redis: &redis.UniversalOptions{Addrs: []string{srv.Addr()}}, DisableBreaker: true})
-	if c.Breaker() != nil {
-		t.Fatal("Breaker() is not nil with DisableBreaker")
+	if _, ok := c.Breaker(); ok {
+		t.Fatal("Breaker() reports a breaker with DisableBreaker")
 	}
 	if err := c.Ping(context.Background()).Err(); err != nil {
 		t.Fatal(err)
@@ -259,13 +260,13 @@ func TestCallersDeadlineAgainstAPausedServer(t *testing.T) {
 	// A context that has already ended is turned away and counted by nobody.
 	expired, cancel := context.WithCancel(ctx)
 	cancel()
-	before := c.Breaker().Counts().Requests
+	before := statusOf(c).Counts.Requests
 	for range 10 {
 		if err := c.Get(expired, "k").Err(); !errors.Is(err, context.Canceled) {
 			t.Fatalf("GET with an ended context: %v", err)
 		}
 	}
-	if n := c.Breaker().Counts().Requests - before; n != 0 {
+	if n := statusOf(c).Counts.Requests - before; n != 0 {
 		t.Fatalf("the breaker counted %d requests with ended contexts", n)
 	}
 
@@ -283,9 +284,9 @@ func TestCallersDeadlineAgainstAPausedServer(t *testing.T) {
 	// thrown away are drained until the slow-call threshold passes without a
 	// reply, and then each counts as a slow call. The connection is not
 	// considered lost (the default ReadTimeout, 3 s, has not passed).
-	threshold := c.Breaker().SlowCallThreshold()
+	threshold := liveBreaker(c).SlowCallThreshold()
 	redistest.Eventually(t, threshold+2*time.Second, "the breaker open", func() bool {
-		return c.Breaker().State() == breaker.StateOpen
+		return statusOf(c).State == breaker.StateOpen
 	})
 	if got := c.State(); got != StateReady {
 		t.Fatalf("client %v: a caller's short deadline moved the supervisor", got)

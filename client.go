@@ -9,10 +9,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/internal/admission"
-	"github.com/redisguard/redisguard/internal/redact"
 	"github.com/redisguard/redisguard/internal/typednil"
+	"github.com/redisguard/redisguard/internal/wire"
 )
 
 // Client is a go-redis client guarded against failing servers. Every go-redis
@@ -68,15 +67,12 @@ type Client struct {
 	retry  retryPolicy
 	events *events
 	epoch  time.Time // the clock of the node connections' measurements starts here
-	// epochUnix is epoch in unix nanoseconds, the scale of go-redis's
-	// deadlines.
-	epochUnix int64
 
 	solo            *node         // the node of a standalone or Sentinel client
 	cluster         *clusterNodes // the nodes of a cluster client
 	sentinels       *sentinelSet  // New's Sentinel client: the sentinels it asks
 	failoverWrapped bool          // Wrap's Sentinel client: go-redis resolves the master
-	drainer         drainer
+	drainer         *wire.Drainer
 	secrets         []string // passwords from the options, kept out of errors
 
 	state   atomic.Int32     // a State
@@ -200,7 +196,7 @@ func Wrap(rdb redis.UniversalClient, opts Options) (*Client, error) {
 }
 
 func newClient(inner redis.UniversalClient, cfg config, retry retryPolicy) *Client {
-	if cfg.limits == (replyLimits{}) {
+	if cfg.limits == (wire.Limits{}) {
 		cfg.limits, _ = (&Options{}).replyLimits() // a config made by hand
 	}
 	c := &Client{
@@ -213,10 +209,9 @@ func newClient(inner redis.UniversalClient, cfg config, retry retryPolicy) *Clie
 		changed:         make(chan struct{}),
 	}
 	c.epoch = time.Now()
-	c.epochUnix = c.epoch.UnixNano()
-	c.drainer = drainer{c: c, conns: make(map[*timedConn]struct{})}
 	c.state.Store(int32(StateConnecting))
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.drainer = wire.NewDrainer(c.ctx, c.goBackground, c.epoch, c.clock)
 	return c
 }
 
@@ -259,99 +254,12 @@ func judgeLimit(readTimeout time.Duration) time.Duration {
 	return readTimeout
 }
 
-// State returns the current lifecycle state. On a cluster it is ready while any
-// node serves, reconnecting while none does.
-func (c *Client) State() State { return State(c.state.Load()) }
-
 // QueueLen returns the number of commands in flight plus those waiting for a
 // connection. It never exceeds Options.QueueLimit.
 func (c *Client) QueueLen() int { return int(c.queue.Len()) }
 
 // AddHooks adds lifecycle listeners, e.g. for metrics, after construction.
 func (c *Client) AddHooks(h Hooks) { c.events.add(h) }
-
-// Breaker returns the circuit breaker of the server a standalone or Sentinel
-// client sends its commands to (a new master has a new breaker), or nil when
-// Options.DisableBreaker turned it off. A cluster has one breaker per node:
-// Breaker returns nil, and Nodes returns each.
-func (c *Client) Breaker() *breaker.Breaker {
-	if c.solo == nil {
-		return nil
-	}
-	return c.solo.breaker.Load()
-}
-
-// NodeStatus describes one server of the client.
-type NodeStatus struct {
-	Addr      string
-	State     State
-	Breaker   *breaker.Breaker // nil when Options.DisableBreaker turned breakers off
-	LastError error            // the last connection error while it is not ready, without secrets
-}
-
-// Nodes returns the servers the client knows, in address order: the one of a
-// standalone or Sentinel client, every node of a cluster's slot map.
-func (c *Client) Nodes() []NodeStatus {
-	var nodes []*node
-	if c.solo != nil {
-		nodes = []*node{c.solo}
-	} else {
-		nodes = c.cluster.list()
-	}
-	out := make([]NodeStatus, 0, len(nodes))
-	for _, n := range nodes {
-		if n.retired.Load() {
-			continue // the slot map no longer names it
-		}
-		st, _, last := n.snapshot()
-		out = append(out, NodeStatus{Addr: n.address(), State: st, Breaker: n.breaker.Load(), LastError: last})
-	}
-	return out
-}
-
-// LastError returns the last connection error of the client's servers while
-// one is not ready (on a cluster, of a node that is down), or nil. It holds no
-// password.
-func (c *Client) LastError() error {
-	if c.solo != nil {
-		return c.solo.lastError()
-	}
-	return c.cluster.lastError()
-}
-
-// WaitReady blocks until the client is ready (nil), closed (ErrClosed or the
-// error wrapping ErrMaxRetriesReached) or ctx ends. In the last case the error
-// wraps ctx.Err() together with the last connection error, which says why the
-// client could not connect (a refused password, an unknown TLS certificate).
-func (c *Client) WaitReady(ctx context.Context) error {
-	for {
-		st, changed, endErr := c.snapshot()
-		switch st {
-		case StateReady:
-			return nil
-		case StateClosed:
-			return endErr
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			if last := c.LastError(); last != nil {
-				return &waitError{ctx: ctx.Err(), last: last}
-			}
-			return ctx.Err()
-		}
-	}
-}
-
-// waitError is WaitReady's error when its context ended before the client
-// was ready: the context's error, and the last connection error.
-type waitError struct{ ctx, last error }
-
-func (e *waitError) Error() string {
-	return e.ctx.Error() + " waiting for redis: last connection error: " + e.last.Error()
-}
-
-func (e *waitError) Unwrap() []error { return []error{e.ctx, e.last} }
 
 // Close stops the client gracefully: new commands get ErrClosed, commands waiting
 // for a connection get ErrClosed, commands in flight finish (for at most
@@ -372,7 +280,7 @@ func (c *Client) Close() error {
 
 		c.closeNodes()
 		c.cancel()
-		c.drainer.stop()
+		c.drainer.Stop()
 		c.sentinels.close()
 		c.bgMu.Lock()
 		c.bgStopped = true
@@ -414,92 +322,6 @@ func (c *Client) awaitDrained() {
 	}
 }
 
-// snapshot returns the state, the channel closed at its next change, and the
-// closing error, consistently.
-func (c *Client) snapshot() (State, <-chan struct{}, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.State(), c.changed, c.endErr
-}
-
-// setStateLocked changes the state and wakes every waiter. c.mu must be held.
-func (c *Client) setStateLocked(s State) {
-	if State(c.state.Load()) == s {
-		return
-	}
-	c.state.Store(int32(s))
-	close(c.changed)
-	c.changed = make(chan struct{})
-}
-
-// nodeChanged derives the client's state from its nodes' after n changed: a
-// standalone or Sentinel client is its node; a cluster is ready while any node
-// is, connecting until one first is.
-func (c *Client) nodeChanged(n *node) {
-	c.mu.Lock()
-	if c.State() == StateClosed {
-		c.mu.Unlock()
-		return
-	}
-	var st State
-	if c.solo != nil {
-		st = c.solo.State()
-	} else {
-		st = c.cluster.derive(c.everReady)
-	}
-	if st == StateClosed {
-		c.mu.Unlock()
-		return
-	}
-	becameReady := st == StateReady && c.State() != StateReady
-	if st == StateReady {
-		c.everReady = true
-	}
-	c.setStateLocked(st)
-	c.mu.Unlock()
-	if becameReady {
-		c.events.ready()
-	}
-}
-
-// nodeExhausted handles a node whose reconnect strategy gave up. A standalone
-// or Sentinel client gives up with it; a cluster gives up only when every
-// node it knows has, and otherwise the node goes on being probed. It reports
-// whether the node's supervisor goes on.
-func (c *Client) nodeExhausted(n *node, strategyErr error, attempts int, cause error) bool {
-	n.exhausted.Store(true)
-	if c.cluster != nil && !c.cluster.allExhausted() {
-		return c.ctx.Err() == nil
-	}
-	c.giveUp(newGiveUpError(strategyErr, attempts, c.redactErr(cause)))
-	return false
-}
-
-// giveUp closes the client for good after the strategy refused another attempt.
-func (c *Client) giveUp(err error) {
-	c.mu.Lock()
-	if c.State() == StateClosed {
-		c.mu.Unlock()
-		return
-	}
-	c.endErr = err
-	c.setStateLocked(StateClosed)
-	c.mu.Unlock()
-	c.closeNodes()
-	c.events.error(err)
-	c.events.end(err)
-}
-
-// closedErr is what a command gets once the client is closed.
-func (c *Client) closedErr() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.endErr == nil {
-		return ErrClosed
-	}
-	return c.endErr
-}
-
 // goBackground runs fn on a goroutine Close waits for, unless Close is
 // already waiting.
 func (c *Client) goBackground(fn func()) bool {
@@ -515,25 +337,3 @@ func (c *Client) goBackground(fn func()) bool {
 // clock reads the monotonic clock of the node connections' measurements; it
 // is never 0, which they take for "no measurement".
 func (c *Client) clock() int64 { return int64(time.Since(c.epoch)) + 1 }
-
-// redactErr returns err, or an error with its message cleaned of the client's
-// passwords when it holds one.
-func (c *Client) redactErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	if clean := redact.Text(msg, c.secrets...); clean != msg {
-		return &redactedError{msg: clean, err: err}
-	}
-	return err
-}
-
-// redactedError is an error whose message had a password in it.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }

@@ -169,8 +169,8 @@ func TestOnRefusedReportsEveryRefusal(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range breaker.DefaultConsecutiveFailures {
-		t, _ := c.Breaker().Allow()
-		c.Breaker().Done(t, breaker.ErrSlowCall)
+		t, _ := liveBreaker(c).Allow()
+		liveBreaker(c).Done(t, breaker.ErrSlowCall)
 	}
 	_ = c.Get(ctx, "k").Err() // breaker open
 	canceled, cancel := context.WithCancel(ctx)

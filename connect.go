@@ -3,11 +3,17 @@ package redisguard
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/internal/redact"
+	"github.com/redisguard/redisguard/internal/tlsdial"
+	"github.com/redisguard/redisguard/internal/wire"
 )
 
 // Keep-alive probing after the idle time: every 5 s, and 3 unanswered probes
@@ -52,7 +58,7 @@ func (o *Options) build(cfg config) (built, []error) {
 		opt, err := redis.ParseURL(o.URL)
 		if err != nil {
 			pw, _ := u.User.Password()
-			return built{}, []error{optionErrorf("URL", "%q: %s", displayURL(o.URL), redact.Text(err.Error(), append(urlQuerySecrets(o.URL), pw, rawURLPassword(o.URL))...))}
+			return built{}, []error{optionErrorf("URL", "%q: %s", redact.URL(o.URL), redact.Text(err.Error(), append(redact.QuerySecrets(o.URL), pw, redact.RawURLPassword(o.URL))...))}
 		}
 		if err := checkProtocol("URL", opt.Protocol); err != nil {
 			return built{}, []error{err}
@@ -144,7 +150,7 @@ func (o *Options) buildSentinel(cfg config, uo *redis.UniversalOptions) (built, 
 		masterName: uo.MasterName,
 		addrs:      sentinels,
 		base: &redis.Options{
-			Dialer:                limitedDialer(opt.Dialer, &limits),
+			Dialer:                wire.LimitedDialer(opt.Dialer, &limits),
 			Username:              uo.SentinelUsername,
 			Password:              uo.SentinelPassword,
 			TLSConfig:             uo.TLSConfig,
@@ -285,7 +291,7 @@ func clusterRetries(cc *redis.ClusterClient) retryPolicy {
 }
 
 // newDialer dials TCP (and TLS when configured, telling a plaintext port
-// apart: see tlsDialer) with the configured keep-alive.
+// apart: see tlsdial.Dialer) with the configured keep-alive.
 func newDialer(timeout, keepAlive time.Duration, tlsConfig *tls.Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	nd := &net.Dialer{Timeout: timeout}
 	switch {
@@ -305,6 +311,48 @@ func newDialer(timeout, keepAlive time.Duration, tlsConfig *tls.Config) func(ctx
 	if tlsConfig == nil {
 		return nd.DialContext
 	}
-	td := &tlsDialer{net: nd, config: tlsConfig}
+	td := &tlsdial.Dialer{Net: nd, Config: tlsConfig}
 	return td.DialContext
+}
+
+// parseURL checks a URL before redis.ParseURL reads it, so that no error
+// carries the password (url.Parse quotes the whole URL in its errors, and
+// go-redis quotes parts of it) and no password is silently cut into a host or
+// a port. Every error shows the URL without its user info.
+func parseURL(raw string) (*url.URL, error) {
+	if redact.UserinfoCutShort(raw) {
+		return nil, optionErrorf("URL", "%q: the user info ends early at an unencoded '#', '/' or '?', "+
+			"which would cut the password and take the rest for the host or the path: %s", redact.URL(raw), redact.EncodeAdvice)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, optionErrorf("URL", "%q is not a valid URL: %s", redact.URL(raw), redact.URLError(err, raw))
+	}
+	switch u.Scheme {
+	case "redis", "rediss":
+	case "unix":
+		return u, nil
+	default:
+		return nil, optionErrorf("URL", "%q has scheme %q: use redis://, rediss:// or unix://", redact.URL(raw), u.Scheme)
+	}
+	if u.Hostname() == "" {
+		return nil, optionErrorf("URL", "%q has no host: write the server's address, as in redis://localhost:6379 "+
+			"(go-redis would dial localhost:6379 with the URL's password)", redact.URL(raw))
+	}
+	if h := u.Host; strings.Contains(strings.TrimPrefix(h, "["), ":") && !strings.HasSuffix(h, "]") {
+		if _, _, err := net.SplitHostPort(h); err != nil {
+			why := err.Error()
+			var ae *net.AddrError
+			if errors.As(err, &ae) {
+				why = ae.Err
+			}
+			return nil, optionErrorf("URL", "%q has host %q, which is not host:port (%s): write one port, and an IPv6 address in brackets", redact.URL(raw), h, why)
+		}
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, optionErrorf("URL", "%q has port %s: a port lies between 1 and 65535", redact.URL(raw), p)
+		}
+	}
+	return u, nil
 }

@@ -13,11 +13,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/circuit"
 	"github.com/redisguard/redisguard/internal/redistest"
 )
 
 // openBreaker opens c's breaker as five slow calls would.
-func openBreaker(t *testing.T, b *breaker.Breaker) {
+func openBreaker(t *testing.T, b *circuit.Breaker) {
 	t.Helper()
 	for range breaker.DefaultConsecutiveFailures {
 		ticket, err := b.Allow()
@@ -26,7 +27,7 @@ func openBreaker(t *testing.T, b *breaker.Breaker) {
 		}
 		b.Done(ticket, breaker.ErrSlowCall)
 	}
-	if b.State() != breaker.StateOpen {
+	if b.State() != circuit.StateOpen {
 		t.Fatalf("breaker %v, want open", b.State())
 	}
 }
@@ -186,7 +187,7 @@ func TestAutoPipeliningIsGuardedPerCommand(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		openBreaker(t, c.Breaker())
+		openBreaker(t, liveBreaker(c))
 		if err := ap.Set(ctx, "refused", "v", 0).Err(); !errors.Is(err, breaker.ErrOpen) {
 			t.Fatalf("auto-pipelined SET while open: %v, want breaker.ErrOpen", err)
 		}
@@ -292,7 +293,7 @@ func TestConnIsGuarded(t *testing.T) {
 	if err := conn.Set(ctx, "k", "v", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	openBreaker(t, c.Breaker())
+	openBreaker(t, liveBreaker(c))
 	if err := conn.Get(ctx, "k").Err(); !errors.Is(err, breaker.ErrOpen) {
 		t.Fatalf("GET on a Conn while the breaker is open: %v, want breaker.ErrOpen", err)
 	}

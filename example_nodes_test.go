@@ -30,7 +30,7 @@ func ExampleClient_Nodes() {
 		log.Fatal(err)
 	}
 	for _, n := range rdb.Nodes() {
-		fmt.Println(n.Addr == srv.Addr(), n.State, n.Breaker.State(), n.LastError)
+		fmt.Println(n.Addr == srv.Addr(), n.State, n.Breaker.State, n.LastError)
 	}
 	// Output:
 	// true ready closed <nil>

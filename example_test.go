@@ -151,12 +151,16 @@ func ExampleClient_Breaker() {
 		// The open breaker's error names the server and what opened it.
 		fmt.Println(errors.Is(err, breaker.ErrOpen), strings.ReplaceAll(err.Error(), srv.Addr(), "<addr>"))
 	}
+	// Breaker returns a copy of the breaker's status, for a health check, say.
+	status, _ := rdb.Breaker()
+	fmt.Println(status.State, status.LastFailure)
 	// Output:
 	// false LOADING Redis is loading the dataset in memory
 	// false LOADING Redis is loading the dataset in memory
 	// breaker: closed → open
 	// false LOADING Redis is loading the dataset in memory
 	// true redisguard: <addr>: breaker: circuit open (last failure: LOADING Redis is loading the dataset in memory)
+	// open LOADING Redis is loading the dataset in memory
 }
 
 // A write in flight when the Sentinels replaced the master may have been

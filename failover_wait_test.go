@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/circuit"
 	"github.com/redisguard/redisguard/internal/redistest"
 )
 
@@ -164,12 +165,17 @@ func TestClusterOldMasterBackAsAReplicaHasAClosedBreaker(t *testing.T) {
 		return NodeStatus{}, false
 	}
 	redistest.Eventually(t, 10*time.Second, "the victim's node", func() bool { _, ok := status(); return ok })
-	s, _ := status()
-	for range 5 {
-		ticket, _ := s.Breaker.Allow()
-		s.Breaker.Done(ticket, breaker.ErrSlowCall)
+	var live *circuit.Breaker
+	for _, n := range c.cluster.list() {
+		if n.address() == victim.Addr() {
+			live = n.breaker.Load()
+		}
 	}
-	if st := s.Breaker.State(); st == breaker.StateClosed {
+	for range 5 {
+		ticket, _ := live.Allow()
+		live.Done(ticket, breaker.ErrSlowCall)
+	}
+	if st := live.State(); st == circuit.StateClosed {
 		t.Fatalf("the victim's breaker is %v after 5 slow calls", st)
 	}
 	victim.Kill()
@@ -177,7 +183,7 @@ func TestClusterOldMasterBackAsAReplicaHasAClosedBreaker(t *testing.T) {
 	victim.Restart()
 	redistest.Eventually(t, 30*time.Second, "the old master listed again, ready, its breaker closed", func() bool {
 		s, ok := status()
-		return ok && s.State == StateReady && s.Breaker.State() == breaker.StateClosed
+		return ok && s.State == StateReady && s.Breaker.State == breaker.StateClosed
 	})
 	t.Logf("breaker changes: %v", rec.breakerChanges())
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/internal/wire"
 )
 
 // LimitFailoverReplies holds every connection of a failover client built from
@@ -40,6 +41,6 @@ func LimitFailoverReplies(fo *redis.FailoverOptions, opts Options) error {
 	if dial == nil {
 		dial = redis.NewDialer(&redis.Options{DialTimeout: fo.DialTimeout, TLSConfig: fo.TLSConfig})
 	}
-	fo.Dialer = limitedDialer(dial, &lim)
+	fo.Dialer = wire.LimitedDialer(dial, &lim)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/circuit"
 )
 
 // A go-redis client with client-side caching (ClientSideCacheConfig or
@@ -84,7 +85,7 @@ func (n *node) refusesCommands() bool {
 		return true
 	}
 	b := n.breaker.Load()
-	return b != nil && b.State() != breaker.StateClosed
+	return b != nil && b.State() != circuit.StateClosed
 }
 
 // networkRefusal is the networkGate's answer for the node: nil when a command
@@ -99,9 +100,9 @@ func (n *node) networkRefusal() error {
 		return nil
 	}
 	switch b.State() {
-	case breaker.StateOpen:
+	case circuit.StateOpen:
 		return n.openErr()
-	case breaker.StateHalfOpen:
+	case circuit.StateHalfOpen:
 		for {
 			p := n.probePasses.Load()
 			if p <= 0 {
@@ -118,7 +119,7 @@ func (n *node) networkRefusal() error {
 // passProbe lets the next use of the network through the node's networkGate
 // while its breaker is half-open: t admitted a probe, which must reach the
 // server.
-func (n *node) passProbe(t breaker.Ticket) {
+func (n *node) passProbe(t circuit.Ticket) {
 	if n.cacheFirst && t.Probe() {
 		n.probePasses.Add(1)
 	}

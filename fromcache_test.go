@@ -56,7 +56,7 @@ func cscClientOptions(addr string) *redis.Options {
 // replies that count as failures (MISCONF), as many as it takes.
 func failUntilOpen(t *testing.T, c *Client) {
 	t.Helper()
-	for c.Breaker().State() == breaker.StateClosed {
+	for statusOf(c).State == breaker.StateClosed {
 		err := c.Eval(context.Background(), "return redis.error_reply('MISCONF made up by the test')", nil).Err()
 		if err == nil || errors.Is(err, breaker.ErrOpen) {
 			t.Fatalf("EVAL returning MISCONF: %v", err)
@@ -117,7 +117,7 @@ func TestClientSideCacheAnswersWhileTheBreakerRefuses(t *testing.T) {
 			}
 
 			redistest.Eventually(t, 5*time.Second, "the breaker is half-open", func() bool {
-				return c.Breaker().State() == breaker.StateHalfOpen
+				return statusOf(c).State == breaker.StateHalfOpen
 			})
 			// Hits while half-open are answered, and close nothing: the server
 			// did not answer them.
@@ -126,18 +126,18 @@ func TestClientSideCacheAnswersWhileTheBreakerRefuses(t *testing.T) {
 					t.Fatalf("half-open: the guarded client read %d of %d cached keys", got, cachedKeys)
 				}
 			}
-			if st := c.Breaker().State(); st != breaker.StateHalfOpen {
+			if st := statusOf(c).State; st != breaker.StateHalfOpen {
 				t.Fatalf("after %d reads answered from memory the breaker is %v: hits from memory must not serve as probes", 20*cachedKeys, st)
 			}
 			// Misses are the probes: they reach the server, which closes it.
 			gets = serverGETCalls(t, admin)
-			for i := 0; c.Breaker().State() == breaker.StateHalfOpen; i++ {
+			for i := 0; statusOf(c).State == breaker.StateHalfOpen; i++ {
 				err := c.Get(context.Background(), fmt.Sprint("csc:probe:", i)).Err()
 				if err != nil && !errors.Is(err, redis.Nil) {
 					t.Fatalf("probe %d: %v", i, err)
 				}
 			}
-			if st := c.Breaker().State(); st != breaker.StateClosed {
+			if st := statusOf(c).State; st != breaker.StateClosed {
 				t.Fatalf("breaker %v after the probes succeeded, want closed", st)
 			}
 			if n := serverGETCalls(t, admin) - gets; n < breaker.DefaultHalfOpenRequests {

@@ -7,7 +7,7 @@ import (
 	"net"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/circuit"
 	"github.com/redisguard/redisguard/internal/outcome"
 )
 
@@ -237,11 +237,11 @@ func (n *node) processBatch(ctx context.Context, cmds []redis.Cmder, next redis.
 
 // report tells the node's breaker how a command it admitted ended. While
 // closed, the breaker learns the server's successes and slowness from the
-// connections (see timedConn.judge), so that hits go-redis serves from its
+// connections (see wire.Conn.judge), so that hits go-redis serves from its
 // client-side cache cost it nothing; the command reports only failures (error
 // replies such as LOADING). A half-open breaker's probe reports whatever
 // happened.
-func (n *node) report(b *breaker.Breaker, t breaker.Ticket, err error) {
+func (n *node) report(b *circuit.Breaker, t circuit.Ticket, err error) {
 	if b == nil || err == nil && !t.Probe() && n.slowReplies.Load() == 0 {
 		return // the common case: the connection counted the success
 	}
@@ -252,13 +252,13 @@ func (n *node) report(b *breaker.Breaker, t breaker.Ticket, err error) {
 
 // allow is admission step 4, the node's breaker. A caller whose context has
 // already ended is turned away first: its command could only fail.
-func (n *node) allow(ctx context.Context) (*breaker.Breaker, breaker.Ticket, error) {
+func (n *node) allow(ctx context.Context) (*circuit.Breaker, circuit.Ticket, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, breaker.Ticket{}, err
+		return nil, circuit.Ticket{}, err
 	}
 	b := n.breaker.Load()
 	if b == nil {
-		return nil, breaker.Ticket{}, nil
+		return nil, circuit.Ticket{}, nil
 	}
 	t, err := b.Allow()
 	if err != nil {
@@ -286,7 +286,7 @@ func (n *node) handshakeFailed(ctx context.Context, err error) error {
 	kind, row := errTable.OfCall(ctx, err, outcome.Setup)
 	switch {
 	case kind == outcome.MaxClients:
-		n.dials.busy()
+		n.dials.Busy()
 	case kind == outcome.Auth:
 		n.lost(fmt.Errorf("authentication failed: %w", err))
 		return err
@@ -312,13 +312,13 @@ func (n *node) dial(next redis.DialHook) redis.DialHook {
 		if err := n.awaitDialable(ctx); err != nil {
 			return nil, err
 		}
-		if err := n.dials.take(ctx, n.c.ctx, n.hasPooledConn); err != nil {
+		if err := n.dials.Take(ctx, n.c.ctx, n.hasPooledConn); err != nil {
 			return nil, err
 		}
 		gen := n.gen.Load()
 		conn, err := next(ctx, network, n.dialAddr(addr))
 		if err != nil {
-			n.dials.refund()
+			n.dials.Refund()
 			// Not when the pool is closing, nor for a master replaced since.
 			if !errors.Is(err, context.Canceled) && n.gen.Load() == gen {
 				n.lost(err)

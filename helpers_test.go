@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/circuit"
 )
 
 // event is one lifecycle hook call, as a recorder saw it.
@@ -190,3 +191,13 @@ func hammer(c *Client, n int, pause time.Duration) (stop func() int64) {
 		return calls.Load()
 	}
 }
+
+// statusOf returns the status of c's breaker, the zero one when it has none.
+func statusOf(c *Client) BreakerStatus {
+	s, _ := c.Breaker()
+	return s
+}
+
+// liveBreaker returns the breaker of a standalone or Sentinel client itself,
+// for a test that drives it.
+func liveBreaker(c *Client) *circuit.Breaker { return c.solo.breaker.Load() }

@@ -295,7 +295,7 @@ func clusterSpans(t *testing.T, wrap bool) {
 		for _, k := range keys[victim] {
 			_ = c.Get(context.Background(), k).Err()
 		}
-		return victimNode().Breaker.State() == breaker.StateOpen
+		return victimNode().Breaker.State == breaker.StateOpen
 	})
 	getAll()
 	ok, notReady, open, other := s.verify(t, addrOf)

@@ -50,11 +50,11 @@ func TestHurriedCallersDoNotOpenTheBreaker(t *testing.T) {
 	}
 	// The drains of connections abandoned after the write end within the
 	// threshold; give them that long to count what they find.
-	time.Sleep(c.Breaker().SlowCallThreshold() + 100*time.Millisecond)
+	time.Sleep(liveBreaker(c).SlowCallThreshold() + 100*time.Millisecond)
 	if v, err := c.Get(ctx, "k").Result(); err != nil || v != "v" {
 		t.Fatalf("GET after %d hurried GETs failed in a row: %q, %v", run, v, err)
 	}
-	if st := c.Breaker().State(); st != breaker.StateClosed || len(rec.breakerChanges()) != 0 {
+	if st := statusOf(c).State; st != breaker.StateClosed || len(rec.breakerChanges()) != 0 {
 		t.Fatalf("breaker %v, changes %v after %d GETs in a row past 10 µs deadlines: want closed throughout", st, rec.breakerChanges(), run)
 	}
 }
@@ -100,7 +100,7 @@ func TestPoolWaitsAndABusyHostDoNotOpenTheBreaker(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	time.Sleep(c.Breaker().SlowCallThreshold() + 100*time.Millisecond)
+	time.Sleep(liveBreaker(c).SlowCallThreshold() + 100*time.Millisecond)
 	t.Logf("256 goroutines, 5 ms deadlines, PoolSize 2, cores busy, 3 s: %d answered, %d past their deadline, %d other errors",
 		ok.Load(), timedOut.Load(), other.Load())
 	if e := unexpected.Load(); e != nil {
@@ -215,8 +215,8 @@ func TestBlockingCommandsAreNotSlowCalls(t *testing.T) {
 	if err := c.BLPop(ctx, time.Minute, "full").Err(); err != nil {
 		t.Fatalf("BLPOP on a list with an element: %v", err)
 	}
-	if got := c.Breaker().Counts(); got.TotalFailures != 0 || got.TotalSuccesses < 2 || c.Breaker().State() != breaker.StateClosed {
-		t.Fatalf("breaker %v, counts %+v after blocking commands: want closed, no failure, the quick replies counted", c.Breaker().State(), got)
+	if got := statusOf(c).Counts; got.TotalFailures != 0 || got.TotalSuccesses < 2 || statusOf(c).State != breaker.StateClosed {
+		t.Fatalf("breaker %v, counts %+v after blocking commands: want closed, no failure, the quick replies counted", statusOf(c).State, got)
 	}
 
 	srv.Stop()
@@ -224,7 +224,7 @@ func TestBlockingCommandsAreNotSlowCalls(t *testing.T) {
 	if err := c.Get(ctx, "k").Err(); !errors.Is(err, redis.Nil) {
 		t.Fatalf("GET from a server paused for 100 ms: %v, want redis.Nil", err)
 	}
-	if got := c.Breaker().State(); got != breaker.StateOpen {
+	if got := statusOf(c).State; got != breaker.StateOpen {
 		t.Fatalf("breaker %v after a reply 100 ms late with a 20 ms threshold, want open", got)
 	}
 }

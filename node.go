@@ -2,15 +2,14 @@ package redisguard
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/admission"
+	"github.com/redisguard/redisguard/internal/circuit"
+	"github.com/redisguard/redisguard/internal/wire"
 )
 
 // node supervises one server: its state, its reconnect schedule, its single
@@ -28,8 +27,8 @@ type node struct {
 
 	addr    atomic.Pointer[string]
 	client  atomic.Pointer[redis.Client]    // the go-redis client of the node (go-redis may replace a cluster's)
-	breaker atomic.Pointer[breaker.Breaker] // nil when Options.DisableBreaker
-	dials   dialGate
+	breaker atomic.Pointer[circuit.Breaker] // nil when Options.DisableBreaker
+	dials   admission.DialGate
 	// slowReplies counts slow calls the connections measured while the
 	// breaker was half-open, which no probe has been charged with yet: probes
 	// finishing on the node take them one each, so that the breaker counts as
@@ -51,24 +50,25 @@ type node struct {
 	// no longer than this (its ReadTimeout), which leaves out blocking commands;
 	// zero when go-redis sets no read deadline, and no reply is judged slow.
 	judgeLimit time.Duration
-	// longWait: a read deadline further than this after the reply clock's
-	// event a write saw makes its reply a long wait (see SetReadDeadline).
-	longWait time.Duration
 	// lastFailure is the last outcome the breaker counted as a failure;
-	// openRefusal, what commands get while it is open (see breakeropen.go).
+	// openRefusal, what commands get while it is open (see openError).
 	lastFailure atomic.Pointer[error]
 	openRefusal atomic.Pointer[openError]
+	// breakerSince is when the breaker last changed state, or was made
+	// (Unix nanoseconds): what BreakerStatus.Since reports.
+	breakerSince atomic.Int64
 	// replies spares the connections the system clock at most replies; nil
 	// without a breaker, which is all they time replies for.
-	replies *replyClock
+	replies *wire.Clock
+	// ep is what the node's connections share (see connOwner).
+	ep *wire.Endpoint
 
 	state atomic.Int32 // a State
 
 	// gen counts the moves of a Sentinel master to another server: a
 	// connection dialed before the last move refuses to write.
 	gen       atomic.Uint32
-	draining  atomic.Int32 // connections of this node being drained
-	exhausted atomic.Bool  // the strategy gave up on this node (a cluster node keeps probing)
+	exhausted atomic.Bool // the strategy gave up on this node (a cluster node keeps probing)
 	// switchUntil (unix nanoseconds, 0 for none) ends the window in which a
 	// Sentinel master that switched is being found again: until then, or
 	// until it is ready, commands wait for it within their own deadlines
@@ -88,7 +88,7 @@ type node struct {
 	// conns are the open connections of a node whose server may be
 	// replaced (a Sentinel master), which a switch cuts at once.
 	connsMu sync.Mutex
-	conns   map[*timedConn]struct{}
+	conns   map[*wire.Conn]struct{}
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced at every change of state and failed attempt
@@ -110,48 +110,28 @@ func newNode(c *Client, addr string, p prober, judgeLimit time.Duration, poolSiz
 		wake:       make(chan struct{}, 1),
 	}
 	n.addr.Store(&addr)
-	n.dials.init(poolSize, c.cfg.dialRate)
+	n.dials.Init(poolSize, c.cfg.dialRate, ErrClosed)
 	n.newBreaker()
 	if s := c.cfg.breaker; s != nil {
 		// A retired node's clock stops at its next tick: only commands routed
 		// to it again start it.
 		busy := func() bool { return !n.retired.Load() && c.queue.Len() > 0 }
-		n.replies = newReplyClock(c, slowCallThreshold(s.SlowCallThreshold, judgeLimit), busy)
-		n.longWait = judgeLimit + judgeSlack + n.replies.period
+		n.replies = wire.NewClock(c.clock, slowCallThreshold(s.SlowCallThreshold, judgeLimit), busy)
+	}
+	n.ep = &wire.Endpoint{
+		Owner:      (*connOwner)(n),
+		Clock:      n.replies,
+		Limits:     &c.cfg.limits,
+		Drainer:    c.drainer,
+		Now:        c.clock,
+		EpochUnix:  c.epoch.UnixNano(),
+		JudgeLimit: judgeLimit,
+		MaxDrains:  int32(n.dials.Burst()),
+	}
+	if n.replies != nil {
+		n.ep.LongWait = judgeLimit + wire.JudgeSlack + n.replies.Period()
 	}
 	return n
-}
-
-// newBreaker gives the node a fresh, closed breaker: at creation, and when a
-// Sentinel master moves to another server, which is a new server to judge.
-func (n *node) newBreaker() {
-	if n.c.cfg.breaker == nil {
-		return
-	}
-	s := *n.c.cfg.breaker
-	s.SlowCallThreshold = slowCallThreshold(s.SlowCallThreshold, n.judgeLimit)
-	onChange := s.OnStateChange
-	addr := n.address() // a breaker judges one server: a moved master gets another
-	n.watchFailures(&s)
-	s.OnStateChange = func(from, to breaker.State) {
-		if to == breaker.StateOpen {
-			n.breakerOpened(addr)
-		}
-		n.slowReplies.Store(0) // measured before the change: judged already
-		if from == breaker.StateClosed && n.replies != nil {
-			n.openedAt.Store(n.replies.seq.Load())
-		}
-		n.probePasses.Store(0)
-		if onChange != nil {
-			onChange(from, to)
-		}
-		n.c.events.breakerStateChange(addr, from, to)
-	}
-	b, err := breaker.New(s) // validated by Options.config already
-	if err != nil {
-		panic(fmt.Sprintf("redisguard: breaker settings validated but rejected: %v", err))
-	}
-	n.breaker.Store(b)
 }
 
 func (n *node) address() string { return *n.addr.Load() }
@@ -188,86 +168,6 @@ func (n *node) refused() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.refusal
-}
-
-// admit lets a command through to the node: at once while it is ready, or
-// while its first connection is being made (the command then connects as
-// go-redis's would, beside the supervisor's first attempt, and if its own
-// dial fails it waits for that attempt's outcome: see afterFailure); after it
-// is ready again with the offline queue on; otherwise it refuses at once.
-func (n *node) admit(ctx context.Context) error {
-	if st := n.State(); st == StateReady || st == StateConnecting {
-		return nil // the common case, without a lock
-	}
-	for {
-		st, changed, _ := n.snapshot()
-		switch st {
-		case StateReady, StateConnecting:
-			return nil
-		case StateClosed:
-			return n.c.closedErr()
-		case StateReconnecting:
-			if n.retired.Load() {
-				// go-redis routed here again: the node is back in the slot
-				// map. Try it; a failure restarts its supervision.
-				return nil
-			}
-			if n.inSwitch() || n.resolving.Load() {
-				// The master switched and is being found again: wait for
-				// it rather than refuse.
-				return n.awaitAttempt(ctx)
-			}
-			if !n.c.cfg.offlineQueue {
-				return n.refused()
-			}
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-// awaitAttempt returns nil when the node is ready: at once, or after its
-// supervisor's next attempt succeeded. With the offline queue it waits for
-// ready however many attempts it takes, and while a switched master is being
-// found again, as long as that takes (see switchUntil). Commands that may run
-// again wait here instead of dialing, so that they never add connections to
-// the supervisor's.
-func (n *node) awaitAttempt(ctx context.Context) error {
-	for {
-		st, changed, _ := n.snapshot()
-		switch {
-		case st == StateReady:
-			return nil
-		case st == StateClosed:
-			return n.c.closedErr()
-		case n.retired.Load():
-			// No attempt is coming: the slot map dropped the node.
-			return n.refused()
-		}
-		var window <-chan time.Time
-		t := n.switchTimer()
-		if t != nil {
-			window = t.C
-		}
-		select {
-		case <-changed:
-		case <-window:
-		case <-ctx.Done():
-			if t != nil {
-				t.Stop()
-			}
-			return ctx.Err()
-		}
-		if t != nil {
-			t.Stop()
-		}
-		if !n.c.cfg.offlineQueue && n.State() != StateReady && !n.inSwitch() {
-			return n.refused()
-		}
-	}
 }
 
 // lost moves a ready node to reconnecting and starts its supervisor. In any
@@ -389,7 +289,7 @@ func (n *node) attemptFailed(cause error) {
 // close ends the node with the client.
 func (n *node) close() {
 	if n.replies != nil {
-		n.replies.stop()
+		n.replies.Stop()
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -403,80 +303,6 @@ func (n *node) lastError() error {
 	defer n.mu.Unlock()
 	return n.lastErr
 }
-
-// notReadyError is what a command routed to a node that is down gets. It names
-// the node and its last connection error, and is ErrNotReady for errors.Is. It
-// deliberately does not unwrap to the connection error: the command itself was
-// never sent.
-type notReadyError struct {
-	addr  string
-	state State
-	cause error
-}
-
-func (e *notReadyError) Error() string {
-	msg := fmt.Sprintf("%v: %s is %v", ErrNotReady, e.addr, e.state)
-	if e.cause != nil {
-		msg += " (last error: " + e.cause.Error() + ")"
-	}
-	return msg
-}
-
-func (e *notReadyError) Is(target error) bool { return target == ErrNotReady }
-
-// notReadyNetError is a notReadyError whose last connection error is a
-// net.Error, which it stays: code written for go-redis asserts net.Error on
-// the error of a server that does not answer.
-type notReadyNetError struct {
-	notReadyError
-	net net.Error
-}
-
-func (e *notReadyNetError) Timeout() bool { return e.net.Timeout() }
-
-// Temporary is part of net.Error.
-//
-// Deprecated: as net.Error's.
-func (e *notReadyNetError) Temporary() bool {
-	t, ok := e.net.(interface{ Temporary() bool })
-	return ok && t.Temporary()
-}
-
-func newNotReady(addr string, state State, cause error) error {
-	e := notReadyError{addr: addr, state: state, cause: cause}
-	var ne net.Error
-	if errors.As(cause, &ne) {
-		return &notReadyNetError{e, ne}
-	}
-	return &e
-}
-
-// retiredError is the refusal of a command that waited on a node the
-// cluster's slot map dropped (a master whose replica was promoted): no
-// attempt of its supervisor is coming. It is ErrNotReady for errors.Is, and
-// comes as the failure of a dial, which it is (the command was never sent),
-// so that go-redis's cluster loop routes the command again.
-type retiredError struct{ addr string }
-
-func (e *retiredError) Error() string {
-	return fmt.Sprintf("%v: %s left the cluster's slot map", ErrNotReady, e.addr)
-}
-
-func (e *retiredError) Is(target error) bool { return target == ErrNotReady }
-
-func newRetiredError(addr string) error {
-	return &net.OpError{Op: "dial", Net: "tcp", Err: &retiredError{addr: addr}}
-}
-
-// isRetired reports whether err is the refusal of a command that waited on a
-// node the slot map dropped.
-func isRetired(err error) bool {
-	var re *retiredError
-	return errors.As(err, &re)
-}
-
-// isNotReady reports whether err is a refusal for a node that is down.
-func isNotReady(err error) bool { return errors.Is(err, ErrNotReady) }
 
 // moveTo points a Sentinel master's node at the server now at addr: a new
 // server with a fresh breaker. The connections to the old address are cut at

@@ -3,10 +3,13 @@ package redisguard
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/wire"
 )
 
 // Defaults of the zero Options: node-redis's production settings, so a service
@@ -198,7 +201,7 @@ type config struct {
 	logger         *slog.Logger
 	events         *events
 	breaker        *breaker.Settings // every node's breaker is built from it; nil when disabled
-	limits         replyLimits
+	limits         wire.Limits
 }
 
 // config validates the fields that do not describe the connection.
@@ -271,4 +274,78 @@ func (o *Options) config() (config, []error) {
 		c.breaker = s
 	}
 	return c, errs
+}
+
+// ErrReplyTooLarge is the error of a connection whose server sent a reply
+// declaring more than the Options.MaxReply… limits allow: a bulk string, an
+// aggregate, a nesting or a line too large. The connection is failed before
+// go-redis allocates for the reply; the error wrapping it names the server and
+// the limit.
+var ErrReplyTooLarge = wire.ErrReplyTooLarge
+
+// Defaults of the reply limits, none of which a legitimate reply reaches in
+// practice.
+const (
+	// DefaultMaxReplyBulkBytes is Redis's own proto-max-bulk-len.
+	DefaultMaxReplyBulkBytes = 512 << 20
+	// DefaultMaxReplyElements lets the aggregates of one reply reserve no more
+	// than 512 MiB between them (go-redis holds each element in a 16-byte
+	// interface).
+	DefaultMaxReplyElements = 32 << 20
+	// DefaultMaxReplyDepth is far deeper than any reply of Redis (a Lua table
+	// converts to a few levels; hiredis long stopped at 7).
+	DefaultMaxReplyDepth = 512
+	// DefaultMaxReplyLineBytes bounds a status, error, number or header line.
+	DefaultMaxReplyLineBytes = 1 << 20
+)
+
+// replyLimits validates the Options.MaxReply… fields: zero means the default.
+func (o *Options) replyLimits() (wire.Limits, []error) {
+	var errs []error
+	l := wire.Limits{Bulk: o.MaxReplyBulkBytes, Elements: o.MaxReplyElements, Depth: int64(o.MaxReplyDepth), Line: int64(o.MaxReplyLineBytes)}
+	for _, f := range []struct {
+		field string
+		value *int64
+		def   int64
+	}{
+		{"MaxReplyBulkBytes", &l.Bulk, DefaultMaxReplyBulkBytes},
+		{"MaxReplyElements", &l.Elements, DefaultMaxReplyElements},
+		{"MaxReplyDepth", &l.Depth, DefaultMaxReplyDepth},
+		{"MaxReplyLineBytes", &l.Line, DefaultMaxReplyLineBytes},
+	} {
+		switch {
+		case *f.value < 0 || *f.value > wire.MaxLimit:
+			errs = append(errs, optionErrorf(f.field, "is %d: it must be between 1 and %d (0 means %d)", *f.value, int64(wire.MaxLimit), f.def))
+		case *f.value == 0:
+			*f.value = f.def
+		}
+	}
+	if l.Line < 16 {
+		// A line must hold any header within the other limits.
+		errs = append(errs, optionErrorf("MaxReplyLineBytes", "is %d: it must be at least 16, to hold a header", l.Line))
+	}
+	return l, errs
+}
+
+// DefaultDialRate is how many new connections per second a node may open
+// beyond its pool's size while connections are being thrown away with a
+// reply still pending (timeouts, resets).
+const DefaultDialRate = 5
+
+// oneSource refuses Options that describe the connection more than once,
+// naming the fields actually set.
+func (o *Options) oneSource() error {
+	var set []string
+	for _, f := range []struct {
+		field string
+		set   bool
+	}{{"URL", o.URL != ""}, {"Redis", o.Redis != nil}, {"Cluster", o.Cluster != nil}} {
+		if f.set {
+			set = append(set, f.field)
+		}
+	}
+	if len(set) < 2 {
+		return nil
+	}
+	return optionErrorf(set[0], "is set together with %s: set only one of URL, Redis and Cluster", strings.Join(set[1:], " and "))
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+
+	"github.com/redisguard/redisguard/internal/redact"
 )
 
 // String describes the options as fmt's %+v would, without a secret: the
@@ -17,7 +19,7 @@ func (o Options) String() string {
 	rest := strings.TrimPrefix(fmt.Sprintf("%+v", p), "{URL: Redis:<nil> Cluster:<nil>")
 	var b strings.Builder
 	b.WriteString("{URL:")
-	b.WriteString(displayURL(o.URL))
+	b.WriteString(redact.URL(o.URL))
 	b.WriteString(" Redis:")
 	if o.Redis != nil {
 		r := *o.Redis
@@ -44,7 +46,7 @@ func hidden(password string) string {
 	if password == "" {
 		return ""
 	}
-	return redactedPassword
+	return redact.Mask
 }
 
 // GoString is String for %#v.
@@ -64,7 +66,7 @@ func (o Options) Format(f fmt.State, verb rune) {
 func (o Options) LogValue() slog.Value {
 	attrs := make([]slog.Attr, 0, 4)
 	if o.URL != "" {
-		attrs = append(attrs, slog.String("url", displayURL(o.URL)))
+		attrs = append(attrs, slog.String("url", redact.URL(o.URL)))
 	}
 	if r := o.Redis; r != nil {
 		attrs = append(attrs, slog.Any("addrs", r.Addrs))

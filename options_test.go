@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/redisguard/redisguard/internal/wire"
 )
 
 const testSecret = "s3cr3t-Pa55w0rd"
@@ -110,5 +112,28 @@ func TestWrapRejectsConnectionOptionsAndUnsupportedClients(t *testing.T) {
 	defer ring.Close()
 	if _, err := Wrap(ring, Options{}); !errors.Is(err, ErrUnsupportedClient) {
 		t.Errorf("Wrap(ring): %v, want ErrUnsupportedClient", err)
+	}
+}
+
+func TestReplyLimitsValidated(t *testing.T) {
+	t.Parallel()
+	l, errs := (&Options{}).replyLimits()
+	if len(errs) > 0 || l != (wire.Limits{Bulk: DefaultMaxReplyBulkBytes, Elements: DefaultMaxReplyElements, Depth: DefaultMaxReplyDepth, Line: DefaultMaxReplyLineBytes}) {
+		t.Fatalf("defaults: %+v, %v", l, errs)
+	}
+	for _, c := range []struct {
+		o     Options
+		field string
+	}{
+		{Options{MaxReplyBulkBytes: -1}, "MaxReplyBulkBytes"},
+		{Options{MaxReplyElements: 1 << 60}, "MaxReplyElements"},
+		{Options{MaxReplyDepth: -5}, "MaxReplyDepth"},
+		{Options{MaxReplyLineBytes: 8}, "MaxReplyLineBytes"},
+	} {
+		_, err := New(c.o)
+		var oe *OptionError
+		if !errors.As(err, &oe) || oe.Field != c.field {
+			t.Fatalf("%+v: %v, want an OptionError for %s", c.o, err, c.field)
+		}
 	}
 }

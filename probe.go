@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/redisguard/redisguard/internal/outcome"
+	"github.com/redisguard/redisguard/internal/wire"
 )
 
 // prober makes one reconnect attempt for a node: a dial, the handshake and a
@@ -58,7 +59,7 @@ func handshakeAndPing(ctx context.Context, n *node, conn net.Conn, opt *redis.Op
 		}
 	})
 	defer stop()
-	pc := &probeConn{Conn: conn, replies: replyScanner{lim: &n.c.cfg.limits}}
+	pc := &probeConn{Conn: conn, replies: wire.Scanner{Limits: &n.c.cfg.limits}}
 	conn = pc
 	var dialed atomic.Bool
 	rc := redis.NewClient(&redis.Options{
@@ -92,12 +93,12 @@ func handshakeAndPing(ctx context.Context, n *node, conn net.Conn, opt *redis.Op
 	}
 	switch {
 	case err == nil:
-		n.dials.accepted()
+		n.dials.Accepted()
 		return nil
 	case kindOf(err) == outcome.MaxClients, kindOf(pc.reply()) == outcome.MaxClients:
 		// Alive, and refusing new connections: the connections the pool has
 		// serve.
-		n.dials.busy()
+		n.dials.Busy()
 		return nil
 	case kindOf(err) == outcome.Auth:
 		return fmt.Errorf("authentication failed: %w", err)
@@ -112,19 +113,19 @@ func handshakeAndPing(ctx context.Context, n *node, conn net.Conn, opt *redis.Op
 // the handshake may fail on the closed connection before reading it.
 type probeConn struct {
 	net.Conn
-	replies replyScanner // the client's reply limits hold for a probe too
+	replies wire.Scanner // the client's reply limits hold for a probe too
 	mu      sync.Mutex
 	read    bool
 	first   []byte
 }
 
 func (c *probeConn) Read(p []byte) (int, error) {
-	if c.replies.err != nil {
-		return 0, c.replies.fail(c.Conn, c.RemoteAddr().String())
+	if c.replies.Failed() {
+		return 0, c.replies.Fail(c.Conn, c.RemoteAddr().String())
 	}
 	n, err := c.Conn.Read(p)
-	if n > 0 && c.replies.scan(p[:n]) != nil {
-		return 0, c.replies.fail(c.Conn, c.RemoteAddr().String())
+	if n > 0 && c.replies.Scan(p[:n]) != nil {
+		return 0, c.replies.Fail(c.Conn, c.RemoteAddr().String())
 	}
 	if n > 0 {
 		c.mu.Lock()
@@ -141,5 +142,5 @@ func (c *probeConn) Read(p []byte) (int, error) {
 func (c *probeConn) reply() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return errorReply(c.first)
+	return wire.ErrorReply(c.first)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/internal/redistest"
+	"github.com/redisguard/redisguard/internal/wire"
 )
 
 // hostileReplies are what a broken server or a man in the middle answers,
@@ -155,9 +156,9 @@ func TestLimitedDialerRefusesHostileReplies(t *testing.T) {
 		}
 		return true
 	})
-	lim := replyLimits{bulk: 1 << 20, elements: 1 << 10, depth: 8, line: 1 << 10}
+	lim := wire.Limits{Bulk: 1 << 20, Elements: 1 << 10, Depth: 8, Line: 1 << 10}
 	var d net.Dialer
-	rdb := redis.NewSentinelClient(&redis.Options{Addr: srv.Addr(), Dialer: limitedDialer(d.DialContext, &lim), MaxRetries: -1})
+	rdb := redis.NewSentinelClient(&redis.Options{Addr: srv.Addr(), Dialer: wire.LimitedDialer(d.DialContext, &lim), MaxRetries: -1})
 	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), hostileDeadline)
 	defer cancel()

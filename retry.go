@@ -3,11 +3,16 @@ package redisguard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/admission"
 	"github.com/redisguard/redisguard/internal/outcome"
+	"github.com/redisguard/redisguard/internal/wire"
 )
 
 // retryPolicy is the budget of the client's safe retries, read from go-redis's
@@ -49,13 +54,13 @@ func (n *node) afterFailure(ctx context.Context, err error, readOnly bool, rerun
 	// go-redis's own fetch of a slot map asks another node at once.
 	rerunnable := ctx.Value(noRerun{}) == nil
 	for attempt := 1; ; attempt++ {
-		if n.master && errors.Is(err, errWriteOnClosed) && free < maxSwitchReruns {
+		if n.master && errors.Is(err, wire.ErrWriteOnClosed) && free < maxSwitchReruns {
 			// A connection to a master replaced since refused to write:
 			// the command goes to the new one, whatever the retry budget.
 			free++
 			attempt--
 		}
-		if errors.Is(err, errDialPaused) && n.rerunsPaused(ctx, paused) {
+		if errors.Is(err, admission.ErrDialPaused) && n.rerunsPaused(ctx, paused) {
 			// New connections pause: the command takes a pooled one.
 			paused++
 			if err = rerun(); err == nil {
@@ -138,7 +143,7 @@ var errNotCounted = errors.New("redisguard: not counted by the breaker")
 
 // verdict is what the breaker counts for a command that ended with err. Time
 // is judged only as the server's own, measured by the node's connections from
-// the write (see timedConn.judge): while the breaker is half-open, a slow call
+// the write (see wire.Conn.judge): while the breaker is half-open, a slow call
 // they measured is charged to the next probe to finish, whatever its own
 // outcome. A timeout sooner than the threshold is left to the drain of its
 // connection, which counts it only if the server does not answer within the
@@ -154,4 +159,94 @@ func (n *node) verdict(err error) error {
 		return errNotCounted
 	}
 	return err
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// takeOverRetries turns the command retries of a client built by the application
+// off and returns their budget for the safe retries. The options it reads were
+// already normalized by go-redis (0 retries means none).
+func takeOverRetries(rdb redis.UniversalClient) (retryPolicy, error) {
+	switch r := rdb.(type) {
+	case *redis.Client:
+		o := r.Options()
+		p := retryPolicy{max: o.MaxRetries, minBackoff: o.MinRetryBackoff, maxBackoff: o.MaxRetryBackoff, busy: true}
+		o.MaxRetries = 0
+		return p, nil
+	case *redis.ClusterClient:
+		// The cluster retries on its own, made safe by nodeHook; its nodes
+		// must not retry inside (-1 is "none" before a node normalizes it).
+		r.Options().MaxRetries = -1
+		return clusterRetries(r), nil
+	default:
+		return retryPolicy{}, fmt.Errorf("%w: %T", ErrUnsupportedClient, rdb)
+	}
+}
+
+// readOnlyCommands may run twice without changing what the server holds, so a
+// command that lost its connection after being written may be sent again.
+// Anything not listed (including every module command) is treated as a write.
+var readOnlyCommands = map[string]struct{}{
+	// keys and strings
+	"get": {}, "mget": {}, "getrange": {}, "substr": {}, "strlen": {}, "getbit": {},
+	"bitcount": {}, "bitpos": {}, "bitfield_ro": {}, "lcs": {},
+	"exists": {}, "type": {}, "ttl": {}, "pttl": {}, "expiretime": {}, "pexpiretime": {},
+	"keys": {}, "scan": {}, "randomkey": {}, "dbsize": {}, "dump": {}, "object": {},
+	"sort_ro": {},
+	// hashes
+	"hget": {}, "hmget": {}, "hgetall": {}, "hkeys": {}, "hvals": {}, "hlen": {},
+	"hexists": {}, "hstrlen": {}, "hscan": {}, "hrandfield": {},
+	// lists
+	"lrange": {}, "lindex": {}, "llen": {}, "lpos": {},
+	// sets
+	"smembers": {}, "sismember": {}, "smismember": {}, "scard": {}, "srandmember": {},
+	"sscan": {}, "sinter": {}, "sintercard": {}, "sunion": {}, "sdiff": {},
+	// sorted sets
+	"zrange": {}, "zrangebyscore": {}, "zrevrange": {}, "zrevrangebyscore": {},
+	"zrangebylex": {}, "zrevrangebylex": {}, "zrank": {}, "zrevrank": {}, "zscore": {},
+	"zmscore": {}, "zcard": {}, "zcount": {}, "zlexcount": {}, "zscan": {},
+	"zrandmember": {}, "zinter": {}, "zintercard": {}, "zunion": {}, "zdiff": {},
+	// streams (XREADGROUP moves entries to the pending list, so it is not here)
+	"xrange": {}, "xrevrange": {}, "xlen": {}, "xread": {}, "xpending": {},
+	// geo
+	"geopos": {}, "geodist": {}, "geohash": {}, "georadius_ro": {},
+	"georadiusbymember_ro": {}, "geosearch": {},
+	// scripts declared read-only
+	"eval_ro": {}, "evalsha_ro": {}, "fcall_ro": {},
+	// server
+	"ping": {}, "echo": {}, "info": {}, "time": {}, "lastsave": {},
+}
+
+// readOnly reports whether cmd may safely run twice.
+func readOnly(cmd redis.Cmder) bool {
+	_, ok := readOnlyCommands[cmd.Name()]
+	return ok
+}
+
+// allReadOnly reports whether every command of a pipeline or transaction may
+// safely run twice. MULTI and EXEC frame a transaction and change nothing.
+func allReadOnly(cmds []redis.Cmder) bool {
+	for _, cmd := range cmds {
+		switch name := cmd.Name(); name {
+		case "multi", "exec":
+		default:
+			if _, ok := readOnlyCommands[name]; !ok {
+				return false
+			}
+		}
+	}
+	return true
 }

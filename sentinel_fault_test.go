@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/internal/redistest"
+	"github.com/redisguard/redisguard/internal/wire"
 )
 
 // sentinelSideBySide is a master with two replicas watched by three
@@ -174,7 +175,7 @@ func TestSentinelWritesInFlightAreNeverDoubled(t *testing.T) {
 					acked[i].Add(1)
 				case errors.Is(err, ErrMasterSwitched):
 					switched.Add(1) // written to the old master before the switch
-				case errors.Is(err, errWriteOnClosed) || strings.Contains(err.Error(), "use of closed network connection"):
+				case errors.Is(err, wire.ErrWriteOnClosed) || strings.Contains(err.Error(), "use of closed network connection"):
 					closedConn.Add(1)
 				}
 				time.Sleep(time.Millisecond)
@@ -229,7 +230,7 @@ func TestWrappedFailoverClientFollowsTheMaster(t *testing.T) {
 	if err := c.Set(ctx, "k", "before", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	oldBreaker := c.Breaker()
+	oldBreaker := liveBreaker(c)
 	old := g.Master()
 	if c.Nodes()[0].Addr != old.Addr() {
 		t.Fatalf("the node is %s, the master %s", c.Nodes()[0].Addr, old.Addr())
@@ -242,7 +243,7 @@ func TestWrappedFailoverClientFollowsTheMaster(t *testing.T) {
 	if addr := c.Nodes()[0].Addr; addr != newMaster.Addr() {
 		t.Fatalf("the node is %s after the failover, the new master %s", addr, newMaster.Addr())
 	}
-	if c.Breaker() == oldBreaker {
+	if liveBreaker(c) == oldBreaker {
 		t.Fatal("the new master kept the old master's breaker")
 	}
 	if v := newMaster.Client(t).Get(ctx, "k").Val(); v != "after" {

@@ -1,10 +1,15 @@
 package redisguard
 
 import (
-	"bytes"
-	"strconv"
+	"context"
+	"errors"
+	"net"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/outcome"
+	"github.com/redisguard/redisguard/internal/wire"
 )
 
 // IsConnectionSetup reports whether cmd is one that go-redis sends while it sets
@@ -25,58 +30,7 @@ func IsConnectionSetup(cmd redis.Cmder) bool {
 	if len(args) > 1 {
 		sub, _ = args[1].(string)
 	}
-	return isSetupName(name, sub)
-}
-
-// isSetupName reports whether a command named name, with sub as its first
-// argument, is one go-redis sends to set up a connection, spelled as it
-// spells them.
-func isSetupName(name, sub string) bool {
-	switch name {
-	case "hello", "auth", "select", "readonly":
-		return true
-	case "client":
-		switch sub {
-		case "setname", "setinfo", "tracking", "maint_notifications":
-			return true
-		}
-	}
-	return false
-}
-
-// isSetupRequest reports whether a request written to a connection, p (at
-// least its start), begins with a command go-redis sends to set up the
-// connection.
-func isSetupRequest(p []byte) bool {
-	if len(p) == 0 || p[0] != '*' {
-		return false
-	}
-	_, rest, ok := bytes.Cut(p, []byte("\r\n"))
-	if !ok {
-		return false
-	}
-	name, rest, ok := bulkArg(rest)
-	if !ok {
-		return false
-	}
-	sub, _, _ := bulkArg(rest)
-	return isSetupName(string(name), string(sub))
-}
-
-// bulkArg returns the bulk string p starts with and what follows it.
-func bulkArg(p []byte) (arg, rest []byte, ok bool) {
-	if len(p) == 0 || p[0] != '$' {
-		return nil, nil, false
-	}
-	header, rest, ok := bytes.Cut(p[1:], []byte("\r\n"))
-	if !ok {
-		return nil, nil, false
-	}
-	n, err := strconv.Atoi(string(header))
-	if err != nil || n < 0 || n+2 > len(rest) {
-		return nil, nil, false
-	}
-	return rest[:n], rest[n+2:], true
+	return wire.IsSetupName(name, sub)
 }
 
 // allConnectionSetup reports whether a pipeline holds connection setup only.
@@ -88,3 +42,58 @@ func allConnectionSetup(cmds []redis.Cmder) bool {
 	}
 	return len(cmds) > 0
 }
+
+// notSentError marks the failure of a new connection's handshake, so that it
+// is recognised however go-redis wraps it on the way back to the command: the
+// command that needed the connection was never written.
+type notSentError struct{ err error }
+
+func (e *notSentError) Error() string { return e.err.Error() }
+func (e *notSentError) Unwrap() error { return e.err }
+
+// NotSent tells code outside this package (the cache) that the command never
+// reached the server: a timeout here is the handshake's, not a slow reply.
+func (e *notSentError) NotSent() bool { return true }
+
+// notSentNetError is a notSentError over a net.Error, which it stays: code
+// written for go-redis asserts net.Error on timeouts.
+type notSentNetError struct {
+	notSentError
+	net net.Error
+}
+
+func (e *notSentNetError) Timeout() bool { return e.net.Timeout() }
+
+// Temporary is part of net.Error.
+//
+// Deprecated: as net.Error's.
+func (e *notSentNetError) Temporary() bool {
+	t, ok := e.net.(interface{ Temporary() bool })
+	return ok && t.Temporary()
+}
+
+// markNotSent marks err as the failure of a connection no command was written on.
+func markNotSent(err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return &notSentNetError{notSentError{err}, ne}
+	}
+	return &notSentError{err}
+}
+
+// errTable sorts the errors of a command for every part of the client that
+// handles one (see internal/outcome): the client's own sentinels are added to
+// what the table knows.
+var errTable = outcome.Table{
+	NotSent:  []error{ErrNotReady, wire.ErrWriteOnClosed},
+	Refused:  []error{ErrQueueFull, breaker.ErrOpen},
+	Switched: []error{ErrMasterSwitched},
+}
+
+// classify returns the kind and row of a command's error under ctx.
+func classify(ctx context.Context, err error) (outcome.Kind, outcome.Row) {
+	return errTable.OfCall(ctx, err, outcome.Command)
+}
+
+// kindOf returns the kind of err.
+func kindOf(err error) outcome.Kind { return errTable.Kind(err) }

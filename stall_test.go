@@ -101,8 +101,8 @@ func TestStallCostsOnlyTheStall(t *testing.T) {
 		checkStallCost(t, s.name, guarded, plainLoad, from, healed, keys)
 	}
 	t.Logf("breaker changes: %v", rec.breakerChanges())
-	if b := c.Breaker(); b.State() != breaker.StateClosed {
-		t.Errorf("breaker %v at the end", b.State())
+	if st := statusOf(c).State; st != breaker.StateClosed {
+		t.Errorf("breaker %v at the end", st)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"github.com/redisguard/redisguard/internal/wire"
 )
 
 // switchedError is the failure of a command whose connection went to a
@@ -68,21 +70,21 @@ func (e *switchedError) NotSent() bool { return e.refused }
 // made a switchedError, so that the new master is not taken for demoted.
 // Any other connection was cut at the switch: whatever it reads, it fails,
 // and so does any read that failed: the old server's failure is its own.
-func (c *timedConn) afterSwitch(p []byte, n int, err error) (int, error) {
+func (n *node) afterSwitch(c *wire.Conn, p []byte, read int, err error) (int, error) {
 	from := c.RemoteAddr().String()
-	if n > 0 && c.n.wasDemoted(from) {
-		if bytes.HasPrefix(p[:n], []byte("-READONLY ")) {
-			c.writeStamp.Store(writeFailed)
-			line, _, _ := bytes.Cut(p[:n], []byte("\r\n"))
-			return 0, &switchedError{from: from, to: c.n.address(), cause: serverReply(line[1:]), refused: true}
+	if read > 0 && n.wasDemoted(from) {
+		if bytes.HasPrefix(p[:read], []byte("-READONLY ")) {
+			c.Abandon()
+			line, _, _ := bytes.Cut(p[:read], []byte("\r\n"))
+			return 0, &switchedError{from: from, to: n.address(), cause: wire.Reply(line[1:]), refused: true}
 		}
-		return n, err
+		return read, err
 	}
-	c.writeStamp.Store(writeFailed)
-	if err == nil || n > 0 {
+	c.Abandon()
+	if err == nil || read > 0 {
 		err = net.ErrClosed
 	}
-	return 0, newSwitched(from, c.n.address(), err)
+	return 0, newSwitched(from, n.address(), err)
 }
 
 // wasDemoted reports whether addr is a master the node left after finding it
@@ -99,20 +101,20 @@ const maxSwitchReruns = 16
 
 // track registers a new connection of a node whose server may be replaced (a
 // Sentinel master), so that a switch cuts it at once.
-func (n *node) track(c *timedConn) {
+func (n *node) track(c *wire.Conn) {
 	if !n.master {
 		return
 	}
 	n.connsMu.Lock()
 	if n.conns == nil {
-		n.conns = make(map[*timedConn]struct{})
+		n.conns = make(map[*wire.Conn]struct{})
 	}
 	n.conns[c] = struct{}{}
 	n.connsMu.Unlock()
 }
 
 // untrack forgets a connection that closed.
-func (n *node) untrack(c *timedConn) {
+func (n *node) untrack(c *wire.Conn) {
 	if !n.master {
 		return
 	}
@@ -130,19 +132,19 @@ func (n *node) untrack(c *timedConn) {
 func (n *node) cutOld(old string) {
 	soft := n.wasDemoted(old)
 	gen := n.gen.Load()
-	var cut []*timedConn
+	var cut []*wire.Conn
 	n.connsMu.Lock()
 	for c := range n.conns {
 		// A demoted master's connections awaiting a reply are left to
 		// get it (see afterSwitch).
-		if c.gen != gen && (!soft || c.writeStamp.Load() == 0) {
+		if c.Gen() != gen && (!soft || c.Idle()) {
 			cut = append(cut, c)
 			delete(n.conns, c)
 		}
 	}
 	n.connsMu.Unlock()
 	for _, c := range cut {
-		conn := c.Conn
+		conn := c.NetConn()
 		if tc, ok := conn.(*tls.Conn); ok {
 			// Not tls.Conn.Close, which writes to a server that may be
 			// frozen.

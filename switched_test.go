@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/redisguard/redisguard/internal/outcome"
+	"github.com/redisguard/redisguard/internal/wire"
 )
 
 // What a failure on a connection to a master replaced since means: it counts
@@ -21,7 +22,7 @@ import (
 func TestSwitchedErrorOutcome(t *testing.T) {
 	timeout := &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
 	inFlight := newSwitched("10.0.0.1:6379", "10.0.0.2:6379", timeout)
-	refused := &switchedError{from: "10.0.0.1:6379", to: "10.0.0.2:6379", cause: serverReply("READONLY You can't write against a read only replica."), refused: true}
+	refused := &switchedError{from: "10.0.0.1:6379", to: "10.0.0.2:6379", cause: wire.Reply("READONLY You can't write against a read only replica."), refused: true}
 	cases := []struct {
 		name string
 		err  error
@@ -156,7 +157,7 @@ func TestSwitchCutsTheOldMastersConnections(t *testing.T) {
 		if !errors.Is(err, ErrMasterSwitched) || kindOf(err) != want || !strings.Contains(err.Error(), "10.0.0.2:6379") {
 			t.Errorf("demoted %v: the awaited reply failed with %v (outcome %v), want ErrMasterSwitched naming the new master, outcome %v", demoted, err, kindOf(err), want)
 		}
-		if _, err := idle.Write(request); !errors.Is(err, errWriteOnClosed) || kindOf(err) != outcome.NotSent {
+		if _, err := idle.Write(request); !errors.Is(err, wire.ErrWriteOnClosed) || kindOf(err) != outcome.NotSent {
 			t.Errorf("demoted %v: a write on the old master's idle connection: %v, want it refused before the write", demoted, err)
 		}
 		pending.Close()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -99,83 +98,4 @@ func TestTLSClientWithTheWrongCAFailsAtOnce(t *testing.T) {
 		t.Fatalf("the attempt failed %v after New, with a %v connect timeout", after, connectTimeout)
 	}
 	t.Logf("certificate error %v after New: %v", after.Round(time.Millisecond), err)
-}
-
-// A slow TLS server is probed, and the probe, which it does not answer in
-// Redis, leaves the handshake alone; a paused one is probed and times out.
-func TestSlowOrPausedTLSServerIsNotTakenForPlaintext(t *testing.T) {
-	t.Parallel()
-	ca := redistest.NewCA(t, "redisguard test CA")
-	cfg := &tls.Config{RootCAs: ca.Pool, ServerName: "127.0.0.1"}
-
-	t.Run("slow", func(t *testing.T) {
-		t.Parallel()
-		_, tlsAddr := redistest.StartTLSServer(t, ca)
-		proxy := redistest.NewProxy(t, tlsAddr)
-		proxy.Latency(2 * plaintextProbeDelay) // the handshake takes twice that
-		dial := newDialer(10*time.Second, 0, cfg)
-		conn, err := dial(context.Background(), "tcp", proxy.Addr())
-		if err != nil {
-			t.Fatalf("dial through 400 ms of latency: %v", err)
-		}
-		defer conn.Close()
-		if _, ok := conn.(*tls.Conn); !ok {
-			t.Fatalf("dialed a %T, want a *tls.Conn", conn)
-		}
-		if n := proxy.Accepted(); n != 2 {
-			t.Fatalf("the proxy accepted %d connections: want the handshake's and the probe's", n)
-		}
-	})
-	t.Run("paused", func(t *testing.T) {
-		t.Parallel()
-		srv, tlsAddr := redistest.StartTLSServer(t, ca)
-		srv.Stop()
-		t.Cleanup(srv.Continue)
-		const timeout = time.Second
-		start := time.Now()
-		_, err := newDialer(timeout, 0, cfg)(context.Background(), "tcp", tlsAddr)
-		took := time.Since(start)
-		var nerr net.Error
-		if errors.Is(err, ErrServerNotTLS) || !(errors.Is(err, context.DeadlineExceeded) || errors.As(err, &nerr) && nerr.Timeout()) {
-			t.Fatalf("dial to a paused TLS server: %v, want a timeout", err)
-		}
-		if took > timeout+time.Second {
-			t.Fatalf("the dial took %v with a %v timeout", took, timeout)
-		}
-	})
-}
-
-// A server that answers the ClientHello in plaintext fails the handshake at
-// once; the error says what it is.
-func TestPlaintextAnswerToTheHandshake(t *testing.T) {
-	t.Parallel()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		conn, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		buf := make([]byte, 4096)
-		_, _ = conn.Read(buf)
-		_, _ = conn.Write([]byte("-ERR unknown command\r\n"))
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		<-served
-	})
-	start := time.Now()
-	_, err = newDialer(10*time.Second, 0, &tls.Config{ServerName: "127.0.0.1"})(context.Background(), "tcp", ln.Addr().String())
-	var header tls.RecordHeaderError
-	if !errors.Is(err, ErrServerNotTLS) || !errors.As(err, &header) || !strings.Contains(err.Error(), `"-ERR "`) {
-		t.Fatalf("dial: %v; want ErrServerNotTLS wrapping the record header error", err)
-	}
-	if took := time.Since(start); took > 5*time.Second {
-		t.Fatalf("the dial took %v", took)
-	}
 }

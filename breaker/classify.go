@@ -1,13 +1,6 @@
 package breaker
 
-import (
-	"context"
-	"errors"
-
-	"github.com/redis/go-redis/v9"
-
-	"github.com/redisguard/redisguard/internal/outcome"
-)
+import "github.com/redisguard/redisguard/internal/circuit"
 
 // ErrSlowCall is the outcome to report for a call the server took longer than
 // SlowCallThreshold to answer (whether it then answered, or its caller gave
@@ -22,7 +15,7 @@ import (
 // wrapping both, e.g. fmt.Errorf("%w: %w", ErrSlowCall, ctx.Err()): IsExcluded
 // is false for it, so it counts. One that gave up before the threshold
 // reports its context's error, which is not counted.
-var ErrSlowCall = errors.New("breaker: slow call")
+var ErrSlowCall = circuit.ErrSlowCall
 
 // IsFailure is the default classifier: it reports whether err means that Redis
 // is unreachable, unable to serve or too slow (ErrSlowCall), as opposed to a
@@ -30,33 +23,10 @@ var ErrSlowCall = errors.New("breaker: slow call")
 // or the caller's own context ending. Its answers are the DefaultFailure
 // column of the outcome table that a redisguard.Client reads too; see the
 // package documentation for the table.
-func IsFailure(err error) bool {
-	if err == nil || err == redis.Nil {
-		return false
-	}
-	if errors.Is(err, ErrSlowCall) {
-		return true
-	}
-	if IsExcluded(err) || errors.Is(err, ErrOpen) {
-		return false
-	}
-	return outcome.Of(classifier.Kind(err), outcome.Command).DefaultFailure
-}
-
-// classifier sorts errors for IsFailure: it knows go-redis's and the
-// standard library's errors only.
-var classifier outcome.Table
+func IsFailure(err error) bool { return circuit.IsFailure(err) }
 
 // IsExcluded is the default exclusion rule: the caller's context ended, so the
 // call says nothing about Redis and is counted neither as a success nor as a
 // failure; unless the server had already been slower than the threshold
 // (ErrSlowCall), which counts.
-func IsExcluded(err error) bool {
-	if err == nil || errors.Is(err, ErrSlowCall) {
-		return false
-	}
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-}
-
-// errPanicked is the outcome Do reports for a function that panicked.
-var errPanicked = errors.New("breaker: the call panicked")
+func IsExcluded(err error) bool { return circuit.IsExcluded(err) }

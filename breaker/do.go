@@ -1,6 +1,10 @@
 package breaker
 
-import "context"
+import (
+	"context"
+
+	"github.com/redisguard/redisguard/internal/circuit"
+)
 
 // Do runs fn under b. When b refuses the call (ErrOpen), or fn fails with an
 // error b counts as a failure, Do returns fallback(ctx, err) instead: the answer
@@ -22,7 +26,7 @@ func Do[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, err
 	panicked := true
 	defer func() {
 		if panicked {
-			b.Done(t, errPanicked)
+			b.Done(t, circuit.ErrPanicked)
 		}
 	}()
 	v, err := fn(ctx)

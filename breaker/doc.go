@@ -11,8 +11,8 @@
 // it again. The open time is MinOpenTimeout (default 100 ms) after closed and
 // doubles at every reopening, up to OpenTimeout (default 5 s): a short stall
 // costs about its length, a server that stays sick sees ever fewer probes.
-// ServerAnswered ends the open time at once, when the caller sees the server
-// answer again (a reply in time to a call made before the breaker opened).
+// A reply in time to a call made before the breaker opened ends the open time
+// at once, when a redisguard.Client sees one: the server answers again.
 //
 // # Using it
 //
@@ -21,28 +21,20 @@
 // state is ignored, as in gobreaker: a late reply from before an outage cannot
 // open the breaker again or close it.
 //
-// Record counts an outcome observed apart from an admitted call, such as a
-// reply timed on the connection it arrived on; it counts only while the
-// breaker is closed, since a half-open breaker judges its probes alone
-// (Ticket.Probe tells them apart). RecordSuccess counts a success as
-// Record(nil) does, into a Tally: a counter that one source used by one
-// goroutine at a time (a connection, say) keeps in its own memory, which the
-// breaker adds up with its window whenever it judges it. Counting a success
-// then writes no memory that another core reads or writes.
-//
-// While closed, Allow, Done, Record and RecordSuccess take no lock and
-// allocate nothing: every
+// While closed, Allow and Done take no lock and allocate nothing: every
 // command of a busy service passes through them. gobreaker remains the state
 // machine (opening, half-open probes, closing, reopening, OnStateChange), but
 // a closed breaker counts outcomes itself, in counters that callers on
 // different cores do not share, and tells gobreaker to open when a rule
 // trips. A refusal while open takes no lock either. Half-open calls, a
-// handful, go through gobreaker's lock.
+// handful, go through gobreaker's lock. A redisguard.Client also counts the
+// successes and slow replies it measures on each connection, in memory of
+// that connection's own.
 //
 // # What counts as a failure
 //
 // Settings.IsExcluded, then Settings.IsFailure, decide for every error
-// reported with Done or Record; a nil error is a success without asking
+// reported with Done; a nil error is a success without asking
 // them. IsFailure, the default classifier, counts a failure when the server
 // cannot serve, and a success when a reply shows it working, even an error
 // reply; the default IsExcluded leaves out the caller's own context ending.

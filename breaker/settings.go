@@ -1,11 +1,10 @@
 package breaker
 
 import (
-	"cmp"
 	"errors"
-	"fmt"
-	"math"
 	"time"
+
+	"github.com/redisguard/redisguard/internal/circuit"
 )
 
 // Defaults of the zero Settings.
@@ -33,10 +32,6 @@ const (
 // stopped server (SIGSTOP, a fork that stalls it, a long script) is judged
 // about half a second after it stopped, once the calls then in flight pass it.
 const DefaultSlowCallThreshold = 500 * time.Millisecond
-
-// windowBuckets is how many buckets the rolling window is cut into: the ratio
-// rule forgets old calls a tenth of the window at a time.
-const windowBuckets = 10
 
 // Settings configures a Breaker. The zero Settings has every default.
 type Settings struct {
@@ -68,8 +63,7 @@ type Settings struct {
 	// it was closed; every reopening from half-open (the probes failed)
 	// doubles it, up to OpenTimeout, and closing starts it again. A short
 	// stall thus costs about its own length, and a server that stays sick
-	// sees ever fewer probes. Whatever the open time, a reply to a call made
-	// before the breaker opened ends it (see ServerAnswered). Zero means
+	// sees ever fewer probes. Zero means
 	// 100 ms when OpenTimeout is zero too, and OpenTimeout otherwise (a
 	// fixed open time, as before this field existed). It must not be
 	// negative, nor exceed OpenTimeout.
@@ -100,46 +94,6 @@ type Settings struct {
 	OnStateChange func(from, to State)
 }
 
-func (s Settings) withDefaults() Settings {
-	if s.Name == "" {
-		s.Name = DefaultName
-	}
-	if s.ConsecutiveFailures == 0 {
-		s.ConsecutiveFailures = DefaultConsecutiveFailures
-	}
-	if s.FailureRatio == 0 {
-		s.FailureRatio = DefaultFailureRatio
-	}
-	if s.MinRequests == 0 {
-		s.MinRequests = DefaultMinRequests
-	}
-	if s.Window == 0 {
-		s.Window = DefaultWindow
-	}
-	if s.MinOpenTimeout == 0 {
-		s.MinOpenTimeout = s.OpenTimeout
-		if s.OpenTimeout == 0 {
-			s.MinOpenTimeout = DefaultMinOpenTimeout
-		}
-	}
-	if s.OpenTimeout == 0 {
-		s.OpenTimeout = DefaultOpenTimeout
-	}
-	if s.HalfOpenRequests == 0 {
-		s.HalfOpenRequests = DefaultHalfOpenRequests
-	}
-	if s.SlowCallThreshold == 0 {
-		s.SlowCallThreshold = DefaultSlowCallThreshold
-	}
-	if s.IsFailure == nil {
-		s.IsFailure = IsFailure
-	}
-	if s.IsExcluded == nil {
-		s.IsExcluded = IsExcluded
-	}
-	return s
-}
-
 // SettingsError reports an invalid Settings field.
 type SettingsError struct {
 	Field  string
@@ -150,29 +104,45 @@ func (e *SettingsError) Error() string {
 	return "breaker: invalid Settings." + e.Field + ": " + e.Reason
 }
 
-func (s Settings) validate() error {
+// circuit returns s as the state machine's settings.
+func (s Settings) circuit() circuit.Settings {
+	c := circuit.Settings{
+		Name:                s.Name,
+		ConsecutiveFailures: s.ConsecutiveFailures,
+		FailureRatio:        s.FailureRatio,
+		MinRequests:         s.MinRequests,
+		Window:              s.Window,
+		OpenTimeout:         s.OpenTimeout,
+		MinOpenTimeout:      s.MinOpenTimeout,
+		HalfOpenRequests:    s.HalfOpenRequests,
+		SlowCallThreshold:   s.SlowCallThreshold,
+		IsFailure:           s.IsFailure,
+		IsExcluded:          s.IsExcluded,
+	}
+	if on := s.OnStateChange; on != nil {
+		c.OnStateChange = func(from, to circuit.State) { on(State(from), State(to)) }
+	}
+	return c
+}
+
+// settingsErrors returns the state machine's validation errors as the
+// package's own.
+func settingsErrors(err error) error {
 	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, &SettingsError{Field: field, Reason: fmt.Sprintf(format, args...)})
-	}
-	if r := s.FailureRatio; math.IsNaN(r) || r < 0 || r > 1 {
-		bad("FailureRatio", "is %v: it must lie in (0, 1]", r)
-	}
-	if s.Window < 0 {
-		bad("Window", "is %v: it must not be negative", s.Window)
-	} else if s.Window > 0 && s.Window < windowBuckets*time.Millisecond {
-		bad("Window", "is %v: it must be at least %v", s.Window, windowBuckets*time.Millisecond)
-	}
-	if s.OpenTimeout < 0 {
-		bad("OpenTimeout", "is %v: it must not be negative", s.OpenTimeout)
-	}
-	if s.MinOpenTimeout < 0 {
-		bad("MinOpenTimeout", "is %v: it must not be negative", s.MinOpenTimeout)
-	} else if open := cmp.Or(s.OpenTimeout, DefaultOpenTimeout); s.OpenTimeout >= 0 && s.MinOpenTimeout > open {
-		bad("MinOpenTimeout", "is %v: it must not exceed OpenTimeout (%v)", s.MinOpenTimeout, open)
-	}
-	if s.SlowCallThreshold < 0 {
-		bad("SlowCallThreshold", "is %v: it must not be negative", s.SlowCallThreshold)
+	for _, e := range unjoin(err) {
+		var ce *circuit.SettingsError
+		if errors.As(e, &ce) {
+			e = &SettingsError{Field: ce.Field, Reason: ce.Reason}
+		}
+		errs = append(errs, e)
 	}
 	return errors.Join(errs...)
+}
+
+// unjoin returns the errors an errors.Join result holds, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }

@@ -1,7 +1,5 @@
 package breaker
 
-import "github.com/sony/gobreaker/v2"
-
 // State is the breaker's state.
 type State int
 
@@ -26,16 +24,5 @@ func (s State) String() string {
 		return "open"
 	default:
 		return "unknown"
-	}
-}
-
-func fromGobreaker(s gobreaker.State) State {
-	switch s {
-	case gobreaker.StateHalfOpen:
-		return StateHalfOpen
-	case gobreaker.StateOpen:
-		return StateOpen
-	default:
-		return StateClosed
 	}
 }

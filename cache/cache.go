@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/redisguard/redisguard/internal/typednil"
 )
 
 // Loader reads one record from the source of truth, or returns ErrNotFound.
@@ -48,7 +50,7 @@ type Cache[V any] struct {
 // field; a nil client, typed or not, is one too.
 func New[V any](rdb redis.UniversalClient, opts Options) (*Cache[V], error) {
 	var errs optionErrors
-	if rdb == nil || isNilInterface(rdb) {
+	if typednil.Is(rdb) {
 		errs.add("rdb", "(the Redis client) is a nil %T: pass a *redisguard.Client or a go-redis client", rdb)
 	}
 	opts, err := opts.withDefaults()

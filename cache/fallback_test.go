@@ -58,14 +58,8 @@ func TestRedisFailingFallsBackToTheLoader(t *testing.T) {
 			srv.Stop()
 			t.Cleanup(srv.Continue)
 		}, nil},
-		{"breaker open", func(t *testing.T, _ *redistest.Server, rdb *redisguard.Client) {
-			for range breaker.DefaultConsecutiveFailures {
-				ticket, err := rdb.Breaker().Allow()
-				if err != nil {
-					t.Fatal(err)
-				}
-				rdb.Breaker().Done(ticket, breaker.ErrSlowCall)
-			}
+		{"breaker open", func(t *testing.T, srv *redistest.Server, rdb *redisguard.Client) {
+			srv.RunEndlessScript(t) // BUSY replies: failures
 		}, func(err error) bool { return errors.Is(err, breaker.ErrOpen) }},
 		{"client not ready", func(t *testing.T, srv *redistest.Server, rdb *redisguard.Client) {
 			srv.Kill()
@@ -78,7 +72,11 @@ func TestRedisFailingFallsBackToTheLoader(t *testing.T) {
 		t.Run(fault.name, func(t *testing.T) {
 			t.Parallel()
 			srv := redistest.StartServer(t)
-			rdb := guarded(t, srv.Addr())
+			// The breaker stays open for the rest of the test once it opened:
+			// no probe reaches the server while the Gets are counted.
+			rdb := guarded(t, srv.Addr(), func(o *redisguard.Options) {
+				o.Breaker = breaker.Settings{OpenTimeout: time.Minute, MinOpenTimeout: time.Minute}
+			})
 			var fb fallbacks
 			c := newCache(t, rdb, cache.Options{Prefix: "fb:", OnFallback: fb.record})
 			src := newSource(5)
@@ -142,7 +140,7 @@ func TestPausedRedisDelaysAGetByTheBudgetAtMost(t *testing.T) {
 	slices.Sort(latencies)
 	p50, p99, worst := latencies[calls/2], latencies[calls*99/100], latencies[calls-1]
 	t.Logf("Redis paused, budget %v, loader %v: %d Gets, p50 %v, p99 %v, max %v; breaker %v",
-		budget, loaderTime, calls, p50.Round(time.Microsecond), p99.Round(time.Microsecond), worst.Round(time.Microsecond), rdb.Breaker().State())
+		budget, loaderTime, calls, p50.Round(time.Microsecond), p99.Round(time.Microsecond), worst.Round(time.Microsecond), breakerState(rdb))
 	// go-redis itself sometimes overruns a context deadline against a paused
 	// server (a new connection's handshake waits for ReadTimeout, 200 ms here,
 	// even with a plain client): the slack covers that, not the cache.

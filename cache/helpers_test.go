@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard"
+	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/cache"
 )
 
@@ -206,4 +207,10 @@ func (l *resultLog) count(r cache.Result) int {
 		}
 	}
 	return n
+}
+
+// breakerState is the state of rdb's breaker.
+func breakerState(rdb *redisguard.Client) breaker.State {
+	s, _ := rdb.Breaker()
+	return s.State
 }

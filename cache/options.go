@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"reflect"
 	"time"
+
+	"github.com/redisguard/redisguard/internal/typednil"
 )
 
 // Defaults of Options.
@@ -156,7 +157,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.NegativeTTL < 0 {
 		errs.add("NegativeTTL", "is %v: it must not be negative", o.NegativeTTL)
 	}
-	if isNilInterface(o.Codec) {
+	if o.Codec != nil && typednil.Is(o.Codec) { // nil: the default codec
 		errs.add("Codec", "is a nil %T: leave it nil for the default or give a usable codec", o.Codec)
 	}
 	switch {
@@ -212,19 +213,4 @@ func defaultName(prefix string) string {
 		return "default"
 	}
 	return prefix
-}
-
-// isNilInterface reports whether v is nil or holds a nil pointer, map, slice,
-// channel or function: a typed nil, which passes a v != nil check and then
-// panics when used.
-func isNilInterface(v any) bool {
-	if v == nil {
-		return false // an unset optional field, not a typed nil
-	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func, reflect.Interface:
-		return rv.IsNil()
-	}
-	return false
 }

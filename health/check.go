@@ -127,8 +127,8 @@ func failed(res Result, err error) Result {
 // observe reads the state of c, of its breaker and of each of its servers.
 func observe(c *redisguard.Client) Result {
 	res := Result{State: c.State(), HasState: true}
-	if b := c.Breaker(); b != nil {
-		res.Breaker, res.HasBreaker = b.State(), true
+	if b, ok := c.Breaker(); ok {
+		res.Breaker, res.HasBreaker = b.State, true
 	}
 	for _, n := range c.Nodes() {
 		res.Nodes = append(res.Nodes, observeNode(n))

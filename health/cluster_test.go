@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -112,16 +113,7 @@ func TestClusterReadinessNamesTheNodesThatAreDown(t *testing.T) {
 	}
 
 	// Another master's breaker opens: a warning too, while the third serves.
-	var b2 *breaker.Breaker
-	for _, n := range c.Nodes() {
-		if n.Addr == m2 {
-			b2 = n.Breaker
-		}
-	}
-	for range breaker.DefaultConsecutiveFailures {
-		ticket, _ := b2.Allow()
-		b2.Done(ticket, breaker.ErrSlowCall)
-	}
+	openBreaker(t, c, masters[2], keysOf(100)...)
 	a, b = get(t, ready)
 	if a.code != http.StatusOK || b.Status != "healthy" || b.Nodes[m2] != "ready (circuit breaker open)" ||
 		!strings.Contains(b.Warning, m2+" ready (circuit breaker open)") || !strings.Contains(b.Warning, m1) {
@@ -190,4 +182,13 @@ func TestClusterReadinessWithAPausedNode(t *testing.T) {
 		}
 	}
 	t.Logf("8 answers 200 with a paused node, the slowest in %v: %v", slowest.Round(time.Millisecond), seen)
+}
+
+// keysOf returns n keys, which the cluster spreads over its masters.
+func keysOf(n int) []string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = "key:" + strconv.Itoa(i)
+	}
+	return keys
 }

@@ -46,9 +46,7 @@ func (n NodeResult) Message() string { return n.redact.text(describe(n.Err)) }
 // observeNode reads one server of a client, as Client.Nodes reports it.
 func observeNode(s redisguard.NodeStatus) NodeResult {
 	n := NodeResult{Addr: s.Addr, State: s.State}
-	if s.Breaker != nil {
-		n.Breaker, n.HasBreaker = s.Breaker.State(), true
-	}
+	n.Breaker, n.HasBreaker = s.Breaker.State, s.HasBreaker
 	switch {
 	case s.State == redisguard.StateClosed:
 		n.Err = redisguard.ErrClosed

@@ -54,18 +54,8 @@ func TestReadinessAndTheBreaker(t *testing.T) {
 	if err := c.Ping(context.Background()).Err(); err != nil { // dials the pool's connection
 		t.Fatal(err)
 	}
-	b := c.Breaker()
-	for range breaker.DefaultConsecutiveFailures {
-		ticket, err := b.Allow()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.Done(ticket, breaker.ErrSlowCall)
-	}
+	openBreaker(t, c, srv)
 	opened := time.Now()
-	if b.State() != breaker.StateOpen {
-		t.Fatalf("breaker %v, want open", b.State())
-	}
 
 	// Open: answered from the breaker, without a PING.
 	requests := proxy.Requests()
@@ -85,7 +75,10 @@ func TestReadinessAndTheBreaker(t *testing.T) {
 
 	// Half-open: the readiness PINGs are the breaker's probes, and close it
 	// after HalfOpenRequests (3) successes, with no other traffic.
-	redistest.Eventually(t, 2*time.Second, "half-open", func() bool { return b.State() == breaker.StateHalfOpen })
+	redistest.Eventually(t, 2*time.Second, "half-open", func() bool {
+		s, _ := c.Breaker()
+		return s.State == breaker.StateHalfOpen
+	})
 	a, body = get(t, ready)
 	if a.code != http.StatusOK || body.Breaker != "half-open" || body.Warning != "circuit breaker half-open" {
 		t.Fatalf("readiness, first half-open probe: %d %s", a.code, a.body)

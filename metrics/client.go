@@ -134,16 +134,13 @@ func (cc *clientCollector) Collect(ch chan<- prometheus.Metric) {
 	labels := cc.labels.labelAll(nodes)
 	for i, n := range nodes {
 		node := labels[i]
-		var current breaker.State
-		if n.Breaker != nil {
-			current = n.Breaker.State()
-		}
+		current := n.Breaker.State
 		if node == otherNode {
 			others = true
 			for i, s := range clientStates {
 				otherStates[i] += oneIf(s == n.State)
 			}
-			if n.Breaker != nil {
+			if n.HasBreaker {
 				otherBreaker = true
 				for i, s := range breakerStates {
 					otherBreakers[i] += oneIf(s == current)
@@ -154,7 +151,7 @@ func (cc *clientCollector) Collect(ch chan<- prometheus.Metric) {
 		for _, s := range clientStates {
 			ch <- prometheus.MustNewConstMetric(cc.nodeState, prometheus.GaugeValue, oneIf(s == n.State), node, s.String())
 		}
-		if n.Breaker == nil {
+		if !n.HasBreaker {
 			continue
 		}
 		for _, s := range breakerStates {

@@ -162,10 +162,7 @@ func TestLifecycleMetrics(t *testing.T) {
 		return gather(t, reg).value("redis_client_state", "state=ready") == 1
 	})
 
-	for range breaker.DefaultConsecutiveFailures {
-		ticket, _ := c.Breaker().Allow()
-		c.Breaker().Done(ticket, breaker.ErrSlowCall)
-	}
+	openBreaker(t, c, srv)
 	_ = c.Get(ctx, "k").Err()
 	g = gather(t, reg)
 	if g.value("redis_breaker_state", node, "state=open") != 1 || g.value("redis_breaker_state", node, "state=closed") != 0 {

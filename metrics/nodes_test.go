@@ -155,11 +155,7 @@ func TestSentinelFailoverLeavesNoStaleBreaker(t *testing.T) {
 	})
 	oldNode, newNode := "node="+master.Addr(), "node="+replica.Addr()
 
-	b := c.Breaker()
-	for range breaker.DefaultConsecutiveFailures {
-		ticket, _ := b.Allow()
-		b.Done(ticket, breaker.ErrSlowCall)
-	}
+	openBreaker(t, c, master)
 	g := gather(t, reg)
 	if g.value("redis_breaker_state", oldNode, "state=open") != 1 || g.value("redis_breaker_transitions_total", oldNode, "from=closed", "to=open") != 1 {
 		t.Fatalf("the old master's breaker is not shown open: state %v, transitions %v",

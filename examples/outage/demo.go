@@ -163,7 +163,8 @@ func run(ctx context.Context, out io.Writer, t timing) (summary, error) {
 		Recovery:   time.Duration(d.recovery.Load()),
 	}
 	s.Requests = s.FromCache + s.FromLoader + s.Errors
-	d.say("redis: %v, breaker %v; done", rdb.State(), rdb.Breaker().State())
+	b, _ := rdb.Breaker()
+	d.say("redis: %v, breaker %v; done", rdb.State(), b.State)
 	return s, ctx.Err()
 }
 

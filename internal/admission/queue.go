@@ -1,12 +1,23 @@
-// Package admission is the queue limit of a redisguard.Client: the count of
-// the commands in flight plus those waiting, against Options.QueueLimit.
+// Package admission decides what may start: commands, against the queue
+// limit of a redisguard.Client (Queue: the count of the commands in flight
+// plus those waiting, against Options.QueueLimit), and new connections of a
+// node (DialGate).
 //
-// Contract: a Queue of limit L never holds more than L slots at once, however
+// Contract of the Queue: a Queue of limit L never holds more than L slots at once, however
 // many goroutines take and release; TakeOne and Take refuse (or take fewer)
 // only when every stripe was full as they looked; each slot taken is given
 // back exactly once, by ReleaseOne with the stripe TakeOne reported or by
 // Release with the Hold Take returned. Taking and releasing one slot takes no
 // lock and allocates nothing.
+//
+// Contract of the DialGate: PoolSize dials go through at once, then one per
+// 1/rate s, plus one for every Refund (a dial that failed, a connection
+// closed cleanly). After Busy (the server refused a connection for max
+// clients) no dial goes through for a pause that doubles with each Busy,
+// from 100 ms to 3 s; after it one dial tries alone until Accepted (or a
+// Refund, or a second), and a dial whose pool idles tries early. Take waits
+// within its context, and fails with ErrDialPaused when that ends during a
+// pause, or with the client's closed error when the client closes.
 package admission
 
 import (

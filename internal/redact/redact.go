@@ -1,6 +1,12 @@
 // Package redact hides credentials in texts that may quote them: errors,
 // events, health answers. It is shared by the client and its health
 // endpoints, which hide the credentials of plain go-redis clients as well.
+//
+// Contract: Text replaces every given secret, and its escaped forms, by
+// Mask. URL shows a Redis URL with no user info and no value of a query
+// parameter whose name may hold a secret, however badly the URL is written;
+// QuerySecrets and RawURLPassword find those values for Text, and URLError
+// describes a url.Parse error without quoting any of them.
 package redact
 
 import (

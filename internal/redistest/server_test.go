@@ -146,3 +146,20 @@ func TestSentinelKnowsItsMaster(t *testing.T) {
 		t.Fatalf("sentinel reports master %s, want %s", got, master.Addr())
 	}
 }
+
+func TestRunEndlessScriptMakesTheServerBusyUntilStopped(t *testing.T) {
+	srv := StartServer(t)
+	c := srv.Client(t)
+	ctx := context.Background()
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	stop := srv.RunEndlessScript(t)
+	if err := c.Get(ctx, "k").Err(); err == nil || !strings.HasPrefix(err.Error(), "BUSY") {
+		t.Fatalf("GET while the script runs: %v, want BUSY", err)
+	}
+	stop()
+	if err := c.Get(ctx, "k").Err(); err != redis.Nil {
+		t.Fatalf("GET once the script was killed: %v, want redis.Nil", err)
+	}
+}

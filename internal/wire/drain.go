@@ -1,13 +1,14 @@
-package redisguard
+package wire
 
 import (
+	"context"
 	"sync"
 	"time"
 
 	"github.com/redisguard/redisguard/internal/outcome"
 )
 
-// drainer drains the connections go-redis threw away with a reply pending
+// Drainer drains the connections go-redis threw away with a reply pending
 // because the caller's deadline passed (or a timeout shorter than the
 // breaker's slow-call threshold): each is read until its first reply byte or
 // the threshold, counted from the write (from the first event of the node's
@@ -15,39 +16,52 @@ import (
 // never opens the breaker on a healthy server, while a server that does not
 // answer within the threshold, a paused one say, is counted however short the
 // callers' deadlines are.
-type drainer struct {
-	c      *Client
+type Drainer struct {
+	closing      context.Context // done once the client closes: drains end uncounted
+	goBackground func(func()) bool
+	epoch        time.Time // the zero of the Endpoints' Now
+	now          func() int64
+
 	mu     sync.Mutex
-	conns  map[*timedConn]struct{}
+	conns  map[*Conn]struct{}
 	closed bool
+}
+
+// NewDrainer returns the drainer of a client whose connections' system
+// clock is now, counted from epoch. It drains on goroutines that
+// goBackground starts, unless it reports the client closing; closing is done
+// when it closes.
+func NewDrainer(closing context.Context, goBackground func(func()) bool, epoch time.Time, now func() int64) *Drainer {
+	return &Drainer{closing: closing, goBackground: goBackground, epoch: epoch, now: now, conns: make(map[*Conn]struct{})}
 }
 
 // start drains tc in the background and reports true, or reports false when
 // tc must simply be closed: the client is closing, or its node already drains
 // as many connections as its pool holds.
-func (d *drainer) start(tc *timedConn, stamp uint64) bool {
-	b := tc.n.breaker.Load()
+func (d *Drainer) start(tc *Conn, stamp uint64) bool {
+	e := tc.e
+	b := e.Owner.Breaker()
 	if b == nil {
 		return false
 	}
 	// From the reply clock's first event after the write, or now: no earlier
 	// than the write, so that a server is never given less than the threshold.
-	deadline := d.c.epoch.Add(time.Duration(tc.n.replies.writtenBy(stamp, d.c.clock())) + b.SlowCallThreshold())
+	deadline := d.epoch.Add(time.Duration(e.Clock.WrittenBy(stamp, d.now())) + b.SlowCallThreshold())
 	if !time.Now().Before(deadline) {
 		if tc.current() {
-			tc.n.chargeSlow(b, stamp) // already late, and abandoned before a read noticed
+			e.Owner.Slow(b, stamp) // already late, and abandoned before a read noticed
 		}
 		return false
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed || tc.n.draining.Load() >= int32(tc.n.dials.burst) {
+	if d.closed || e.draining.Load() >= e.MaxDrains {
 		return false
 	}
-	tc.n.draining.Add(1)
+	e.draining.Add(1)
 	d.conns[tc] = struct{}{}
-	if !d.c.goBackground(func() { d.drain(tc, stamp, deadline) }) {
-		tc.n.draining.Add(-1)
+	if !d.goBackground(func() { d.drain(tc, stamp, deadline) }) {
+		e.draining.Add(-1)
 		delete(d.conns, tc)
 		return false
 	}
@@ -60,10 +74,11 @@ func (d *drainer) start(tc *timedConn, stamp uint64) bool {
 // are in a hurry refills at the speed of the server instead of the dial rate
 // (a pool kept small by its own pacing would keep the deadlines failing), and
 // an open breaker hears that the server answers. No reply is a slow call.
-func (d *drainer) drain(tc *timedConn, stamp uint64, deadline time.Time) {
+func (d *Drainer) drain(tc *Conn, stamp uint64, deadline time.Time) {
+	e := tc.e
 	defer func() {
 		_ = tc.Conn.Close()
-		tc.n.draining.Add(-1)
+		e.draining.Add(-1)
 		d.mu.Lock()
 		delete(d.conns, tc)
 		d.mu.Unlock()
@@ -73,19 +88,19 @@ func (d *drainer) drain(tc *timedConn, stamp uint64, deadline time.Time) {
 	}
 	var one [1]byte
 	n, err := tc.Conn.Read(one[:])
-	b := tc.n.breaker.Load()
+	b := e.Owner.Breaker()
 	switch {
-	case b == nil || d.c.ctx.Err() != nil || !tc.current():
+	case b == nil || d.closing.Err() != nil || !tc.current():
 	case n > 0:
-		tc.n.dials.refund()
-		tc.n.answered(b, stamp)
+		e.Owner.Refund()
+		e.Owner.Answered(b, stamp)
 	case outcome.IsTimeout(err):
-		tc.n.chargeSlow(b, stamp)
+		e.Owner.Slow(b, stamp)
 	}
 }
 
-// stop ends every drain at once, uncounted: the client is closing.
-func (d *drainer) stop() {
+// Stop ends every drain at once, uncounted: the client is closing.
+func (d *Drainer) Stop() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.closed = true

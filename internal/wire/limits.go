@@ -1,4 +1,4 @@
-package redisguard
+package wire
 
 import (
 	"bytes"
@@ -9,64 +9,19 @@ import (
 )
 
 // ErrReplyTooLarge is the error of a connection whose server sent a reply
-// declaring more than the Options.MaxReply… limits allow: a bulk string, an
-// aggregate, a nesting or a line too large. The connection is failed before
-// go-redis allocates for the reply; the error wrapping it names the server and
-// the limit.
+// declaring more than its Limits allow (redisguard.ErrReplyTooLarge).
 var ErrReplyTooLarge = errors.New("redisguard: reply too large")
 
-// Defaults of the reply limits, none of which a legitimate reply reaches in
-// practice.
-const (
-	// DefaultMaxReplyBulkBytes is Redis's own proto-max-bulk-len.
-	DefaultMaxReplyBulkBytes = 512 << 20
-	// DefaultMaxReplyElements lets the aggregates of one reply reserve no more
-	// than 512 MiB between them (go-redis holds each element in a 16-byte
-	// interface).
-	DefaultMaxReplyElements = 32 << 20
-	// DefaultMaxReplyDepth is far deeper than any reply of Redis (a Lua table
-	// converts to a few levels; hiredis long stopped at 7).
-	DefaultMaxReplyDepth = 512
-	// DefaultMaxReplyLineBytes bounds a status, error, number or header line.
-	DefaultMaxReplyLineBytes = 1 << 20
-)
+// Limits bound the replies a connection reads (the Options.MaxReply… fields,
+// validated): a bulk string's length, the elements of one reply's
+// aggregates, their depth and any line's length.
+type Limits struct {
+	Bulk, Elements, Depth, Line int64
+}
 
-// maxReplyLimit bounds every limit, so that a header's value checked digit by
+// MaxLimit bounds every limit, so that a header's value checked digit by
 // digit against one never overflows.
-const maxReplyLimit = 1 << 50
-
-// replyLimits are the Options.MaxReply… limits, validated.
-type replyLimits struct {
-	bulk, elements, depth, line int64
-}
-
-// replyLimits validates the Options.MaxReply… fields: zero means the default.
-func (o *Options) replyLimits() (replyLimits, []error) {
-	var errs []error
-	l := replyLimits{bulk: o.MaxReplyBulkBytes, elements: o.MaxReplyElements, depth: int64(o.MaxReplyDepth), line: int64(o.MaxReplyLineBytes)}
-	for _, f := range []struct {
-		field string
-		value *int64
-		def   int64
-	}{
-		{"MaxReplyBulkBytes", &l.bulk, DefaultMaxReplyBulkBytes},
-		{"MaxReplyElements", &l.elements, DefaultMaxReplyElements},
-		{"MaxReplyDepth", &l.depth, DefaultMaxReplyDepth},
-		{"MaxReplyLineBytes", &l.line, DefaultMaxReplyLineBytes},
-	} {
-		switch {
-		case *f.value < 0 || *f.value > maxReplyLimit:
-			errs = append(errs, optionErrorf(f.field, "is %d: it must be between 1 and %d (0 means %d)", *f.value, int64(maxReplyLimit), f.def))
-		case *f.value == 0:
-			*f.value = f.def
-		}
-	}
-	if l.line < 16 {
-		// A line must hold any header within the other limits.
-		errs = append(errs, optionErrorf("MaxReplyLineBytes", "is %d: it must be at least 16, to hold a header", l.line))
-	}
-	return l, errs
-}
+const MaxLimit = 1 << 50
 
 // replyLimitError says which limit a server's reply broke.
 type replyLimitError struct {
@@ -87,17 +42,17 @@ func (e *replyLimitError) Is(target error) bool { return target == ErrReplyTooLa
 // follow the replies after it.
 var errMalformedReply = errors.New("redisguard: malformed reply")
 
-// replyScanner follows the RESP stream a connection reads, incrementally over
+// Scanner follows the RESP stream a connection reads, incrementally over
 // whatever the reads return, and refuses a reply whose header declares more
 // than its limits before the bytes of that header reach go-redis, which
 // allocates for a header as soon as it has its line: a bulk string's length,
 // an aggregate's elements (all of one reply's aggregates together, since each
 // header reserves its elements at once), its depth, and any line's length. It
 // reads only the headers and lines: a bulk string's body is skipped by count.
-// The zero scanner, with its limits set, is at the start of a reply. It is
-// used by one reader at a time, as a connection's reads are.
-type replyScanner struct {
-	lim    *replyLimits
+// A Scanner with its Limits set and nothing else is at the start of a reply.
+// It is used by one reader at a time, as a connection's reads are.
+type Scanner struct {
+	Limits *Limits
 	skip   int64 // bytes of a bulk string's body and CRLF still to come
 	line   int64 // bytes of the current line so far
 	num    int64 // the current header's value so far
@@ -117,9 +72,9 @@ type openAggregate struct {
 	attr bool  // an attribute, which precedes a reply and is not an element
 }
 
-// scan follows p, the next bytes read, and returns an error when they break
+// Scan follows p, the next bytes read, and returns an error when they break
 // a limit: the reply containing them must not reach go-redis.
-func (s *replyScanner) scan(p []byte) error {
+func (s *Scanner) Scan(p []byte) error {
 	if s.err != nil {
 		return s.err
 	}
@@ -144,8 +99,8 @@ func (s *replyScanner) scan(p []byte) error {
 			seg = p[:i]
 		}
 		s.line += int64(len(seg))
-		if s.line > s.lim.line {
-			s.err = &replyLimitError{what: "a line of a length", field: "MaxReplyLineBytes", limit: s.lim.line}
+		if s.line > s.Limits.Line {
+			s.err = &replyLimitError{what: "a line of a length", field: "MaxReplyLineBytes", limit: s.Limits.Line}
 			return s.err
 		}
 		if isHeader(s.kind) {
@@ -178,7 +133,7 @@ func isHeader(kind byte) bool {
 
 // digits adds seg, part of the current header's line, to its value, and fails
 // as soon as the value is over its limit, however many digits are still to come.
-func (s *replyScanner) digits(seg []byte) error {
+func (s *Scanner) digits(seg []byte) error {
 	for _, b := range seg {
 		switch {
 		case b >= '0' && b <= '9' && !s.bad:
@@ -201,7 +156,7 @@ func (s *replyScanner) digits(seg []byte) error {
 
 // endLine ends the current line: a header opens the body or the elements it
 // declares, any other line is an element.
-func (s *replyScanner) endLine() error {
+func (s *Scanner) endLine() error {
 	kind := s.kind
 	if !isHeader(kind) {
 		s.inLine = false
@@ -241,14 +196,14 @@ func (s *replyScanner) endLine() error {
 }
 
 // overLimit checks the current header's value against its limits.
-func (s *replyScanner) overLimit() error {
+func (s *Scanner) overLimit() error {
 	if s.neg {
 		return nil
 	}
 	switch s.kind {
 	case '$', '=', '!':
-		if s.num > s.lim.bulk {
-			return &replyLimitError{what: "a bulk string's length", field: "MaxReplyBulkBytes", limit: s.lim.bulk}
+		if s.num > s.Limits.Bulk {
+			return &replyLimitError{what: "a bulk string's length", field: "MaxReplyBulkBytes", limit: s.Limits.Bulk}
 		}
 		return nil
 	}
@@ -256,18 +211,18 @@ func (s *replyScanner) overLimit() error {
 	if s.kind == '%' || s.kind == '|' {
 		n *= 2
 	}
-	if s.elems+n > s.lim.elements {
-		return &replyLimitError{what: "aggregates whose elements in one reply add up", field: "MaxReplyElements", limit: s.lim.elements}
+	if s.elems+n > s.Limits.Elements {
+		return &replyLimitError{what: "aggregates whose elements in one reply add up", field: "MaxReplyElements", limit: s.Limits.Elements}
 	}
-	if n > 0 && int64(len(s.stack)) >= s.lim.depth {
-		return &replyLimitError{what: "aggregates nested", field: "MaxReplyDepth", limit: s.lim.depth}
+	if n > 0 && int64(len(s.stack)) >= s.Limits.Depth {
+		return &replyLimitError{what: "aggregates nested", field: "MaxReplyDepth", limit: s.Limits.Depth}
 	}
 	return nil
 }
 
 // done ends an element: of the innermost open aggregate, which it may close
 // in turn, or a whole reply.
-func (s *replyScanner) done() {
+func (s *Scanner) done() {
 	for len(s.stack) > 0 {
 		top := &s.stack[len(s.stack)-1]
 		if top.left--; top.left > 0 {
@@ -282,11 +237,11 @@ func (s *replyScanner) done() {
 	s.elems = 0
 }
 
-// fail returns the error of the limit broken, with the server's address, as
+// Fail returns the error of the limit broken, with the server's address, as
 // a read error of the connection (so that go-redis discards it, and the
 // client takes the connection for broken), for this read and every later one:
 // go-redis may ignore an error while it peeks for push notifications.
-func (s *replyScanner) fail(conn net.Conn, server string) error {
+func (s *Scanner) Fail(conn net.Conn, server string) error {
 	err := s.err
 	if le, ok := err.(*replyLimitError); ok {
 		if le.server == "" {
@@ -298,31 +253,34 @@ func (s *replyScanner) fail(conn net.Conn, server string) error {
 	return &net.OpError{Op: "read", Net: conn.RemoteAddr().Network(), Source: conn.LocalAddr(), Addr: conn.RemoteAddr(), Err: err}
 }
 
+// Failed reports whether a limit was broken: every later Scan fails.
+func (s *Scanner) Failed() bool { return s.err != nil }
+
 // limitedConn holds a connection the client does not otherwise wrap (a
 // sentinel's) to the client's reply limits.
 type limitedConn struct {
 	net.Conn
-	replies replyScanner
+	replies Scanner
 }
 
 func (c *limitedConn) Read(p []byte) (int, error) {
 	if c.replies.err != nil {
-		return 0, c.replies.fail(c.Conn, c.RemoteAddr().String())
+		return 0, c.replies.Fail(c.Conn, c.RemoteAddr().String())
 	}
 	n, err := c.Conn.Read(p)
-	if n > 0 && c.replies.scan(p[:n]) != nil {
-		return 0, c.replies.fail(c.Conn, c.RemoteAddr().String())
+	if n > 0 && c.replies.Scan(p[:n]) != nil {
+		return 0, c.replies.Fail(c.Conn, c.RemoteAddr().String())
 	}
 	return n, err
 }
 
-// limitedDialer dials with dial and holds every connection to lim.
-func limitedDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error), lim *replyLimits) func(ctx context.Context, network, addr string) (net.Conn, error) {
+// LimitedDialer dials with dial and holds every connection to lim.
+func LimitedDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error), lim *Limits) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		conn, err := dial(ctx, network, addr)
 		if err != nil {
 			return nil, err
 		}
-		return &limitedConn{Conn: conn, replies: replyScanner{lim: lim}}, nil
+		return &limitedConn{Conn: conn, replies: Scanner{Limits: lim}}, nil
 	}
 }

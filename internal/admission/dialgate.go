@@ -1,4 +1,4 @@
-package redisguard
+package admission
 
 import (
 	"context"
@@ -8,11 +8,6 @@ import (
 	"time"
 )
 
-// DefaultDialRate is how many new connections per second a node may open
-// beyond its pool's size while connections are being thrown away with a
-// reply still pending (timeouts, resets).
-const DefaultDialRate = 5
-
 // busyBackoff bounds the pause in new dials after the server refused one for
 // max clients: doubling from the first to the last.
 const (
@@ -20,7 +15,7 @@ const (
 	busyBackoffMax = 3 * time.Second
 )
 
-// dialGate paces the new connections of a node that is ready. The pool may
+// DialGate paces the new connections of a node that is ready. The pool may
 // fill at once (a burst of PoolSize); after that a connection closed cleanly
 // (idle, expired) gives its dial back, while one thrown away with its reply
 // still pending does not, and dials beyond the burst come at the dial rate. A
@@ -29,7 +24,8 @@ const (
 // new dials, doubling while it keeps refusing, and the connections the pool
 // already has go on serving; after the pause one dial tries again, and the
 // others wait for its outcome.
-type dialGate struct {
+type DialGate struct {
+	closed     error // a dial's error once the client closed
 	mu         sync.Mutex
 	tokens     float64
 	burst      float64
@@ -48,34 +44,37 @@ const (
 	probeTimeout = time.Second
 )
 
-func (g *dialGate) init(poolSize int, rate float64) {
+// Init readies the gate of a pool of poolSize connections that may dial rate
+// more per second; closed is the error of a dial once the client closed.
+func (g *DialGate) Init(poolSize int, rate float64, closed error) {
+	g.closed = closed
 	g.burst = float64(max(poolSize, 1))
 	g.tokens = g.burst
 	g.rate = rate
 	g.refilled = time.Now()
 }
 
-// errDialPaused is the failure of a dial the gate did not let through before
+// ErrDialPaused is the failure of a dial the gate did not let through before
 // its context ended: the server refused a connection lately, and until the
 // pause ends the pool does with the connections it has.
-var errDialPaused = errors.New("redisguard: new connections paused: the server refused one lately")
+var ErrDialPaused = errors.New("redisguard: new connections paused: the server refused one lately")
 
-// take waits for the right to dial, bounded by ctx and by client, the
+// Take waits for the right to dial, bounded by ctx and by client, the
 // client's context, which ends when it closes. While new connections are
 // paused and the pool has connections (pooled), it refuses at once with
-// errDialPaused: go-redis gives a connection put back to its pool to the next
+// ErrDialPaused: go-redis gives a connection put back to its pool to the next
 // command that asks, not to one waiting for a dial, so that a command whose
 // dial waited out the pause would wait while the pool's connections serve
-// the others; refused, it asks the pool again (see afterFailure). With no
+// the others; refused, it asks the pool again (see the root package's afterFailure). With no
 // connection in the pool, it waits for the pause to end.
-func (g *dialGate) take(ctx, client context.Context, pooled func() bool) error {
+func (g *DialGate) Take(ctx, client context.Context, pooled func() bool) error {
 	for {
 		wait, paused := g.reserve()
 		if wait <= 0 {
 			return nil
 		}
 		if paused && pooled() {
-			return &net.OpError{Op: "dial", Net: "tcp", Err: errDialPaused}
+			return &net.OpError{Op: "dial", Net: "tcp", Err: ErrDialPaused}
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -84,19 +83,19 @@ func (g *dialGate) take(ctx, client context.Context, pooled func() bool) error {
 			t.Stop()
 			err := ctx.Err()
 			if paused {
-				err = errDialPaused
+				err = ErrDialPaused
 			}
 			return &net.OpError{Op: "dial", Net: "tcp", Err: err}
 		case <-client.Done(): // the client is closing
 			t.Stop()
-			return &net.OpError{Op: "dial", Net: "tcp", Err: ErrClosed}
+			return &net.OpError{Op: "dial", Net: "tcp", Err: g.closed}
 		}
 	}
 }
 
 // reserve takes a dial and returns 0, or returns how long to wait before
 // asking again, and whether that is because new connections are paused.
-func (g *dialGate) reserve() (wait time.Duration, paused bool) {
+func (g *DialGate) reserve() (wait time.Duration, paused bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := time.Now()
@@ -117,18 +116,18 @@ func (g *dialGate) reserve() (wait time.Duration, paused bool) {
 	return time.Duration((1 - g.tokens) / g.rate * float64(time.Second)), false
 }
 
-// refund gives a dial back: the dial failed, or its connection closed
+// Refund gives a dial back: the dial failed, or its connection closed
 // cleanly. A dial trying the server after a pause that failed lets another
 // try.
-func (g *dialGate) refund() {
+func (g *DialGate) Refund() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.tokens = min(g.burst, g.tokens+1)
 	g.probeUntil = time.Time{}
 }
 
-// busy pauses new dials after a refusal for max clients.
-func (g *dialGate) busy() {
+// Busy pauses new dials after a refusal for max clients.
+func (g *DialGate) Busy() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	d := busyBackoffMin << min(g.busyStreak, 8)
@@ -137,25 +136,13 @@ func (g *dialGate) busy() {
 	g.probeUntil = time.Time{}
 }
 
-// accepted ends a pause: the server took a new connection.
-func (g *dialGate) accepted() {
+// Accepted ends a pause: the server took a new connection.
+func (g *DialGate) Accepted() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.busyStreak = 0
 	g.probeUntil = time.Time{}
 }
 
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// Burst is how many dials the gate lets through at once: the pool's size.
+func (g *DialGate) Burst() int { return int(g.burst) }

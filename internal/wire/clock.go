@@ -1,4 +1,4 @@
-package redisguard
+package wire
 
 import (
 	"sync"
@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// replyClock spares a node's connections the system clock, which costs as
+// Clock spares a node's connections the system clock, which costs as
 // much as the rest of their bookkeeping: a write records the clock's stamp,
 // the number of its latest event, instead of the time, and the reply is
 // judged from the stamp.
@@ -27,8 +27,8 @@ import (
 // threshold late, or more, or the clock stopped, which it does only with no
 // command in flight. A host that busy delays the reply's reader as much, and
 // the system clock would then count the delay against the server.
-type replyClock struct {
-	c      *Client
+type Clock struct {
+	now    func() int64 // the system clock: monotonic nanoseconds from an epoch, never 0
 	period time.Duration
 	timer  *time.Timer
 	busy   func() bool // whether commands are in flight where the clock serves
@@ -47,7 +47,7 @@ type replyClock struct {
 	running  atomic.Bool
 	stopped  atomic.Bool
 	_        [64]byte
-	// at holds the system clock (Client.clock) at the latest events: event s
+	// at holds the system clock (now) at the latest events: event s
 	// at at[s%eventsKept].
 	at [eventsKept]atomic.Int64
 }
@@ -56,16 +56,18 @@ type replyClock struct {
 // thresholds' worth of ticks. A reply to a write older than that was slow.
 const eventsKept = 32
 
-func newReplyClock(c *Client, threshold time.Duration, busy func() bool) *replyClock {
-	r := &replyClock{c: c, period: max(threshold/8, 1), busy: busy}
+// NewClock returns a stopped clock for the slow-call threshold, which ticks
+// while busy reports commands in flight; now is the system clock it reads.
+func NewClock(now func() int64, threshold time.Duration, busy func() bool) *Clock {
+	r := &Clock{now: now, period: max(threshold/8, 1), busy: busy}
 	r.timer = time.AfterFunc(time.Hour, r.tick)
 	r.timer.Stop()
 	return r
 }
 
-// stamp is what a write records: the number of the latest event, starting
+// Stamp is what a write records: the number of the latest event, starting
 // the clock first if it was stopped.
-func (r *replyClock) stamp() uint64 {
+func (r *Clock) Stamp() uint64 {
 	if !r.running.Load() {
 		r.start()
 	}
@@ -73,7 +75,7 @@ func (r *replyClock) stamp() uint64 {
 }
 
 // start starts the clock unless it runs already or was stopped for good.
-func (r *replyClock) start() {
+func (r *Clock) start() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.running.Load() || r.stopped.Load() {
@@ -85,26 +87,26 @@ func (r *replyClock) start() {
 }
 
 // event records an event at the system clock's present reading. r.mu is held.
-func (r *replyClock) event() {
+func (r *Clock) event() {
 	s := r.seq.Load() + 1
 	r.seq.Store(s)
-	r.at[s%eventsKept].Store(r.c.clock())
+	r.at[s%eventsKept].Store(r.now())
 	r.recorded.Store(s)
 }
 
-// quick reports whether a reply arriving now to a request written at stamp
+// Quick reports whether a reply arriving now to a request written at stamp
 // came before the clock's next event: within a tick's period while the clock
 // runs. (A clock that stopped meanwhile, with no command in flight, and did
 // not start again, recorded no event either: a reply it leaves without one
 // is not judged slow.)
-func (r *replyClock) quick(stamp uint64) bool {
+func (r *Clock) Quick(stamp uint64) bool {
 	return r.seq.Load() == stamp
 }
 
-// writtenBy returns a reading of the system clock no earlier than the write
+// WrittenBy returns a reading of the system clock no earlier than the write
 // that recorded stamp: the first event after it, or now when there has been
 // none. After too many events, the earliest one kept serves, a later one.
-func (r *replyClock) writtenBy(stamp uint64, now int64) int64 {
+func (r *Clock) WrittenBy(stamp uint64, now int64) int64 {
 	recorded := r.recorded.Load()
 	if recorded <= stamp { // none since, or its time is being read
 		return now
@@ -118,19 +120,19 @@ func (r *replyClock) writtenBy(stamp uint64, now int64) int64 {
 	return r.at[first%eventsKept].Load()
 }
 
-// seen returns the time of the event a write that recorded stamp saw, which
+// Seen returns the time of the event a write that recorded stamp saw, which
 // came before the write (give or take the event's own bookkeeping). Asked
 // right after the write, as it is, it is at hand: the slot is another
 // event's only when the event's time is not recorded yet (an earlier event's
 // then) or 32 events later.
-func (r *replyClock) seen(stamp uint64) int64 {
+func (r *Clock) Seen(stamp uint64) int64 {
 	return r.at[stamp%eventsKept].Load()
 }
 
 // tick records an event and goes on ticking while commands are in flight.
 // Before it stops, it looks once more: a command admitted before a write
 // that saw the clock running is counted by then.
-func (r *replyClock) tick() {
+func (r *Clock) tick() {
 	r.mu.Lock()
 	if r.stopped.Load() || !r.running.Load() {
 		r.mu.Unlock()
@@ -149,9 +151,16 @@ func (r *replyClock) tick() {
 	}
 }
 
-// stop stops the clock for good: its node is closed. Replies still to come
+// Period is the time between two ticks: an eighth of the threshold.
+func (r *Clock) Period() time.Duration { return r.period }
+
+// Seq numbers the latest event: a write that records a stamp below it was
+// written before that event.
+func (r *Clock) Seq() uint64 { return r.seq.Load() }
+
+// Stop stops the clock for good: its node is closed. Replies still to come
 // are judged from the last event.
-func (r *replyClock) stop() {
+func (r *Clock) Stop() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.stopped.Store(true)

@@ -1,4 +1,4 @@
-package redisguard
+package wire
 
 import (
 	"errors"
@@ -10,36 +10,36 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/circuit"
 	"github.com/redisguard/redisguard/internal/outcome"
 )
 
-// errWriteOnClosed is the error of a write on a connection that was closed
+// ErrWriteOnClosed is the error of a write on a connection that was closed
 // before the write began (a Sentinel switch or a pool filter closed it from
 // another goroutine): the request never left, so it may run again, whatever it
 // is. It is net.ErrClosed as well, so that go-redis discards the connection.
-var errWriteOnClosed = fmt.Errorf("%w before the request was written", net.ErrClosed)
+var ErrWriteOnClosed = fmt.Errorf("%w before the request was written", net.ErrClosed)
 
-// timedConn is a connection of a node's pool. It measures the server's own time
+// Conn is a connection of a node's pool (its owner's). It measures the server's own time
 // for each reply, from the moment the request was written to the moment its
 // first byte came back, so that the breaker judges the server and not the time
 // a command spent waiting for a connection, a dial or the scheduler. It also
 // knows when a reply is still pending, which tells the dial gate whether the
 // connection closed cleanly and lets a connection thrown away by a hurried
 // caller be drained to learn whether the server would have answered in time.
-type timedConn struct {
+type Conn struct {
 	// What every command reads or writes, on the first cache line (the
 	// struct is a multiple of one, and so is its address).
 	net.Conn
-	n *node
+	e *Endpoint
 	// writeStamp is the node's reply clock's stamp at the first write
 	// awaiting a reply, plus one; 0 when none is, writeFailed after a write
 	// failed.
 	writeStamp atomic.Int64
 	// successes counts the server's successes on the connection for the
 	// node's breaker, in memory the connection's user writes anyway.
-	successes breaker.Tally
-	gen       uint32        // the node's address generation when dialed
+	successes circuit.Tally
+	gen       uint32        // the owner's address generation when dialed
 	flags     atomic.Uint32 // connClosed, connLongWait, connReplied
 
 	first []byte       // the start of what the server sent first, set once with connReplied
@@ -47,10 +47,10 @@ type timedConn struct {
 	// replies follows what the server sends, to refuse a reply over the
 	// client's limits (see replyScanner); only the reading goroutine uses
 	// it. With it the struct fills three cache lines.
-	replies replyScanner
+	replies Scanner
 }
 
-// The flags of a timedConn.
+// The flags of a Conn.
 const (
 	connClosed = 1 << iota
 	// connLongWait: go-redis waits for the pending reply longer than the node's
@@ -72,23 +72,25 @@ const (
 
 // SyscallConn lets go-redis peek at the connection for a dead idle one. Only
 // a connection with a file descriptor of its own is given to go-redis as a
-// *timedConn (see wrapConn).
-func (c *timedConn) SyscallConn() (syscall.RawConn, error) {
+// *Conn (see Wrap).
+func (c *Conn) SyscallConn() (syscall.RawConn, error) {
 	return c.sys.SyscallConn()
 }
 
 // opaqueConn hides SyscallConn from go-redis on a connection without a file
 // descriptor of its own, a TLS one: go-redis must not peek under its record
-// layer. Its methods are those of net.Conn, which its timedConn supplies.
+// layer. Its methods are those of net.Conn, which its Conn supplies.
 type opaqueConn struct{ net.Conn }
 
 // NetConn returns the connection underneath, as crypto/tls.Conn does.
-func (c opaqueConn) NetConn() net.Conn { return c.Conn.(*timedConn).NetConn() }
+func (c opaqueConn) NetConn() net.Conn { return c.Conn.(*Conn).NetConn() }
 
-func (n *node) wrapConn(conn net.Conn, gen uint32) net.Conn {
-	tc := &timedConn{Conn: conn, n: n, gen: gen, replies: replyScanner{lim: &n.c.cfg.limits}}
+// Wrap wraps conn, just dialed to e's server under the owner's address
+// generation gen, for go-redis's pool. The owner hears of it with Opened.
+func Wrap(e *Endpoint, conn net.Conn, gen uint32) net.Conn {
+	tc := &Conn{Conn: conn, e: e, gen: gen, replies: Scanner{Limits: e.Limits}}
 	tc.flags.Store(connSetup)
-	n.track(tc)
+	e.Owner.Opened(tc)
 	if sys, ok := conn.(syscall.Conn); ok {
 		tc.sys = sys
 		return tc
@@ -97,23 +99,23 @@ func (n *node) wrapConn(conn net.Conn, gen uint32) net.Conn {
 }
 
 // NetConn returns the connection underneath, as crypto/tls.Conn does.
-func (c *timedConn) NetConn() net.Conn { return c.Conn }
+func (c *Conn) NetConn() net.Conn { return c.Conn }
 
-func (c *timedConn) Write(p []byte) (int, error) {
+func (c *Conn) Write(p []byte) (int, error) {
 	flags := c.flags.Load()
 	if flags&connClosed != 0 || !c.current() {
-		return 0, &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: errWriteOnClosed}
+		return 0, &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: ErrWriteOnClosed}
 	}
 	var stamp uint64
 	firstWrite := c.writeStamp.Load() == 0 // of a request: a pipeline may take several
 	if firstWrite {
-		if r := c.n.replies; r != nil {
-			stamp = r.stamp()
+		if r := c.e.Clock; r != nil {
+			stamp = r.Stamp()
 		}
 	}
 	n, err := c.Conn.Write(p)
 	if err != nil {
-		if !(firstWrite && n == 0 && outcome.IsTimeout(err) && flags&connReplied != 0 && c.n.replies != nil && c.n.replies.quick(stamp)) {
+		if !(firstWrite && n == 0 && outcome.IsTimeout(err) && flags&connReplied != 0 && c.e.Clock != nil && c.e.Clock.Quick(stamp)) {
 			c.writeStamp.Store(writeFailed)
 		} // else the caller's deadline had passed before the write on a connection that served: it closes clean
 		return n, c.refusal(err)
@@ -132,13 +134,13 @@ func (c *timedConn) Write(p []byte) (int, error) {
 
 // setupWritten notes whether p, a request written while the connection is
 // being set up, is one more command of its setup, or the first of its use.
-func (c *timedConn) setupWritten(p []byte) {
+func (c *Conn) setupWritten(p []byte) {
 	if isSetupRequest(p) {
 		c.flags.Or(connSetupReply)
 		return
 	}
 	c.flags.And(^uint32(connSetup | connSetupReply))
-	c.n.dials.accepted() // the server took the connection
+	c.e.Owner.Accepted() // the server took the connection
 }
 
 // writeFailed is writeStamp after a write failed, a caller's deadline passing
@@ -146,24 +148,24 @@ func (c *timedConn) setupWritten(p []byte) {
 // the connection is done for.
 const writeFailed = -1
 
-func (c *timedConn) Read(p []byte) (int, error) {
-	if c.replies.err != nil {
-		return 0, c.replies.fail(c.Conn, c.n.address())
+func (c *Conn) Read(p []byte) (int, error) {
+	if c.replies.Failed() {
+		return 0, c.replies.Fail(c.Conn, c.e.Owner.Address())
 	}
 	n, err := c.Conn.Read(p)
 	if !c.current() {
 		// The master moved while the reply was awaited: what the old one
 		// acknowledges now is not reported as a success, and its failure
 		// is its own.
-		return c.afterSwitch(p, n, err)
+		return c.e.Owner.AfterSwitch(c, p, n, err)
 	}
-	if n > 0 && c.replies.scan(p[:n]) != nil {
+	if n > 0 && c.replies.Scan(p[:n]) != nil {
 		// A reply over the limits: go-redis must not see it (a peek
 		// for push notifications that ignores the error must not be
 		// followed by a read that waits), the connection is done for,
 		// and nothing pending is left to judge.
 		c.writeStamp.Store(writeFailed)
-		return 0, c.replies.fail(c.Conn, c.n.address())
+		return 0, c.replies.Fail(c.Conn, c.e.Owner.Address())
 	}
 	if n > 0 && c.flags.Load()&connReplied == 0 {
 		c.first = append([]byte(nil), p[:min(n, len("-ERR max number of clients reached\r\n"))]...)
@@ -178,10 +180,10 @@ func (c *timedConn) Read(p []byte) (int, error) {
 			c.writeStamp.Store(0)
 			c.judge(uint64(ws-1), p[0])
 		case err != nil && outcome.IsTimeout(err):
-			if b := c.n.breaker.Load(); b != nil && c.tookAtLeast(uint64(ws-1)) >= b.SlowCallThreshold() {
+			if b := c.e.Owner.Breaker(); b != nil && c.tookAtLeast(uint64(ws-1)) >= b.SlowCallThreshold() {
 				c.writeStamp.Store(0)
 				if c.current() && c.judged() {
-					c.n.chargeSlow(b, uint64(ws-1))
+					c.e.Owner.Slow(b, uint64(ws-1))
 				}
 			}
 		}
@@ -190,11 +192,11 @@ func (c *timedConn) Read(p []byte) (int, error) {
 }
 
 // tookAtLeast returns a lower bound of the time the server has taken so far
-// over the request whose write recorded stamp on the node's reply clock,
-// which the node has when it has a breaker.
-func (c *timedConn) tookAtLeast(stamp uint64) time.Duration {
-	now := c.n.c.clock()
-	return time.Duration(now - c.n.replies.writtenBy(stamp, now))
+// over the request whose write recorded stamp on the reply clock, which
+// the endpoint has when its owner has a breaker.
+func (c *Conn) tookAtLeast(stamp uint64) time.Duration {
+	now := c.e.Now()
+	return time.Duration(now - c.e.Clock.WrittenBy(stamp, now))
 }
 
 // SetReadDeadline tells how long go-redis will wait for the pending reply,
@@ -205,20 +207,20 @@ func (c *timedConn) tookAtLeast(stamp uint64) time.Duration {
 // longWait allows for that. Only a long wait costs a write to memory shared
 // with Close. (SetDeadline is not watched: go-redis sets one only to clear
 // it, in the health check of a pooled connection, where no reply is pending.)
-func (c *timedConn) SetReadDeadline(t time.Time) error {
+func (c *Conn) SetReadDeadline(t time.Time) error {
 	if !c.current() {
 		err := c.Conn.SetReadDeadline(t)
 		switch {
 		case err == nil:
 		case c.writeStamp.Load() == 0: // nothing written yet
-			err = &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: errWriteOnClosed}
+			err = &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: ErrWriteOnClosed}
 		default: // cut at a switch after the write: the command was in flight
-			_, err = c.afterSwitch(nil, 0, err)
+			_, err = c.e.Owner.AfterSwitch(c, nil, 0, err)
 		}
 		return err
 	}
-	if ws := c.writeStamp.Load(); ws > 0 && c.n.replies != nil {
-		if t.IsZero() || time.Duration(t.UnixNano()-(c.n.c.epochUnix+c.n.replies.seen(uint64(ws-1)))) > c.n.longWait {
+	if ws := c.writeStamp.Load(); ws > 0 && c.e.Clock != nil {
+		if t.IsZero() || time.Duration(t.UnixNano()-(c.e.EpochUnix+c.e.Clock.Seen(uint64(ws-1)))) > c.e.LongWait {
 			c.flags.Or(connLongWait)
 		}
 	}
@@ -228,9 +230,9 @@ func (c *timedConn) SetReadDeadline(t time.Time) error {
 // SetWriteDeadline comes before a request is written: on a connection to a
 // master replaced since (cut at the switch, say) the request is never
 // written, and may go to the new master.
-func (c *timedConn) SetWriteDeadline(t time.Time) error {
+func (c *Conn) SetWriteDeadline(t time.Time) error {
 	if !c.current() {
-		return &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: errWriteOnClosed}
+		return &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: ErrWriteOnClosed}
 	}
 	return c.Conn.SetWriteDeadline(t)
 }
@@ -238,13 +240,13 @@ func (c *timedConn) SetWriteDeadline(t time.Time) error {
 // judged reports whether the pending reply is one the breaker judges slow
 // when it is: go-redis waits for it no longer than the node's ReadTimeout,
 // and sets read deadlines at all.
-func (c *timedConn) judged() bool {
-	return c.n.judgeLimit > 0 && c.flags.Load()&connLongWait == 0
+func (c *Conn) judged() bool {
+	return c.e.JudgeLimit > 0 && c.flags.Load()&connLongWait == 0
 }
 
-// judgeSlack absorbs the time between the write and go-redis setting the
-// read deadline from its own clock reading.
-const judgeSlack = 50 * time.Millisecond
+// JudgeSlack absorbs the time between the write and go-redis setting the
+// read deadline from its own clock reading (see Endpoint.LongWait).
+const JudgeSlack = 50 * time.Millisecond
 
 // judge tells the node's breaker what the server did with the request the
 // connection waited for, whose reply begins with first: a reply that took the
@@ -258,73 +260,48 @@ const judgeSlack = 50 * time.Millisecond
 // out what go-redis answers from its client-side cache: the server did not
 // answer those. A connection to a master that moved away judges that old
 // server, not the node's current one.
-func (c *timedConn) judge(stamp uint64, first byte) {
+func (c *Conn) judge(stamp uint64, first byte) {
 	if !c.current() {
 		return
 	}
-	b := c.n.breaker.Load()
+	b := c.e.Owner.Breaker()
 	switch {
 	case b == nil:
-	case !c.n.replies.quick(stamp) && c.tookAtLeast(stamp) >= b.SlowCallThreshold():
+	case !c.e.Clock.Quick(stamp) && c.tookAtLeast(stamp) >= b.SlowCallThreshold():
 		if c.judged() {
-			c.n.chargeSlow(b, stamp)
+			c.e.Owner.Slow(b, stamp)
 		}
 	case !outcome.IsErrorReply(first) && c.flags.Load()&connSetupReply == 0:
 		if !b.RecordSuccess(&c.successes) {
-			c.n.answered(b, stamp)
+			c.e.Owner.Answered(b, stamp)
 		}
 	}
 }
 
-// current reports whether the connection goes to the node's server as it is
-// now (a Sentinel master may have moved since it was dialed).
-func (c *timedConn) current() bool { return c.gen == c.n.gen.Load() }
+// current reports whether the connection goes to the owner's server as it
+// is now (a Sentinel master may have moved since it was dialed).
+func (c *Conn) current() bool { return c.gen == c.e.Owner.Gen() }
 
 // Close closes the connection. One closed cleanly gives its dial back to the
 // node's gate. One closed with a judged reply still pending that is not yet
 // late is drained in the background until the slow-call threshold: a reply by
 // then means the server is fine and it was the caller who was in a hurry; no
 // reply counts one slow call on the node's breaker.
-func (c *timedConn) Close() error {
+func (c *Conn) Close() error {
 	if c.flags.Or(connClosed)&connClosed != 0 {
 		return nil
 	}
 	c.successes.Close()
-	c.n.untrack(c)
+	c.e.Owner.Closed(c)
 	ws := c.writeStamp.Load()
 	if ws == 0 {
-		c.n.dials.refund()
+		c.e.Owner.Refund()
 		return c.Conn.Close()
 	}
-	if ws > 0 && c.judged() && c.current() && c.n.c.drainer.start(c, uint64(ws-1)) {
+	if ws > 0 && c.judged() && c.current() && c.e.Drainer.start(c, uint64(ws-1)) {
 		return nil
 	}
 	return c.Conn.Close()
-}
-
-// chargeSlow counts one slow call of the node's server, on the request whose
-// write recorded stamp, on b. While b is half-open, it is left for the next
-// probe to finish, which is charged with it (see verdict): a half-open
-// breaker judges its probes alone. A request written before the breaker
-// opened is not: it judges the server as it was then, which the breaker did.
-func (n *node) chargeSlow(b *breaker.Breaker, stamp uint64) {
-	if !b.Record(breaker.ErrSlowCall) && b.State() == breaker.StateHalfOpen && !n.writtenBeforeOpening(stamp) {
-		n.slowReplies.Add(1)
-	}
-}
-
-// takeSlowReply charges the calling command with one of the node's slow
-// replies, if there is one.
-func (n *node) takeSlowReply() bool {
-	for {
-		v := n.slowReplies.Load()
-		if v <= 0 {
-			return false
-		}
-		if n.slowReplies.CompareAndSwap(v, v-1) {
-			return true
-		}
-	}
 }
 
 // refusal explains a new connection that broke on a server's refusal. A
@@ -333,13 +310,13 @@ func (n *node) takeSlowReply() bool {
 // a reset or an end of file before reading the reply, which would look like a
 // server gone: the reply is returned instead when it was, or can still be,
 // read.
-func (c *timedConn) refusal(err error) error {
+func (c *Conn) refusal(err error) error {
 	if !(errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF)) {
 		return err
 	}
 	if c.flags.Load()&connReplied != 0 {
 		// go-redis may have peeked at the refusal without reading it as a reply.
-		if reply := errorReply(c.first); reply != nil {
+		if reply := ErrorReply(c.first); reply != nil {
 			return reply
 		}
 		return err
@@ -347,18 +324,18 @@ func (c *timedConn) refusal(err error) error {
 	if c.Conn.SetReadDeadline(time.Now().Add(refusalReadTimeout)) == nil {
 		var buf [128]byte
 		n, _ := c.Conn.Read(buf[:])
-		if reply := errorReply(buf[:n]); reply != nil {
+		if reply := ErrorReply(buf[:n]); reply != nil {
 			return reply
 		}
 	}
 	return err
 }
 
-// errorReply returns the error reply b starts with, or nil.
-func errorReply(b []byte) error {
+// ErrorReply returns the error reply b starts with, or nil.
+func ErrorReply(b []byte) error {
 	line, _, _ := strings.Cut(string(b), "\r\n")
 	if msg, ok := strings.CutPrefix(line, "-"); ok && msg != "" {
-		return serverReply(msg)
+		return Reply(msg)
 	}
 	return nil
 }
@@ -367,11 +344,19 @@ func errorReply(b []byte) error {
 // already, or it is not coming.
 const refusalReadTimeout = 20 * time.Millisecond
 
-// serverReply is an error reply the server sent, as go-redis's are
-// (redis.Error).
-type serverReply string
+// Reply is an error reply the server sent, as go-redis's are (redis.Error).
+type Reply string
 
-func (e serverReply) Error() string { return string(e) }
+func (e Reply) Error() string { return string(e) }
 
-// RedisError makes serverReply a redis.Error.
-func (serverReply) RedisError() {}
+// RedisError makes Reply a redis.Error.
+func (Reply) RedisError() {}
+
+// Gen is the owner's address generation when the connection was dialed.
+func (c *Conn) Gen() uint32 { return c.gen }
+
+// Idle reports whether no request awaits a reply on the connection.
+func (c *Conn) Idle() bool { return c.writeStamp.Load() == 0 }
+
+// Abandon leaves the pending reply unjudged: the connection is done for.
+func (c *Conn) Abandon() { c.writeStamp.Store(writeFailed) }

@@ -1,4 +1,15 @@
-package redisguard
+// Package tlsdial dials TLS connections to Redis and tells a plaintext Redis
+// port apart from a slow TLS server.
+//
+// Contract: Dialer.DialContext returns a *tls.Conn whose handshake
+// completed within the context and the net.Dialer's Timeout; or an error
+// wrapping ErrServerNotTLS, soon after PlaintextProbeDelay (plus twice the
+// TCP handshake), when the port answered a plaintext PING on a second
+// connection with a Redis reply, or answered the ClientHello itself in Redis;
+// or the dial's or the handshake's own error. Nothing is ever written to the
+// TLS connection but the handshake: a TLS server gets the probe on a
+// connection of its own, and drops it.
+package tlsdial
 
 import (
 	"bytes"
@@ -11,49 +22,47 @@ import (
 	"time"
 )
 
-// ErrServerNotTLS means that a client configured for TLS (a rediss:// URL, or
-// a TLSConfig) reached a server that speaks Redis without TLS: a plaintext
-// port. The attempt fails at once with an error wrapping it, instead of
-// waiting out the connect timeout.
+// ErrServerNotTLS means that the server speaks Redis without TLS
+// (redisguard.ErrServerNotTLS).
 var ErrServerNotTLS = errors.New("redisguard: the server does not speak TLS")
 
-// plaintextProbeDelay is how long a TLS handshake may go unanswered before the
+// PlaintextProbeDelay is how long a TLS handshake may go unanswered before the
 // dialer asks, on a second connection, whether the port speaks plaintext
 // Redis. A TLS server answers a ClientHello within a round trip; the round
 // trip of the TCP handshake is added to the delay, twice.
-const plaintextProbeDelay = 200 * time.Millisecond
+const PlaintextProbeDelay = 200 * time.Millisecond
 
 // maxProbeReply bounds what the plaintext probe reads and quotes.
 const maxProbeReply = 80
 
-// tlsDialer dials TCP, then makes the TLS handshake, as tls.Dialer does, and
+// Dialer dials TCP, then makes the TLS handshake, as tls.Dialer does, and
 // tells a plaintext Redis port apart from a slow TLS server.
 //
 // A plaintext redis-server that receives a ClientHello reads it as an inline
 // command and, since the hello's first line holds a NUL byte, never answers:
 // tls.Dialer would wait for the whole timeout. So when the handshake has had
-// no answer for plaintextProbeDelay, the dialer sends a PING in plaintext on
+// no answer for PlaintextProbeDelay, the dialer sends a PING in plaintext on
 // a second connection; a Redis reply ("+PONG", "-NOAUTH …") proves the port
 // speaks plaintext, and the handshake is abandoned with ErrServerNotTLS. A TLS
 // server drops the probe (it is not a ClientHello), and the handshake goes on
 // untouched: nothing is ever added to the TLS connection itself. A server
 // that answers the ClientHello with plaintext bytes fails the handshake at
 // once; that error is given the same meaning.
-type tlsDialer struct {
-	net    *net.Dialer
-	config *tls.Config
+type Dialer struct {
+	Net    *net.Dialer
+	Config *tls.Config
 }
 
 // DialContext dials addr and completes the TLS handshake within ctx and the
 // net.Dialer's Timeout, which bounds both, as tls.Dialer's does.
-func (d *tlsDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	if d.net.Timeout > 0 {
+func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if d.Net.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d.net.Timeout)
+		ctx, cancel = context.WithTimeout(ctx, d.Net.Timeout)
 		defer cancel()
 	}
 	start := time.Now()
-	raw, err := d.net.DialContext(ctx, network, addr)
+	raw, err := d.Net.DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +72,7 @@ func (d *tlsDialer) DialContext(ctx context.Context, network, addr string) (net.
 	defer abandon(nil)
 	var watcher sync.WaitGroup
 	watcher.Go(func() {
-		d.watchHandshake(handshake, network, addr, plaintextProbeDelay+2*time.Since(start), abandon)
+		d.watchHandshake(handshake, network, addr, PlaintextProbeDelay+2*time.Since(start), abandon)
 	})
 	err = conn.HandshakeContext(handshake)
 	abandon(nil) // stops the watcher, whose probe may still be waiting
@@ -78,17 +87,17 @@ func (d *tlsDialer) DialContext(ctx context.Context, network, addr string) (net.
 	return conn, nil
 }
 
-// clientConfig is d.config with the ServerName taken from addr when it has
+// clientConfig is d.Config with the ServerName taken from addr when it has
 // none, as tls.Dialer sets it.
-func (d *tlsDialer) clientConfig(addr string) *tls.Config {
-	if d.config.ServerName != "" {
-		return d.config
+func (d *Dialer) clientConfig(addr string) *tls.Config {
+	if d.Config.ServerName != "" {
+		return d.Config
 	}
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		host = addr
 	}
-	c := d.config.Clone()
+	c := d.Config.Clone()
 	c.ServerName = host
 	return c
 }
@@ -96,7 +105,7 @@ func (d *tlsDialer) clientConfig(addr string) *tls.Config {
 // watchHandshake waits delay for the handshake under ctx to end, then probes
 // addr in plaintext and abandons the handshake if the probe proves the port
 // speaks plaintext Redis.
-func (d *tlsDialer) watchHandshake(ctx context.Context, network, addr string, delay time.Duration, abandon context.CancelCauseFunc) {
+func (d *Dialer) watchHandshake(ctx context.Context, network, addr string, delay time.Duration, abandon context.CancelCauseFunc) {
 	timer := time.NewTimer(delay)
 	defer timer.Stop()
 	select {
@@ -114,8 +123,8 @@ func (d *tlsDialer) watchHandshake(ctx context.Context, network, addr string, de
 // probePlaintext sends a PING in plaintext on a connection of its own and
 // reports whether the answer is a Redis reply, with its first line. It gives
 // up, with false, when ctx ends.
-func (d *tlsDialer) probePlaintext(ctx context.Context, network, addr string) (string, bool) {
-	conn, err := d.net.DialContext(ctx, network, addr)
+func (d *Dialer) probePlaintext(ctx context.Context, network, addr string) (string, bool) {
+	conn, err := d.Net.DialContext(ctx, network, addr)
 	if err != nil {
 		return "", false
 	}

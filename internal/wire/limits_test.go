@@ -1,4 +1,4 @@
-package redisguard
+package wire
 
 import (
 	"errors"
@@ -6,17 +6,17 @@ import (
 	"testing"
 )
 
-var testLimits = replyLimits{bulk: 100, elements: 10, depth: 3, line: 64}
+var testLimits = Limits{Bulk: 100, Elements: 10, Depth: 3, Line: 64}
 
 // scanAll feeds stream to a fresh scanner in pieces of size step (the whole
 // stream when step is 0) and returns the first error.
-func scanAll(lim replyLimits, stream string, step int) (*replyScanner, error) {
-	s := &replyScanner{lim: &lim}
+func scanAll(lim Limits, stream string, step int) (*Scanner, error) {
+	s := &Scanner{Limits: &lim}
 	if step == 0 {
 		step = len(stream) + 1
 	}
 	for i := 0; i < len(stream); i += step {
-		if err := s.scan([]byte(stream[i:min(i+step, len(stream))])); err != nil {
+		if err := s.Scan([]byte(stream[i:min(i+step, len(stream))])); err != nil {
 			return s, err
 		}
 	}
@@ -110,31 +110,8 @@ func TestReplyScannerErrorIsSticky(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	if err2 := s.scan([]byte("+OK\r\n")); err2 != err {
+	if err2 := s.Scan([]byte("+OK\r\n")); err2 != err {
 		t.Fatalf("the next scan: %v, want %v", err2, err)
-	}
-}
-
-func TestReplyLimitsValidated(t *testing.T) {
-	t.Parallel()
-	l, errs := (&Options{}).replyLimits()
-	if len(errs) > 0 || l != (replyLimits{DefaultMaxReplyBulkBytes, DefaultMaxReplyElements, DefaultMaxReplyDepth, DefaultMaxReplyLineBytes}) {
-		t.Fatalf("defaults: %+v, %v", l, errs)
-	}
-	for _, c := range []struct {
-		o     Options
-		field string
-	}{
-		{Options{MaxReplyBulkBytes: -1}, "MaxReplyBulkBytes"},
-		{Options{MaxReplyElements: 1 << 60}, "MaxReplyElements"},
-		{Options{MaxReplyDepth: -5}, "MaxReplyDepth"},
-		{Options{MaxReplyLineBytes: 8}, "MaxReplyLineBytes"},
-	} {
-		_, err := New(c.o)
-		var oe *OptionError
-		if !errors.As(err, &oe) || oe.Field != c.field {
-			t.Fatalf("%+v: %v, want an OptionError for %s", c.o, err, c.field)
-		}
 	}
 }
 
@@ -153,7 +130,7 @@ func FuzzReplyScanner(f *testing.F) {
 		if errWhole == nil && (whole.inLine != cut.inLine || whole.skip != cut.skip || whole.elems != cut.elems || len(whole.stack) != len(cut.stack)) {
 			t.Fatalf("%q: whole %+v, in pieces of %d %+v", stream, *whole, step, *cut)
 		}
-		if int64(len(whole.stack)) > testLimits.depth || whole.elems > testLimits.elements {
+		if int64(len(whole.stack)) > testLimits.Depth || whole.elems > testLimits.Elements {
 			t.Fatalf("%q: past the limits: %+v", stream, *whole)
 		}
 	})
@@ -161,17 +138,17 @@ func FuzzReplyScanner(f *testing.F) {
 
 // The scanner's cost per reply: a GET's, and an MGET of 10 values'.
 func BenchmarkReplyScanner(b *testing.B) {
-	lim, _ := (&Options{}).replyLimits()
+	lim := Limits{Bulk: 512 << 20, Elements: 32 << 20, Depth: 512, Line: 1 << 20} // the defaults
 	for name, reply := range map[string]string{
 		"GET":  "$5\r\nhello\r\n",
 		"MGET": "*10\r\n" + strings.Repeat("$5\r\nhello\r\n", 10),
 	} {
 		b.Run(name, func(b *testing.B) {
-			s := replyScanner{lim: &lim}
+			s := Scanner{Limits: &lim}
 			p := []byte(reply)
 			b.SetBytes(int64(len(p)))
 			for b.Loop() {
-				if err := s.scan(p); err != nil {
+				if err := s.Scan(p); err != nil {
 					b.Fatal(err)
 				}
 			}
