@@ -3,7 +3,6 @@ package admission
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -69,21 +68,23 @@ func TestDialGatePausesAfterARefusal(t *testing.T) {
 	}
 }
 
-// While new dials pause, a dial whose pool has had an idle connection at two
-// looks in a row tries the server at once, one at a time.
-func TestDialGateTriesEarlyWhenThePoolIdles(t *testing.T) {
+// While new dials pause, a dial whose pool has connections is refused at
+// once (its command asks the pool again), and one whose pool has none waits
+// for the pause, until its context ends.
+func TestDialGateRefusesAtOnceWhileThePoolHasConnections(t *testing.T) {
 	var g DialGate
 	g.Init(10, 1000, errClosed)
 	for range 5 {
 		g.Busy() // 1.6 s
 	}
-	var looks atomic.Int32
-	idle := func() bool { looks.Add(1); return true }
-	if err := take(&g, time.Second, idle); err != nil || looks.Load() < 2 {
-		t.Fatalf("a dial with an idle pool during the pause: %v after %d looks", err, looks.Load())
+	pooled := func() bool { return true }
+	start := time.Now()
+	if err := take(&g, time.Second, pooled); !errors.Is(err, ErrDialPaused) || time.Since(start) > 500*time.Millisecond {
+		t.Fatalf("a dial with a pooled connection during the pause: %v after %v, want ErrDialPaused at once", err, time.Since(start))
 	}
-	if err := take(&g, 100*time.Millisecond, idle); !errors.Is(err, ErrDialPaused) {
-		t.Fatalf("a second early dial while the first tries: %v, want ErrDialPaused", err)
+	start = time.Now()
+	if err := take(&g, 100*time.Millisecond, never); !errors.Is(err, ErrDialPaused) || time.Since(start) < 100*time.Millisecond {
+		t.Fatalf("a dial with an empty pool during the pause: %v after %v, want ErrDialPaused at its deadline", err, time.Since(start))
 	}
 }
 
