@@ -22,10 +22,10 @@ func TestProxyFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	proxy.SetLatency(150 * time.Millisecond) // a round trip of at least 300 ms
+	proxy.SetLatency(250 * time.Millisecond) // a round trip of at least 500 ms, well past the read timeout
 	var ne net.Error
 	if err := ping(); !errors.As(err, &ne) || !ne.Timeout() {
-		t.Fatalf("PING with 2×150 ms of latency and a 300 ms read timeout: %v, want a timeout", err)
+		t.Fatalf("PING with 2×250 ms of latency and a 300 ms read timeout: %v, want a timeout", err)
 	}
 
 	proxy.Down()
