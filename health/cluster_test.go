@@ -13,6 +13,7 @@ import (
 	"github.com/redisguard/redisguard"
 	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/health"
+	"github.com/redisguard/redisguard/internal/guardtest"
 	"github.com/redisguard/redisguard/internal/redistest"
 )
 
@@ -113,7 +114,7 @@ func TestClusterReadinessNamesTheNodesThatAreDown(t *testing.T) {
 	}
 
 	// Another master's breaker opens: a warning too, while the third serves.
-	openBreaker(t, c, masters[2], keysOf(100)...)
+	guardtest.OpenBreaker(t, c, masters[2], keysOf(100)...)
 	a, b = get(t, ready)
 	if a.code != http.StatusOK || b.Status != "healthy" || b.Nodes[m2] != "ready (circuit breaker open)" ||
 		!strings.Contains(b.Warning, m2+" ready (circuit breaker open)") || !strings.Contains(b.Warning, m1) {

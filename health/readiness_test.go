@@ -9,6 +9,7 @@ import (
 	"github.com/redisguard/redisguard"
 	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/health"
+	"github.com/redisguard/redisguard/internal/guardtest"
 	"github.com/redisguard/redisguard/internal/redistest"
 )
 
@@ -54,7 +55,7 @@ func TestReadinessAndTheBreaker(t *testing.T) {
 	if err := c.Ping(context.Background()).Err(); err != nil { // dials the pool's connection
 		t.Fatal(err)
 	}
-	openBreaker(t, c, srv)
+	guardtest.OpenBreaker(t, c, srv)
 	opened := time.Now()
 
 	// Open: answered from the breaker, without a PING.

@@ -10,8 +10,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard"
-	"github.com/redisguard/redisguard/breaker"
-	"github.com/redisguard/redisguard/internal/redistest"
 )
 
 // gathered indexes the metrics a registry exposes.
@@ -90,30 +88,4 @@ func guarded(t testing.TB, addr string, opts redisguard.Options) *redisguard.Cli
 		t.Fatal(err)
 	}
 	return c
-}
-
-// openBreaker opens the breaker of c's server srv with a real fault: srv
-// runs a script that never ends, and commands get BUSY replies, which the
-// breaker counts as failures, until it opens. The script is killed then.
-func openBreaker(t *testing.T, c *redisguard.Client, srv *redistest.Server, keys ...string) {
-	t.Helper()
-	if len(keys) == 0 {
-		keys = []string{"k"}
-	}
-	stop := srv.RunEndlessScript(t)
-	defer stop()
-	redistest.Eventually(t, 5*time.Second, "the breaker of "+srv.Addr()+" open", func() bool {
-		for _, k := range keys {
-			_ = c.Get(context.Background(), k).Err()
-			if s, ok := c.Breaker(); ok && s.State == breaker.StateOpen {
-				return true // a standalone or Sentinel client's
-			}
-			for _, n := range c.Nodes() {
-				if n.Addr == srv.Addr() && n.Breaker.State == breaker.StateOpen {
-					return true // a cluster node's
-				}
-			}
-		}
-		return false
-	})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/redisguard/redisguard"
 	"github.com/redisguard/redisguard/breaker"
 	"github.com/redisguard/redisguard/cache"
+	"github.com/redisguard/redisguard/internal/guardtest"
 	"github.com/redisguard/redisguard/internal/redistest"
 	"github.com/redisguard/redisguard/metrics"
 )
@@ -162,7 +163,7 @@ func TestLifecycleMetrics(t *testing.T) {
 		return gather(t, reg).value("redis_client_state", "state=ready") == 1
 	})
 
-	openBreaker(t, c, srv)
+	guardtest.OpenBreaker(t, c, srv)
 	_ = c.Get(ctx, "k").Err()
 	g = gather(t, reg)
 	if g.value("redis_breaker_state", node, "state=open") != 1 || g.value("redis_breaker_state", node, "state=closed") != 0 {

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard"
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/guardtest"
 	"github.com/redisguard/redisguard/internal/redistest"
 	"github.com/redisguard/redisguard/metrics"
 )
@@ -155,7 +156,7 @@ func TestSentinelFailoverLeavesNoStaleBreaker(t *testing.T) {
 	})
 	oldNode, newNode := "node="+master.Addr(), "node="+replica.Addr()
 
-	openBreaker(t, c, master)
+	guardtest.OpenBreaker(t, c, master)
 	g := gather(t, reg)
 	if g.value("redis_breaker_state", oldNode, "state=open") != 1 || g.value("redis_breaker_transitions_total", oldNode, "from=closed", "to=open") != 1 {
 		t.Fatalf("the old master's breaker is not shown open: state %v, transitions %v",
