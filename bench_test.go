@@ -32,7 +32,7 @@ const benchKey = "bench:k"
 func BenchmarkGet(b *testing.B) {
 	srv := redistest.StartServer(b)
 	setBenchKey(b, srv)
-	for _, g := range []int{1, 64} {
+	for _, g := range []int{1, 64, 256} {
 		b.Run(fmt.Sprintf("goroutines=%d", g), func(b *testing.B) {
 			b.Run("client=plain", func(b *testing.B) {
 				rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
@@ -212,7 +212,7 @@ func serverGETCalls(tb testing.TB, admin *redis.Client) int64 {
 // server down (ErrNotReady). "client=plain" is plain go-redis with the server
 // down, for comparison: its pool fails fast too once PoolSize dials failed.
 func BenchmarkRefused(b *testing.B) {
-	for _, g := range []int{1, 64} {
+	for _, g := range []int{1, 64, 256} {
 		b.Run(fmt.Sprintf("goroutines=%d", g), func(b *testing.B) {
 			b.Run("while=breaker-open/client=guarded", func(b *testing.B) {
 				srv := redistest.StartServer(b)

@@ -120,6 +120,7 @@ func newNode(c *Client, addr string, p prober, judgeLimit time.Duration, poolSiz
 	}
 	n.ep = &wire.Endpoint{
 		Owner:      (*connOwner)(n),
+		Gen:        &n.gen,
 		Clock:      n.replies,
 		Limits:     &c.cfg.limits,
 		Drainer:    c.drainer,

@@ -19,7 +19,6 @@ type connOwner node
 func (o *connOwner) node() *node { return (*node)(o) }
 
 func (o *connOwner) Address() string                           { return o.node().address() }
-func (o *connOwner) Gen() uint32                               { return o.gen.Load() }
 func (o *connOwner) Breaker() *circuit.Breaker                 { return o.breaker.Load() }
 func (o *connOwner) Opened(c *wire.Conn)                       { o.node().track(c) }
 func (o *connOwner) Closed(c *wire.Conn)                       { o.node().untrack(c) }

@@ -280,7 +280,7 @@ func (c *Conn) judge(stamp uint64, first byte) {
 
 // current reports whether the connection goes to the owner's server as it
 // is now (a Sentinel master may have moved since it was dialed).
-func (c *Conn) current() bool { return c.gen == c.e.Owner.Gen() }
+func (c *Conn) current() bool { return c.gen == c.e.Gen.Load() }
 
 // Close closes the connection. One closed cleanly gives its dial back to the
 // node's gate. One closed with a judged reply still pending that is not yet

@@ -24,7 +24,7 @@
 //   - refuses a reply whose header breaks Limits (ErrReplyTooLarge, naming
 //     the server and the Options field) before go-redis reads it, on that
 //     read and every later one.
-//   - dialed under an earlier Owner.Gen, refuses to write
+//   - dialed under an earlier Endpoint.Gen, refuses to write
 //     (ErrWriteOnClosed: the request never left) and leaves what it reads
 //     to Owner.AfterSwitch.
 //

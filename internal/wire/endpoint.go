@@ -13,9 +13,6 @@ import (
 type Owner interface {
 	// Address is the server's address now, for errors.
 	Address() string
-	// Gen is the owner's address generation: a connection dialed under
-	// another one goes to a server the owner has moved away from.
-	Gen() uint32
 	// Breaker is the breaker that judges the server, nil when none does.
 	Breaker() *circuit.Breaker
 	// Opened: c was just dialed (Wrap). Closed: c is closing.
@@ -42,7 +39,12 @@ type Owner interface {
 // the settings the owner fixed when it was made. Its fields must not change
 // once a connection was wrapped with it.
 type Endpoint struct {
-	Owner   Owner
+	Owner Owner
+	// Gen is the owner's address generation: a connection dialed under
+	// another one goes to a server the owner has moved away from. It is
+	// read here rather than asked of the Owner because every read, write
+	// and deadline of a command checks it.
+	Gen     *atomic.Uint32
 	Clock   *Clock // the reply clock; nil when the owner has no breaker
 	Limits  *Limits
 	Drainer *Drainer

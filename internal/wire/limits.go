@@ -79,6 +79,12 @@ func (s *Scanner) Scan(p []byte) error {
 		return s.err
 	}
 	for len(p) > 0 {
+		if !s.inLine && s.skip == 0 {
+			if n := s.bulkHeader(p); n > 0 {
+				p = p[n:]
+				continue
+			}
+		}
 		if s.skip > 0 {
 			if int64(len(p)) < s.skip {
 				s.skip -= int64(len(p))
@@ -123,6 +129,32 @@ func (s *Scanner) Scan(p []byte) error {
 
 // isHeader reports whether a line of type kind is followed by a body (a
 // bulk string's) or elements (an aggregate's) whose size it gives.
+// bulkHeader takes, at the start of p, the whole header of a bulk
+// string within the limits ("$5\r\n", the reply to a GET), as the general
+// path would, and returns its length; or 0, leaving anything else (a null, a
+// header split between reads, one over a limit) to the general path. It
+// saves a GET's reply the byte-by-byte walk of its header.
+func (s *Scanner) bulkHeader(p []byte) int {
+	if p[0] != '$' {
+		return 0
+	}
+	var num int64
+	i := 1
+	for ; i < len(p) && i <= maxFastDigits && p[i] >= '0' && p[i] <= '9'; i++ {
+		num = num*10 + int64(p[i]-'0')
+	}
+	if i == 1 || i+1 >= len(p) || p[i] != '\r' || p[i+1] != '\n' ||
+		num > s.Limits.Bulk || int64(i+1) > s.Limits.Line {
+		return 0
+	}
+	s.skip = num + 2
+	return i + 2
+}
+
+// maxFastDigits bounds the length bulkHeader reads, so that the number
+// cannot overflow: a longer one takes the general path.
+const maxFastDigits = 18
+
 func isHeader(kind byte) bool {
 	switch kind {
 	case '$', '=', '!', '*', '%', '~', '>', '|':

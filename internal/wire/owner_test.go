@@ -23,7 +23,6 @@ type fakeOwner struct {
 }
 
 func (o *fakeOwner) Address() string                   { return "pipe" }
-func (o *fakeOwner) Gen() uint32                       { return o.gen.Load() }
 func (o *fakeOwner) Breaker() *circuit.Breaker         { return o.breaker }
 func (o *fakeOwner) Opened(*Conn)                      { o.opened.Add(1) }
 func (o *fakeOwner) Closed(*Conn)                      { o.closed.Add(1) }
@@ -48,6 +47,7 @@ func newEndpoint(t *testing.T, threshold *time.Duration) *Endpoint {
 	closing := t.Context()
 	e := &Endpoint{
 		Owner:      o,
+		Gen:        &o.gen,
 		Limits:     &Limits{Bulk: 100, Elements: 10, Depth: 3, Line: 64},
 		Now:        now,
 		EpochUnix:  epoch.UnixNano(),
