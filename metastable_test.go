@@ -15,31 +15,44 @@ import (
 	"github.com/redisguard/redisguard/internal/redistest"
 )
 
-// productService is a cache in front of a database, over one guarded client
-// that reaches Redis through its own fault proxy, under 250 Gets a second,
-// with the hits counted per second.
+// productService is a cache in front of a database, over one client (guarded,
+// or plain go-redis beside it) that reaches Redis through its own fault proxy,
+// under 250 Gets a second, with the hits counted per second.
 type productService struct {
+	name  string
 	proxy *redistest.Proxy
-	rdb   *redisguard.Client
 	cache *cache.Cache[string]
 	start time.Time
 	mu    sync.Mutex
 	gets  map[int][2]int // second since start → Gets, hits
 }
 
-func startProductService(t *testing.T, srv *redistest.Server, name string, dialRate int) *productService {
+// startProductService starts a service over a server of its own: guarded
+// with the given DialRate (0 for the default), or plain go-redis with
+// dialRate -1.
+func startProductService(t *testing.T, name string, dialRate int) *productService {
 	t.Helper()
-	s := &productService{proxy: redistest.NewProxy(t, srv.Addr()), gets: make(map[int][2]int)}
-	rdb, err := redisguard.New(redisguard.Options{Redis: &redis.UniversalOptions{Addrs: []string{s.proxy.Addr()}, PoolSize: 50}, DialRate: dialRate})
-	if err != nil {
-		t.Fatal(err)
+	srv := redistest.StartServer(t)
+	s := &productService{name: name, proxy: redistest.NewProxy(t, srv.Addr()), gets: make(map[int][2]int)}
+	var rdb redis.UniversalClient
+	if dialRate >= 0 {
+		g, err := redisguard.New(redisguard.Options{Redis: &redis.UniversalOptions{Addrs: []string{s.proxy.Addr()}, PoolSize: 50}, DialRate: dialRate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := g.WaitReady(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		rdb = g
+	} else {
+		// Bounded by the callers' deadlines, as the guard's commands are:
+		// without ContextTimeoutEnabled a Get waits out the spike's round
+		// trips, well past the cache's budget.
+		rdb = redis.NewClient(&redis.Options{Addr: s.proxy.Addr(), PoolSize: 50, ContextTimeoutEnabled: true})
 	}
 	t.Cleanup(func() { _ = rdb.Close() })
-	if err := rdb.WaitReady(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	s.rdb = rdb
-	s.cache, err = cache.New[string](rdb, cache.Options{Prefix: name + ":", TTL: time.Hour})
+	var err error
+	s.cache, err = cache.New[string](rdb, cache.Options{Prefix: "products:", TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,72 +107,72 @@ func (s *productService) hitRates(from, to int) []float64 {
 
 // After a latency spike the link is slower but within the cache's 100 ms
 // budget: the hits come back within 5 s of the spike's end, as they do with
-// a dial rate that does not pace at all. The connections the spike threw
-// away are replaced as fast as the server answers their drained replies,
-// and the pool does not stay too small for the budget.
+// a dial rate that does not pace at all. The connections go-redis threw away
+// on the callers' deadlines, while the server answered in time, are replaced
+// in the background under the guard's own deadline, so the pool grows back
+// to what the load needs. Without that, on a host whose CPU is saturated
+// (the rest of the suite running beside it under the race detector), the
+// pool stayed too small and the hits near 0 % to the end: go-redis sets a new
+// connection up, a few round trips, under the deadline of the command that
+// needs it, which a caller in a hurry does not leave it.
 //
-// It holds on a host with cores to spare, not while the host's CPU is
-// saturated (the rest of the suite running beside it under the race
-// detector): there both clients fall into a stuck pool after the spike, and
-// which escapes first varies from run to run (docs/RELIABILITY.md), so the
-// comparison failed in 1 of 5 loaded runs. So it runs when REDISGUARD_SOAK=1,
-// on a quiet host (docs/TESTING.md).
+// Plain go-redis, bounded by the same deadlines, does the same work after the
+// guarded clients, on a server of its own: at the same time, its storm of
+// dials would starve their process of CPU. It is measured, not judged.
 func TestLatencySpikeDoesNotLeaveTheCacheStuck(t *testing.T) {
-	if os.Getenv("REDISGUARD_SOAK") != "1" {
-		t.Skip("a 21 s load test that needs an otherwise idle host: set REDISGUARD_SOAK=1 to run it")
+	t.Parallel()
+	const warm, spike = 2, 3 // seconds
+	after := 12
+	if os.Getenv("REDISGUARD_SOAK") == "1" {
+		after = 27
 	}
-	srv := redistest.StartServer(t)
-	paced := startProductService(t, srv, "paced", 0)
-	unpaced := startProductService(t, srv, "unpaced", 1000)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, s := range []*productService{paced, unpaced} {
-		s.run(stop, &wg)
-	}
-	const warm, spike, after = 3, 3, 15 // seconds
-	time.Sleep(warm * time.Second)
-	for _, s := range []*productService{paced, unpaced} {
-		s.proxy.Latency(250 * time.Millisecond) // 500 ms a round trip
-	}
-	time.Sleep(spike * time.Second)
-	for _, s := range []*productService{paced, unpaced} {
-		s.proxy.Latency(25 * time.Millisecond) // 50 ± 30 ms a round trip
-		s.proxy.Jitter(15 * time.Millisecond)
-	}
-	time.Sleep(after * time.Second)
-	close(stop)
-	wg.Wait()
-
-	// The host's own stalls (other processes' load) hit both clients at the
-	// same moments: the paced client is judged against the unpaced one.
 	type summary struct {
 		back int     // the first second with hits above 90 %, from 1; len+1 when none
 		late float64 // the mean hit rate from the 5th second on
 	}
-	sum := func(name string, svc *productService) summary {
-		rates := svc.hitRates(warm+spike, warm+spike+after)
-		r := summary{back: len(rates) + 1}
-		for i, rate := range rates {
-			if rate >= 0.9 {
-				r.back = i + 1
-				break
+	measure := func(services ...*productService) []summary {
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for _, s := range services {
+			s.run(stop, &wg)
+		}
+		time.Sleep(warm * time.Second)
+		for _, s := range services {
+			s.proxy.Latency(250 * time.Millisecond) // 500 ms a round trip
+		}
+		time.Sleep(spike * time.Second)
+		for _, s := range services {
+			s.proxy.Latency(25 * time.Millisecond) // 50 ± 30 ms a round trip
+			s.proxy.Jitter(15 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(after) * time.Second)
+		close(stop)
+		wg.Wait()
+		var sums []summary
+		for _, s := range services {
+			rates := s.hitRates(warm+spike, warm+spike+after)
+			r := summary{back: len(rates) + 1}
+			for i, rate := range rates {
+				if rate >= 0.9 {
+					r.back = i + 1
+					break
+				}
 			}
+			for _, rate := range rates[4:] {
+				r.late += rate / float64(len(rates)-4)
+			}
+			t.Logf("%s: hit rate per second before the spike's end %.2f, after it %.2f; above 90%% in second %d; mean from the 5th second %.2f; %d connections dialed",
+				s.name, s.hitRates(0, warm+spike), rates, r.back, r.late, s.proxy.Accepted())
+			sums = append(sums, r)
 		}
-		for _, rate := range rates[4:] {
-			r.late += rate / float64(len(rates)-4)
-		}
-		t.Logf("%s: hit rate per second after the spike %.2f; above 90%% in second %d; mean from the 5th second %.2f; %d connections dialed",
-			name, rates, r.back, r.late, svc.proxy.Accepted())
-		return r
+		return sums
 	}
-	t.Logf("hit rate per second before the spike's end: DialRate 5 %.2f, DialRate 1000 %.2f", paced.hitRates(0, warm+spike), unpaced.hitRates(0, warm+spike))
-	p, u := sum("DialRate 5 (default)", paced), sum("DialRate 1000", unpaced)
-	// A host too loaded for the unpaced client to be back within 5 s says
-	// nothing of the pacing's: then only the means are compared.
-	if u.back <= 5 && p.back > max(5, u.back+1) {
-		t.Errorf("hits above 90%% again in second %d after the spike's end (DialRate 1000: %d), want within 5 s", p.back, u.back)
+	guarded := measure(startProductService(t, "DialRate 5 (default)", 0), startProductService(t, "DialRate 1000", 1000))
+	measure(startProductService(t, "plain go-redis", -1))
+	if g := guarded[0]; g.back > 5 {
+		t.Errorf("hits above 90%% again in second %d after the spike's end, want within 5 s", g.back)
 	}
-	if p.late < u.late-0.15 {
-		t.Errorf("hit rate from the 5th second after the spike %.2f (DialRate 1000: %.2f): the pool stays too small", p.late, u.late)
+	if g := guarded[0]; g.late < 0.8 {
+		t.Errorf("hit rate from the 5th second after the spike %.2f, want at least 0.8: the pool stays too small", g.late)
 	}
 }

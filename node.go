@@ -31,6 +31,9 @@ type node struct {
 	client  atomic.Pointer[redis.Client]    // the go-redis client of the node (go-redis may replace a cluster's)
 	breaker atomic.Pointer[circuit.Breaker] // nil when Options.DisableBreaker
 	dials   admission.DialGate
+	// replacing counts the connections being opened in the background for
+	// ones go-redis threw away while the server answered them (see replace).
+	replacing atomic.Int32
 	// slowReplies counts slow calls the connections measured while the
 	// breaker was half-open, which no probe has been charged with yet: probes
 	// finishing on the node take them one each, so that the breaker counts as
@@ -349,6 +352,7 @@ func (o *connOwner) Opened(c *wire.Conn)                       { o.node().track(
 func (o *connOwner) Closed(c *wire.Conn)                       { o.node().untrack(c) }
 func (o *connOwner) Accepted()                                 { o.dials.Accepted() }
 func (o *connOwner) Refund()                                   { o.dials.Refund() }
+func (o *connOwner) Replace()                                  { o.node().replace() }
 func (o *connOwner) Slow(b *circuit.Breaker, stamp uint64)     { o.node().chargeSlow(b, stamp) }
 func (o *connOwner) Answered(b *circuit.Breaker, stamp uint64) { o.node().answered(b, stamp) }
 func (o *connOwner) AfterSwitch(c *wire.Conn, p []byte, n int, err error) (int, error) {

@@ -102,8 +102,9 @@ type Options struct {
 	// DialRate bounds, per server, the new connections per second beyond the
 	// pool's size while connections are being thrown away with a reply pending
 	// (timeouts, resets): a slow server never sees one new connection per
-	// command. A connection closed cleanly gives its dial back. Zero means
-	// DefaultDialRate (5).
+	// command. A connection closed cleanly gives its dial back, and one
+	// thrown away while the server answered in time is replaced in the
+	// background with the dial it gave back. Zero means DefaultDialRate (5).
 	DialRate int
 
 	// Breaker configures the circuit breaker of each server, which every command

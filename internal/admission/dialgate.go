@@ -34,6 +34,9 @@ type DialGate struct {
 	busyUntil  time.Time
 	busyStreak int
 	probeUntil time.Time // after a pause, until when one dial tries alone
+	// refunded is closed and replaced at every Refund: a dial waiting for
+	// the rate takes the dial given back at once, not at its next look.
+	refunded chan struct{}
 }
 
 // While new dials pause, a dial waiting for the gate looks again every
@@ -52,6 +55,7 @@ func (g *DialGate) Init(poolSize int, rate float64, closed error) {
 	g.tokens = g.burst
 	g.rate = rate
 	g.refilled = time.Now()
+	g.refunded = make(chan struct{})
 }
 
 // ErrDialPaused is the failure of a dial the gate did not let through before
@@ -69,7 +73,7 @@ var ErrDialPaused = errors.New("redisguard: new connections paused: the server r
 // connection in the pool, it waits for the pause to end.
 func (g *DialGate) Take(ctx, client context.Context, pooled func() bool) error {
 	for {
-		wait, paused := g.reserve()
+		wait, paused, refunded := g.reserve()
 		if wait <= 0 {
 			return nil
 		}
@@ -79,6 +83,8 @@ func (g *DialGate) Take(ctx, client context.Context, pooled func() bool) error {
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
+		case <-refunded:
+			t.Stop()
 		case <-ctx.Done():
 			t.Stop()
 			err := ctx.Err()
@@ -94,16 +100,17 @@ func (g *DialGate) Take(ctx, client context.Context, pooled func() bool) error {
 }
 
 // reserve takes a dial and returns 0, or returns how long to wait before
-// asking again, and whether that is because new connections are paused.
-func (g *DialGate) reserve() (wait time.Duration, paused bool) {
+// asking again, whether that is because new connections are paused, and the
+// channel closed at the next Refund.
+func (g *DialGate) reserve() (wait time.Duration, paused bool, refunded <-chan struct{}) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := time.Now()
 	switch {
 	case now.Before(g.busyUntil):
-		return min(g.busyUntil.Sub(now), pausePoll), true
+		return min(g.busyUntil.Sub(now), pausePoll), true, g.refunded
 	case g.busyStreak > 0 && now.Before(g.probeUntil):
-		return pausePoll, true // another dial tries the server after its pause
+		return pausePoll, true, g.refunded // another dial tries the server after its pause
 	case g.busyStreak > 0:
 		g.probeUntil = now.Add(probeTimeout)
 	}
@@ -111,9 +118,9 @@ func (g *DialGate) reserve() (wait time.Duration, paused bool) {
 	g.refilled = now
 	if g.tokens >= 1 {
 		g.tokens--
-		return 0, false
+		return 0, false, nil
 	}
-	return time.Duration((1 - g.tokens) / g.rate * float64(time.Second)), false
+	return time.Duration((1 - g.tokens) / g.rate * float64(time.Second)), false, g.refunded
 }
 
 // Refund gives a dial back: the dial failed, or its connection closed
@@ -124,6 +131,8 @@ func (g *DialGate) Refund() {
 	defer g.mu.Unlock()
 	g.tokens = min(g.burst, g.tokens+1)
 	g.probeUntil = time.Time{}
+	close(g.refunded)
+	g.refunded = make(chan struct{})
 }
 
 // Busy pauses new dials after a refusal for max clients.

@@ -38,6 +38,18 @@ func TestDialGateLetsABurstThenPaces(t *testing.T) {
 	if err := take(&g, time.Second, never); err != nil {
 		t.Fatalf("a dial given back: %v", err)
 	}
+	// A dial waiting for the rate takes a dial given back at once.
+	done := make(chan error, 1)
+	go func() { done <- take(&g, time.Minute, never) }()
+	time.Sleep(20 * time.Millisecond) // it waits
+	start := time.Now()
+	g.Refund()
+	if err := <-done; err != nil {
+		t.Fatalf("a waiting dial, given one back: %v", err)
+	}
+	if waited := time.Since(start); waited > 500*time.Millisecond {
+		t.Fatalf("a waiting dial took a dial given back after %v, want at once", waited)
+	}
 }
 
 // After a refusal for max clients new dials pause, for a time that doubles

@@ -12,7 +12,7 @@
 //
 // Contract of the DialGate: PoolSize dials go through at once, then one per
 // 1/rate s, plus one for every Refund (a dial that failed, a connection
-// closed cleanly). After Busy (the server refused a connection for max
+// closed cleanly), which a dial waiting for the rate takes at once. After Busy (the server refused a connection for max
 // clients) no dial goes through for a pause that doubles with each Busy,
 // from 100 ms to 3 s; after it one dial tries alone until Accepted (or a
 // Refund, or a second), and a dial whose pool idles tries early. Take waits

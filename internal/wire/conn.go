@@ -40,7 +40,7 @@ type Conn struct {
 	// node's breaker, in memory the connection's user writes anyway.
 	successes circuit.Tally
 	gen       uint32        // the owner's address generation when dialed
-	flags     atomic.Uint32 // connClosed, connLongWait, connReplied
+	flags     atomic.Uint32 // connClosed, connLongWait, connReplied, …
 
 	first []byte       // the start of what the server sent first, set once with connReplied
 	sys   syscall.Conn // the connection underneath, when it has a file descriptor
@@ -68,6 +68,10 @@ const (
 	// healthy); slow, it is the server's slowness all the same, and against
 	// a paused server the only place it shows (docs/BREAKER.md, Handshakes).
 	connSetupReply
+	// connUnused: a request's caller had given up before it was written (its
+	// deadline had passed), and go-redis throws the connection away for it:
+	// the server did nothing wrong.
+	connUnused
 )
 
 // SyscallConn lets go-redis peek at the connection for a dead idle one. Only
@@ -115,9 +119,14 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	n, err := c.Conn.Write(p)
 	if err != nil {
-		if !(firstWrite && n == 0 && outcome.IsTimeout(err) && flags&connReplied != 0 && c.e.Clock != nil && c.e.Clock.Quick(stamp)) {
+		if firstWrite && n == 0 && outcome.IsTimeout(err) && flags&connReplied != 0 && c.e.Clock != nil && c.e.Clock.Quick(stamp) {
+			// The caller's deadline had passed before the write (nothing
+			// else times a first write out at once) on a connection that
+			// served: it closes clean, and is replaced.
+			c.flags.Or(connUnused)
+		} else {
 			c.writeStamp.Store(writeFailed)
-		} // else the caller's deadline had passed before the write on a connection that served: it closes clean
+		}
 		return n, c.refusal(err)
 	}
 	if firstWrite {
@@ -283,12 +292,15 @@ func (c *Conn) judge(stamp uint64, first byte) {
 func (c *Conn) current() bool { return c.gen == c.e.Gen.Load() }
 
 // Close closes the connection. One closed cleanly gives its dial back to the
-// node's gate. One closed with a judged reply still pending that is not yet
-// late is drained in the background until the slow-call threshold: a reply by
-// then means the server is fine and it was the caller who was in a hurry; no
-// reply counts one slow call on the node's breaker.
+// node's gate, and one closed only because a caller's deadline had passed
+// before its request was written is replaced. One closed with a judged reply
+// still pending that is not yet late is drained in the background until the
+// slow-call threshold: a reply by then means the server is fine and it was
+// the caller who was in a hurry; no reply counts one slow call on the node's
+// breaker.
 func (c *Conn) Close() error {
-	if c.flags.Or(connClosed)&connClosed != 0 {
+	flags := c.flags.Or(connClosed)
+	if flags&connClosed != 0 {
 		return nil
 	}
 	c.successes.Close()
@@ -296,7 +308,11 @@ func (c *Conn) Close() error {
 	ws := c.writeStamp.Load()
 	if ws == 0 {
 		c.e.Owner.Refund()
-		return c.Conn.Close()
+		err := c.Conn.Close()
+		if flags&connUnused != 0 && c.current() {
+			c.e.Owner.Replace()
+		}
+		return err
 	}
 	if ws > 0 && c.judged() && c.current() && c.e.Drainer.start(c, uint64(ws-1)) {
 		return nil

@@ -114,19 +114,19 @@ func TestSetupRepliesAreNotSuccesses(t *testing.T) {
 }
 
 // A connection closed with a reply pending (its caller gave up) is drained
-// until the threshold: a reply by then gives its dial back and is heard as
-// the server answering; none is one slow call. Closed with no reply pending,
-// it gives its dial back at once.
+// until the threshold: a reply by then gives its dial back, is heard as the
+// server answering and asks the owner for a replacement; none is one slow
+// call. Closed with no reply pending, it gives its dial back at once.
 func TestAbandonedRepliesAreDrained(t *testing.T) {
 	threshold := 200 * time.Millisecond
 	for _, tc := range []struct {
 		name            string
 		delay           time.Duration
 		refunds, answer int32
-		slow            int32
+		replaced, slow  int32
 	}{
-		{"answered in time", 20 * time.Millisecond, 1, 1, 0},
-		{"never answered", time.Hour, 0, 0, 1},
+		{"answered in time", 20 * time.Millisecond, 1, 1, 1, 0},
+		{"never answered", time.Hour, 0, 0, 0, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEndpoint(t, &threshold)
@@ -152,11 +152,11 @@ func TestAbandonedRepliesAreDrained(t *testing.T) {
 				t.Fatal(err)
 			}
 			redistest.Eventually(t, 5*time.Second, "the drain done", func() bool {
-				return o.refunds.Load()+o.slow.Load() > 0
+				return o.replaced.Load()+o.slow.Load() > 0 // each the drain's last report
 			})
-			if o.refunds.Load() != tc.refunds || o.answered.Load() != tc.answer || o.slow.Load() != tc.slow || o.closed.Load() != 1 {
-				t.Fatalf("refunds %d, answered %d, slow %d, closed %d; want %d, %d, %d, 1",
-					o.refunds.Load(), o.answered.Load(), o.slow.Load(), o.closed.Load(), tc.refunds, tc.answer, tc.slow)
+			if o.refunds.Load() != tc.refunds || o.answered.Load() != tc.answer || o.replaced.Load() != tc.replaced || o.slow.Load() != tc.slow || o.closed.Load() != 1 {
+				t.Fatalf("refunds %d, answered %d, replaced %d, slow %d, closed %d; want %d, %d, %d, %d, 1",
+					o.refunds.Load(), o.answered.Load(), o.replaced.Load(), o.slow.Load(), o.closed.Load(), tc.refunds, tc.answer, tc.replaced, tc.slow)
 			}
 		})
 	}
@@ -167,8 +167,64 @@ func TestAbandonedRepliesAreDrained(t *testing.T) {
 	if err := Wrap(e, client, 0).Close(); err != nil {
 		t.Fatal(err)
 	}
-	if o := owner(e); o.refunds.Load() != 1 || o.opened.Load() != 1 || o.closed.Load() != 1 {
-		t.Fatalf("a clean close: refunds %d, opened %d, closed %d; want 1 each", o.refunds.Load(), o.opened.Load(), o.closed.Load())
+	if o := owner(e); o.refunds.Load() != 1 || o.opened.Load() != 1 || o.closed.Load() != 1 || o.replaced.Load() != 0 {
+		t.Fatalf("a clean close: refunds %d, opened %d, closed %d, replaced %d; want 1, 1, 1, 0", o.refunds.Load(), o.opened.Load(), o.closed.Load(), o.replaced.Load())
+	}
+}
+
+// A connection that served, whose caller's deadline had passed before its
+// next request was written, closes clean: its dial is given back and the
+// owner asked for a replacement. One that never served (the server may not
+// have taken it) or whose write failed otherwise is not replaced.
+func TestUnusedConnectionIsReplaced(t *testing.T) {
+	threshold := 200 * time.Millisecond
+	for _, tc := range []struct {
+		name     string
+		served   bool
+		broken   bool // the peer is gone: the write fails at once, not on its deadline
+		replaced int32
+	}{
+		{"served, deadline passed", true, false, 1},
+		{"never served, deadline passed", false, false, 0},
+		{"served, peer gone", true, true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEndpoint(t, &threshold)
+			o := owner(e)
+			client, end := net.Pipe()
+			defer end.Close()
+			conn := Wrap(e, client, 0)
+			ping := []byte("*1\r\n$4\r\nPING\r\n")
+			if tc.served {
+				go func() {
+					var buf [64]byte
+					if _, err := end.Read(buf[:]); err == nil {
+						_, _ = end.Write([]byte("+PONG\r\n"))
+					}
+				}()
+				if _, err := conn.Write(ping); err != nil {
+					t.Fatal(err)
+				}
+				var buf [16]byte
+				if _, err := conn.Read(buf[:]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.broken {
+				_ = end.Close()
+			} else if err := conn.SetWriteDeadline(time.Now().Add(-time.Millisecond)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := conn.Write(ping); err == nil {
+				t.Fatal("the write succeeded")
+			}
+			if err := conn.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if o.replaced.Load() != tc.replaced || o.refunds.Load() != tc.replaced {
+				t.Fatalf("replaced %d, refunds %d; want %d each", o.replaced.Load(), o.refunds.Load(), tc.replaced)
+			}
+		})
 	}
 }
 

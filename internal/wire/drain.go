@@ -70,10 +70,11 @@ func (d *Drainer) start(tc *Conn, stamp uint64) bool {
 
 // drain reads tc's pending reply, written at the reply clock's stamp, until
 // deadline. A reply by then shows a server that answers within the slow-call
-// threshold: the connection gives its dial back, so that a pool whose callers
-// are in a hurry refills at the speed of the server instead of the dial rate
-// (a pool kept small by its own pacing would keep the deadlines failing), and
-// an open breaker hears that the server answers. No reply is a slow call.
+// threshold: the connection gives its dial back and asks its owner for a
+// replacement, so that a pool whose callers are in a hurry refills at the
+// speed of the server instead of the dial rate, and is not left smaller than
+// its load needs (a pool too small keeps the deadlines failing), and an open
+// breaker hears that the server answers. No reply is a slow call.
 func (d *Drainer) drain(tc *Conn, stamp uint64, deadline time.Time) {
 	e := tc.e
 	defer func() {
@@ -94,6 +95,7 @@ func (d *Drainer) drain(tc *Conn, stamp uint64, deadline time.Time) {
 	case n > 0:
 		e.Owner.Refund()
 		e.Owner.Answered(b, stamp)
+		e.Owner.Replace()
 	case outcome.IsTimeout(err):
 		e.Owner.Slow(b, stamp)
 	}

@@ -33,6 +33,10 @@ type Owner interface {
 	// makes of what it read: n bytes starting p, or err (it may call
 	// Abandon).
 	AfterSwitch(c *Conn, p []byte, n int, err error) (int, error)
+	// Replace: a drain found the server answering a connection whose
+	// caller had given up: the owner may open another in its place (see
+	// Drainer.drain).
+	Replace()
 }
 
 // Endpoint is what the connections to one server share: their owner and

@@ -18,6 +18,7 @@ type fakeOwner struct {
 	accepted, refunds atomic.Int32
 	slow, answered    atomic.Int32
 	afterSwitch       atomic.Int32
+	replaced          atomic.Int32
 	background        sync.WaitGroup
 	inFlight          atomic.Int32
 }
@@ -30,6 +31,7 @@ func (o *fakeOwner) Accepted()                         { o.accepted.Add(1) }
 func (o *fakeOwner) Refund()                           { o.refunds.Add(1) }
 func (o *fakeOwner) Slow(b *circuit.Breaker, _ uint64) { o.slow.Add(1); b.Record(circuit.ErrSlowCall) }
 func (o *fakeOwner) Answered(*circuit.Breaker, uint64) { o.answered.Add(1) }
+func (o *fakeOwner) Replace()                          { o.replaced.Add(1) }
 func (o *fakeOwner) AfterSwitch(c *Conn, _ []byte, _ int, _ error) (int, error) {
 	o.afterSwitch.Add(1)
 	c.Abandon()
