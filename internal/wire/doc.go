@@ -18,9 +18,11 @@
 //     to report; setup replies (HELLO, AUTH, …) and replies go-redis waits
 //     for longer than JudgeLimit (blocking commands) are not judged.
 //   - closed with a judged reply pending, hands itself to the Drainer,
-//     which reads until the threshold: a reply, Owner.Refund and
-//     Owner.Answered; none, Owner.Slow. Closed with nothing pending,
-//     Owner.Refund at once.
+//     which reads until the threshold: a reply, Owner.Refund,
+//     Owner.Answered and Owner.Replace; none, Owner.Slow. Closed with
+//     nothing pending, Owner.Refund at once, and Owner.Replace too when
+//     it served and its last request failed to leave only because the
+//     caller's deadline had passed.
 //   - refuses a reply whose header breaks Limits (ErrReplyTooLarge, naming
 //     the server and the Options field) before go-redis reads it, on that
 //     read and every later one.
