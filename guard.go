@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/internal/circuit"
@@ -299,84 +298,6 @@ func (n *node) handshakeFailed(ctx context.Context, err error) error {
 		n.lost(err)
 	}
 	return markNotSent(err)
-}
-
-// dial guards every new connection of the node's pools. While the node is not
-// ready it dials nothing: it waits (bounded by the dial's context) for the
-// outcome of the supervisor's next attempt, so that callers never stampede a
-// dead server and no connection that failed reaches the pool. While ready it
-// paces new dials through the node's gate. A dial that fails reports the node
-// lost.
-func (n *node) dial(next redis.DialHook) redis.DialHook {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if err := n.awaitDialable(ctx); err != nil {
-			return nil, err
-		}
-		if err := n.dials.Take(ctx, n.c.ctx, n.hasPooledConn); err != nil {
-			return nil, err
-		}
-		gen := n.gen.Load()
-		conn, err := next(ctx, network, n.dialAddr(addr))
-		if err != nil {
-			n.dials.Refund()
-			// Not when the pool is closing, nor for a master replaced since.
-			if !errors.Is(err, context.Canceled) && n.gen.Load() == gen {
-				n.lost(err)
-			}
-			return nil, err
-		}
-		remote := conn.RemoteAddr().String()
-		n.c.events.connect(remote)
-		if n.c.failoverWrapped && remote != n.address() {
-			// go-redis's failover client found another master.
-			n.moveTo(remote)
-			gen = n.gen.Load()
-		}
-		return n.wrapConn(conn, gen), nil
-	}
-}
-
-// replace opens a connection in the background, for one that go-redis threw
-// away while the server was answering it in time (a drain saw the reply):
-// its caller had given up, on a deadline the link could not meet at that
-// moment. go-redis sets a new connection up under the deadline of the command
-// that needs it, a few round trips, which such callers do not leave it: each
-// connection lost to a late reply would then be lost for good, and a pool too
-// small for its load keeps the deadlines failing (a metastable state that
-// lasts after the latency that caused it is gone). The replacement is set up
-// by a PING under the node's own deadline and enters the pool idle. It takes
-// the dial the drain gave back, so the node's pacing holds, and no more run
-// at once than the pool dials at once. A PING that finds an idle connection
-// takes it instead: one that a caller's dial left in the pool, not yet set
-// up (go-redis finishes a dial whose caller gave up), is then set up, and
-// one ready costs a round trip.
-func (n *node) replace() {
-	rdb := n.client.Load()
-	b := n.breaker.Load()
-	if rdb == nil || b == nil || n.State() != StateReady {
-		return
-	}
-	if n.replacing.Add(1) > int32(n.dials.Burst()) {
-		n.replacing.Add(-1)
-		return
-	}
-	// The setup's few replies and the PING's, each within the slow-call
-	// threshold, after a dial.
-	timeout := n.c.cfg.connectTimeout + 5*b.SlowCallThreshold()
-	if !n.c.goBackground(func() {
-		defer n.replacing.Add(-1)
-		ctx, cancel := context.WithTimeout(n.c.ctx, timeout)
-		defer cancel()
-		_ = rdb.Ping(ctx).Err()
-	}) {
-		n.replacing.Add(-1)
-	}
-}
-
-// hasPooledConn reports whether the node's pool has a connection.
-func (n *node) hasPooledConn() bool {
-	rdb := n.client.Load()
-	return rdb != nil && rdb.PoolStats().TotalConns > 0
 }
 
 // awaitDialable returns nil when the node is ready or making its first

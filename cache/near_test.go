@@ -74,9 +74,8 @@ func TestNearThroughRedisguardDB3PasswordFile(t *testing.T) {
 	if p, err := c.Get(ctx, "a", src.load); err != nil || p != src.products["a"] {
 		t.Fatal(p, err)
 	}
-	// The next Gets read Redis and fill; the store's own invalidation,
-	// arriving late on a loaded host, may discard a fill or two. Once a hit
-	// comes from memory, every following Get must too.
+	// The next Gets fill (the store's own invalidation, late on a loaded
+	// host, may discard a fill); from the first hit on, all come from memory.
 	nearHit(t, c, "a", src.load)
 	before := c.Stats()
 	for range 10 {
