@@ -32,6 +32,9 @@ type clusterNodes struct {
 	namedAt time.Time
 	// retireMu serialises the passes that retire the nodes a map leaves out.
 	retireMu sync.Mutex
+	// followed is the latest map go-redis loaded that no pass has taken in
+	// yet, nil when none waits (see follow).
+	followed atomic.Pointer[map[string]bool]
 	info     commandInfo // go-redis's COMMAND info, fetched by the guard
 }
 

@@ -253,13 +253,30 @@ func (r *clusterNodes) slotMap(maxAge time.Duration) map[string]bool {
 // leaves Nodes() and the metrics when go-redis forgets it. Addresses are
 // read as go-redis reads them; a map that does not name the node that
 // answered it is read some other way (an address translation of its own)
-// and is left alone.
+// and is left alone. One goroutine at a time takes the maps in, the latest
+// first: reloads that come faster than a pass (a churning cluster reloads on
+// every MOVED) are taken in as one, instead of a goroutine each waiting its
+// turn.
 func (r *clusterNodes) follow(origin string, slots []redis.ClusterSlot) {
 	named := namedBy(origin, slots)
 	if !named[origin] {
 		return
 	}
-	r.c.goBackground(func() { r.retireUnnamed(named, nil) })
+	if r.followed.Swap(&named) == nil && !r.c.goBackground(r.takeInFollowed) {
+		r.followed.Store(nil)
+	}
+}
+
+// takeInFollowed retires the nodes the latest followed map leaves out, until
+// no newer one came meanwhile.
+func (r *clusterNodes) takeInFollowed() {
+	for {
+		named := r.followed.Load()
+		r.retireUnnamed(*named, nil)
+		if r.followed.CompareAndSwap(named, nil) {
+			return
+		}
+	}
 }
 
 // namedBy returns the addresses a CLUSTER SLOTS reply from origin names, as
