@@ -181,9 +181,13 @@ func (c *Client) retireIfForgotten(n *node) bool {
 // prune retires the nodes the slot map does not name, after reloading it
 // (unless it was loaded less than maxAge ago), and reports whether n is one
 // of them (with n nil: whether the map was loaded). A map that cannot be
-// loaded retires none.
+// loaded retires none. With n, the supervisor of n asks: n is judged at
+// once, the other nodes by the pass that takes in maps in the background
+// (see follow), so that hundreds of supervisors failing at once (a cluster
+// whose map names many dead nodes) do not each wait for a pass over every
+// node.
 func (r *clusterNodes) prune(n *node, maxAge time.Duration) bool {
-	named := r.slotMap(maxAge)
+	named, loaded := r.slotMap(maxAge)
 	if len(named) == 0 {
 		return false
 	}
@@ -193,15 +197,27 @@ func (r *clusterNodes) prune(n *node, maxAge time.Duration) bool {
 			r.c.nodeChanged(nil)
 		}
 	}()
-	return r.retireUnnamed(named, n) || n == nil
-}
-
-// retireUnnamed retires the nodes named leaves out and takes back those it
-// names again; it reports whether n is one retired.
-func (r *clusterNodes) retireUnnamed(named map[string]bool, n *node) bool {
+	if n == nil {
+		r.retireUnnamed(named)
+		return true
+	}
+	if loaded { // a map loaded earlier was taken in then
+		r.takeIn(named)
+	}
+	if named[n.address()] {
+		return false
+	}
 	r.retireMu.Lock()
 	defer r.retireMu.Unlock()
-	retiredN := false
+	return n.retire(true)
+}
+
+// retireUnnamed retires the nodes named leaves out, but for those whose
+// supervisor is at work (it asks for itself: see prune), and takes back
+// those it names again.
+func (r *clusterNodes) retireUnnamed(named map[string]bool) {
+	r.retireMu.Lock()
+	defer r.retireMu.Unlock()
 	for _, m := range r.list() {
 		if named[m.address()] {
 			if m.retired.CompareAndSwap(true, false) {
@@ -209,29 +225,26 @@ func (r *clusterNodes) retireUnnamed(named map[string]bool, n *node) bool {
 			}
 			continue
 		}
-		if m.retired.Load() {
-			continue
-		}
-		if m.retire(m == n) {
-			retiredN = retiredN || m == n
+		if !m.retired.Load() {
+			m.retire(false)
 		}
 	}
-	return retiredN
 }
 
 // slotMap returns the addresses of the nodes the slot map names, masters and
 // replicas, loaded at most maxAge ago (go-redis sends CLUSTER SLOTS to a node
-// drawn at random), or nil when it cannot be loaded.
-func (r *clusterNodes) slotMap(maxAge time.Duration) map[string]bool {
+// drawn at random), or nil when it cannot be loaded; loaded says whether
+// this call loaded it.
+func (r *clusterNodes) slotMap(maxAge time.Duration) (named map[string]bool, loaded bool) {
 	r.mapMu.Lock()
 	defer r.mapMu.Unlock()
 	if r.named != nil && time.Since(r.namedAt) < maxAge {
-		return r.named
+		return r.named, false
 	}
 	ctx, cancel := context.WithTimeout(r.c.ctx, min(r.c.cfg.connectTimeout, pruneTimeout))
 	defer cancel()
 	var mu sync.Mutex
-	named := make(map[string]bool)
+	named = make(map[string]bool)
 	err := r.cc.ForEachShard(ctx, func(_ context.Context, rdb *redis.Client) error {
 		mu.Lock()
 		named[rdb.Options().Addr] = true
@@ -239,10 +252,10 @@ func (r *clusterNodes) slotMap(maxAge time.Duration) map[string]bool {
 		return nil
 	})
 	if err != nil || len(named) == 0 {
-		return nil
+		return nil, false
 	}
 	r.named, r.namedAt = named, time.Now()
-	return named
+	return named, true
 }
 
 // follow takes in a slot map go-redis loaded: every reload (its own every
@@ -262,6 +275,12 @@ func (r *clusterNodes) follow(origin string, slots []redis.ClusterSlot) {
 	if !named[origin] {
 		return
 	}
+	r.takeIn(named)
+}
+
+// takeIn has the nodes named leaves out retired, and those it names again
+// taken back, in the background.
+func (r *clusterNodes) takeIn(named map[string]bool) {
 	if r.followed.Swap(&named) == nil && !r.c.goBackground(r.takeInFollowed) {
 		r.followed.Store(nil)
 	}
@@ -272,7 +291,7 @@ func (r *clusterNodes) follow(origin string, slots []redis.ClusterSlot) {
 func (r *clusterNodes) takeInFollowed() {
 	for {
 		named := r.followed.Load()
-		r.retireUnnamed(*named, nil)
+		r.retireUnnamed(*named)
 		if r.followed.CompareAndSwap(named, nil) {
 			return
 		}
