@@ -230,9 +230,11 @@ func (n *node) dial(next redis.DialHook) redis.DialHook {
 }
 
 // replace opens a connection in the background, for one that go-redis threw
-// away while the server was answering it in time (a drain saw the reply):
-// its caller had given up, on a deadline the link could not meet at that
-// moment. go-redis sets a new connection up under the deadline of the command
+// away while the server was answering in time (a drain saw the reply within
+// the slow-call threshold, or the request never left because its caller's
+// deadline had passed): its caller had given up, on a deadline the link could
+// not meet at that moment. Only a node with a breaker times replies, so only
+// it replaces (Options.DisableBreaker turns this off too). go-redis sets a new connection up under the deadline of the command
 // that needs it, a few round trips, which such callers do not leave it: each
 // connection lost to a late reply would then be lost for good, and a pool too
 // small for its load keeps the deadlines failing (a metastable state that

@@ -104,7 +104,8 @@ type Options struct {
 	// (timeouts, resets): a slow server never sees one new connection per
 	// command. A connection closed cleanly gives its dial back, and one
 	// thrown away while the server answered in time is replaced in the
-	// background with the dial it gave back. Zero means DefaultDialRate (5).
+	// background with the dial it gave back (unless DisableBreaker: the
+	// breaker is what times the replies). Zero means DefaultDialRate (5).
 	DialRate int
 
 	// Breaker configures the circuit breaker of each server, which every command
@@ -129,7 +130,7 @@ type Options struct {
 	// OnStateChange is called as well as Hooks.OnBreakerStateChange.
 	Breaker breaker.Settings
 
-	// DisableBreaker turns the circuit breaker off: Client.Breaker returns nil.
+	// DisableBreaker turns the circuit breaker off: Client.Breaker reports false.
 	DisableBreaker bool
 
 	// Hooks receive lifecycle events. More can be added later with AddHooks.

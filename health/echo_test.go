@@ -34,23 +34,39 @@ func echoingServer(t *testing.T, reply string) string {
 	}).Addr()
 }
 
+// The credentials of quotingClients, the replies of a server that quotes them
+// back (plainly, and escaped as a proxy may), and what no answer may hold.
+const quotingUser, quotingPassword = "app-user", `s3"cr\et-42`
+
+var (
+	quotingReplies = []string{
+		"-ERR upstream refused AUTH " + quotingUser + " " + quotingPassword + "\r\n",
+		`-ERR upstream refused AUTH "app-user" "s3\"cr\\et-42"` + "\r\n",
+	}
+	quotedSecrets = []string{quotingPassword, quotingUser, `s3\"cr`, `cr\\et`}
+)
+
+// quotingClients returns a plain and a guarded client, both with the
+// credentials, of an echoingServer that answers with reply.
+func quotingClients(t *testing.T, reply string) (plain, guarded redis.UniversalClient) {
+	t.Helper()
+	addr := echoingServer(t, reply)
+	plain = redis.NewClient(&redis.Options{Addr: addr, Username: quotingUser, Password: quotingPassword, MaxRetries: -1})
+	t.Cleanup(func() { plain.Close() })
+	g, err := redisguard.New(redisguard.Options{Redis: &redis.UniversalOptions{Addrs: []string{addr}, Username: quotingUser, Password: quotingPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close() })
+	return plain, g
+}
+
 // A server that quotes the client's credentials back, plainly or escaped:
 // no answer holds them.
 func TestAnswersHideCredentialsTheServerQuotes(t *testing.T) {
 	t.Parallel()
-	const user, password = "app-user", `s3"cr\et-42`
-	for _, reply := range []string{
-		"-ERR upstream refused AUTH " + user + " " + password + "\r\n",
-		`-ERR upstream refused AUTH "app-user" "s3\"cr\\et-42"` + "\r\n",
-	} {
-		addr := echoingServer(t, reply)
-		plain := redis.NewClient(&redis.Options{Addr: addr, Username: user, Password: password, MaxRetries: -1})
-		t.Cleanup(func() { plain.Close() })
-		guarded, err := redisguard.New(redisguard.Options{Redis: &redis.UniversalOptions{Addrs: []string{addr}, Username: user, Password: password}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { guarded.Close() })
+	for _, reply := range quotingReplies {
+		plain, guarded := quotingClients(t, reply)
 		for name, h := range map[string]http.Handler{
 			"Handler, go-redis":     health.Handler(plain),
 			"Readiness, go-redis":   health.Readiness(plain),
@@ -68,7 +84,7 @@ func TestAnswersHideCredentialsTheServerQuotes(t *testing.T) {
 				if a.code != http.StatusServiceUnavailable || !strings.Contains(string(a.body), "upstream refused") {
 					t.Fatalf("%s: %d %s, want a 503 quoting the server", name, a.code, a.body)
 				}
-				for _, secret := range []string{password, user, `s3\"cr`, `cr\\et`} {
+				for _, secret := range quotedSecrets {
 					if strings.Contains(string(a.body), secret) {
 						t.Fatalf("%s: %s holds %q", name, a.body, secret)
 					}
@@ -82,19 +98,8 @@ func TestAnswersHideCredentialsTheServerQuotes(t *testing.T) {
 // its nodes' and the text of its errors, for a plain and a guarded client.
 func TestCheckHidesCredentialsTheServerQuotes(t *testing.T) {
 	t.Parallel()
-	const user, password = "app-user", `s3"cr\et-42`
-	for _, reply := range []string{
-		"-ERR upstream refused AUTH " + user + " " + password + "\r\n",
-		`-ERR upstream refused AUTH "app-user" "s3\"cr\\et-42"` + "\r\n",
-	} {
-		addr := echoingServer(t, reply)
-		plain := redis.NewClient(&redis.Options{Addr: addr, Username: user, Password: password, MaxRetries: -1})
-		t.Cleanup(func() { plain.Close() })
-		guarded, err := redisguard.New(redisguard.Options{Redis: &redis.UniversalOptions{Addrs: []string{addr}, Username: user, Password: password}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { guarded.Close() })
+	for _, reply := range quotingReplies {
+		plain, guarded := quotingClients(t, reply)
 		for name, rdb := range map[string]redis.UniversalClient{"go-redis": plain, "redisguard": guarded} {
 			res := health.Check(context.Background(), rdb)
 			for deadline := time.Now().Add(5 * time.Second); !strings.Contains(res.Message(), "upstream refused") && time.Now().Before(deadline); {
@@ -109,7 +114,7 @@ func TestCheckHidesCredentialsTheServerQuotes(t *testing.T) {
 				texts = append(texts, n.Message(), fmt.Sprint(n.Err))
 			}
 			for _, text := range texts {
-				for _, secret := range []string{password, user, `s3\"cr`, `cr\\et`} {
+				for _, secret := range quotedSecrets {
 					if strings.Contains(text, secret) {
 						t.Fatalf("%s: %q holds %q", name, text, secret)
 					}

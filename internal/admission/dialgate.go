@@ -131,7 +131,9 @@ func (g *DialGate) Refund() {
 	defer g.mu.Unlock()
 	g.tokens = min(g.burst, g.tokens+1)
 	g.probeUntil = time.Time{}
-	close(g.refunded)
+	if g.refunded != nil { // nil before Init
+		close(g.refunded)
+	}
 	g.refunded = make(chan struct{})
 }
 
