@@ -255,7 +255,8 @@ func judgeLimit(readTimeout time.Duration) time.Duration {
 }
 
 // QueueLen returns the number of commands in flight plus those waiting for a
-// connection. It never exceeds Options.QueueLimit.
+// connection (reads answered from go-redis's client-side cache leave it
+// alone: see Options.QueueLimit). It never exceeds Options.QueueLimit.
 func (c *Client) QueueLen() int { return int(c.queue.Len()) }
 
 // AddHooks adds lifecycle listeners, e.g. for metrics, after construction.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisguard/redisguard/breaker"
+	"github.com/redisguard/redisguard/internal/admission"
 	"github.com/redisguard/redisguard/internal/circuit"
 )
 
@@ -21,6 +22,15 @@ import (
 // the node did not admit: a miss then gets the node's refusal, exactly as if
 // the cache had not been asked.
 
+// A hit from go-redis's cache takes no queue slot: it waits for nothing and
+// leaves nothing queued, and a slot (an atomic add and subtract on memory
+// other cores write) would be most of what the guard costs it. Options.QueueLimit
+// still bounds every command that waits or reaches the server: while the node
+// serves, the networkGate takes the slot of each use of the network and gives
+// it back when go-redis reports its result; a command that waits in the
+// guard (for the node, or to run again) holds one from the client's queue,
+// and lends it to the network use it then makes (see processCacheFirst).
+
 // cachesReads reports whether a go-redis client with these options answers
 // reads from a client-side cache.
 func cachesReads(opt *redis.Options) bool {
@@ -33,8 +43,10 @@ func cachesReads(opt *redis.Options) bool {
 // takes a connection for a command, a pipeline, or a cache miss; the
 // application's own Limiter, if any, is asked after it.
 type networkGate struct {
-	n    atomic.Pointer[node] // nil until the node exists: no refusal
+	n    atomic.Pointer[node] // nil until the node exists: no refusal, no slot
 	next redis.Limiter
+	// slots: the queue slots of the uses of the network, set before n.
+	slots *admission.NetworkSlots
 }
 
 // gateNetwork installs a networkGate in opt, in front of the Limiter it has.
@@ -45,20 +57,40 @@ func gateNetwork(opt *redis.Options) *networkGate {
 }
 
 func (g *networkGate) Allow() error {
-	if n := g.n.Load(); n != nil {
+	n := g.n.Load()
+	if n != nil {
 		if err := n.networkRefusal(); err != nil {
 			return err
 		}
+		if !g.slots.Take() {
+			n.c.events.refused(ErrQueueFull)
+			return ErrQueueFull
+		}
 	}
 	if g.next != nil {
-		return g.next.Allow()
+		if err := g.next.Allow(); err != nil {
+			if n != nil {
+				g.give(n.c)
+			}
+			return err
+		}
 	}
 	return nil
 }
 
 func (g *networkGate) ReportResult(err error) {
+	if n := g.n.Load(); n != nil {
+		g.give(n.c)
+	}
 	if g.next != nil {
 		g.next.ReportResult(err)
+	}
+}
+
+// give gives back what the slots' Take took.
+func (g *networkGate) give(c *Client) {
+	if g.slots.Give() {
+		c.signalDrained()
 	}
 }
 
@@ -74,8 +106,9 @@ func (n *node) guardCache(opt *redis.Options, gate *networkGate) {
 	if gate == nil {
 		gate = gateNetwork(opt)
 	}
+	gate.slots = admission.NewNetworkSlots(n.c.queue)
 	gate.n.Store(n)
-	n.cacheFirst = true
+	n.gate = gate
 }
 
 // refusesCommands reports whether the node turns commands away now: it is
@@ -120,7 +153,7 @@ func (n *node) networkRefusal() error {
 // while its breaker is half-open: t admitted a probe, which must reach the
 // server.
 func (n *node) passProbe(t circuit.Ticket) {
-	if n.cacheFirst && t.Probe() {
+	if n.gate != nil && t.Probe() {
 		n.probePasses.Add(1)
 	}
 }
@@ -142,4 +175,50 @@ func (n *node) fromCache(ctx context.Context, cmd redis.Cmder, next redis.Proces
 // isGateRefusal reports whether err is a networkGate's refusal.
 func isGateRefusal(err error) bool {
 	return err != nil && (errors.Is(err, breaker.ErrOpen) || isNotReady(err) || errors.Is(err, ErrClosed))
+}
+
+// processCacheFirst runs a command on a standalone or Sentinel node whose
+// go-redis client caches reads, when the node does not serve at once (it is
+// not ready, or its breaker is not closed); while it serves, the node's hook
+// hands commands straight to go-redis (see servedCacheFirst). A command that
+// may wait in the guard (for the node, or to run again after a failure) holds
+// a slot from the client's queue, which it lends to its use of the network.
+func (n *node) processCacheFirst(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
+	stripe, err := n.c.admit()
+	if err != nil {
+		return n.c.refuse(cmd, err)
+	}
+	n.gate.slots.Lend()
+	err = n.process(ctx, cmd, next)
+	n.settle(stripe)
+	return err
+}
+
+// servedCacheFirst finishes a command the node's hook handed straight to
+// go-redis with ticket, when it failed or slow replies are pending: a failure
+// of a connection's set-up goes where every set-up failure goes
+// (handshakeFailed), and a command that may run again holds a slot while it
+// waits; with none free, it ends with its failure.
+func (n *node) servedCacheFirst(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook, b *circuit.Breaker, ticket circuit.Ticket, err error) error {
+	if err == nil {
+		n.report(b, ticket, nil)
+		return nil
+	}
+	stripe, ok := n.c.queue.TakeOne()
+	if !ok {
+		n.report(b, ticket, err)
+		return err
+	}
+	n.gate.slots.Lend()
+	err = n.ran(ctx, cmd, next, b, ticket, err)
+	n.settle(stripe)
+	return err
+}
+
+// settle gives back the slot a command held from stripe, unless the network
+// use it lent it to took it (and gave it back).
+func (n *node) settle(stripe int) {
+	if n.gate.slots.Reclaim() {
+		n.c.release(stripe)
+	}
 }

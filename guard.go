@@ -22,7 +22,29 @@ func (h soloHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	c := n.c
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		if IsConnectionSetup(cmd) {
-			return n.handshakeFailed(ctx, next(ctx, cmd))
+			return n.setUp(ctx, cmd, next)
+		}
+		if n.gate != nil {
+			// A node whose go-redis client caches reads: while it serves, a
+			// command goes to go-redis with nothing more than these loads,
+			// so that a hit costs the guard next to nothing (see
+			// processCacheFirst).
+			if n.State() == StateReady && c.State() != StateClosed {
+				b := n.breaker.Load()
+				var ticket circuit.Ticket
+				closed := true
+				if b != nil {
+					ticket, closed = b.AllowClosed()
+				}
+				if closed {
+					err := next(ctx, cmd)
+					if err == nil && n.slowReplies.Load() == 0 {
+						return nil
+					}
+					return n.servedCacheFirst(ctx, cmd, next, b, ticket, err)
+				}
+			}
+			return n.processCacheFirst(ctx, cmd, next)
 		}
 		stripe, err := c.admit()
 		if err != nil {
@@ -39,13 +61,23 @@ func (h soloHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 	c := n.c
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		if allConnectionSetup(cmds) {
+			if n.gate != nil {
+				n.gate.slots.Pass() // see setUp
+				defer n.gate.slots.EndPass()
+			}
 			return n.handshakeFailed(ctx, next(ctx, cmds))
 		}
 		admitted, held, err := c.admitBatch(cmds)
 		if err != nil {
 			return c.refuseAll(cmds, err)
 		}
+		if n.gate != nil {
+			n.gate.slots.Lend() // see processCacheFirst
+		}
 		err = n.processBatch(ctx, cmds[:admitted], next, true)
+		if n.gate != nil && !n.gate.slots.Reclaim() {
+			held = c.queue.Forget(held, 1) // its use of the network gave it back
+		}
 		c.releaseHold(held)
 		return firstErr(err, cmds)
 	}
@@ -176,7 +208,10 @@ func (e *notRetriedError) Error() string { return e.err.Error() }
 // command, the safe retries, and the count of its outcome. Refusals are
 // reported and set on the command.
 func (n *node) process(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
-	if n.cacheFirst && n.refusesCommands() && readOnly(cmd) {
+	if b, ticket, ok := n.serving(ctx); ok {
+		return n.ran(ctx, cmd, next, b, ticket, next(ctx, cmd))
+	}
+	if n.gate != nil && n.refusesCommands() && readOnly(cmd) {
 		if answered, err := n.fromCache(ctx, cmd, next); answered {
 			return err
 		}
@@ -189,7 +224,29 @@ func (n *node) process(ctx context.Context, cmd redis.Cmder, next redis.ProcessH
 		return n.c.refuse(cmd, err)
 	}
 	n.passProbe(ticket)
-	err = next(ctx, cmd)
+	return n.ran(ctx, cmd, next, b, ticket, next(ctx, cmd))
+}
+
+// serving is admission steps 3 and 4 while they let every command through:
+// the node is ready, the caller's context has not ended, and the breaker (if
+// any) is closed. It returns the breaker and its ticket; false sends the
+// command the long way, through admit and allow.
+func (n *node) serving(ctx context.Context) (*circuit.Breaker, circuit.Ticket, bool) {
+	if n.State() != StateReady || ctx.Err() != nil {
+		return nil, circuit.Ticket{}, false
+	}
+	b := n.breaker.Load()
+	if b == nil {
+		return nil, circuit.Ticket{}, true
+	}
+	t, ok := b.AllowClosed()
+	return b, t, ok
+}
+
+// ran finishes a command the node admitted with ticket, whose first attempt
+// returned err: the safe retries after a failure, and the count of its
+// outcome.
+func (n *node) ran(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook, b *circuit.Breaker, ticket circuit.Ticket, err error) error {
 	if err != nil {
 		err = n.afterFailure(ctx, err, readOnly(cmd), func() error {
 			cmd.SetErr(nil)
@@ -264,6 +321,18 @@ func (n *node) allow(ctx context.Context) (*circuit.Breaker, circuit.Ticket, err
 		err = n.openErr()
 	}
 	return b, t, err
+}
+
+// setUp runs a command go-redis sends while it sets up a new connection. It
+// belongs to the command that needed the connection, which was admitted
+// already: it takes no queue slot, neither here nor, on a node whose client
+// caches reads, at the networkGate, which it passes.
+func (n *node) setUp(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
+	if n.gate != nil {
+		n.gate.slots.Pass()
+		defer n.gate.slots.EndPass()
+	}
+	return n.handshakeFailed(ctx, next(ctx, cmd))
 }
 
 // handshakeFailed deals with a failure of a command go-redis sends while it

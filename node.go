@@ -45,9 +45,9 @@ type node struct {
 	// written before, and its reply, when it comes, judges the server as it
 	// was then (see answered).
 	openedAt atomic.Uint64
-	// cacheFirst: the node's go-redis client answers reads from its
-	// client-side cache, behind a networkGate (see fromcache.go).
-	cacheFirst bool
+	// gate: the node's go-redis client answers reads from its client-side
+	// cache, behind this networkGate (see fromcache.go); nil when it has none.
+	gate *networkGate
 	// probePasses counts the probes of the half-open breaker that the
 	// networkGate has yet to let through.
 	probePasses atomic.Int32

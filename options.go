@@ -87,7 +87,10 @@ type Options struct {
 	// connection, every command of a pipeline or transaction counting (a
 	// transaction larger than the limit runs alone; a pipeline runs the
 	// commands that fit, and the others get ErrQueueFull). One more is refused
-	// at once with ErrQueueFull. Zero means 1000.
+	// at once with ErrQueueFull. Zero means 1000. On a standalone or Sentinel
+	// client with go-redis's client-side cache, a read the cache answers takes
+	// no slot: it waits for nothing; a command counts while it waits in the
+	// client and while go-redis uses the network for it.
 	QueueLimit int
 
 	// OfflineQueue makes commands issued while the client is not ready wait for it

@@ -6,8 +6,9 @@
 // Contract of the Queue: a Queue of limit L never holds more than L slots at once, however
 // many goroutines take and release; TakeOne and Take refuse (or take fewer)
 // only when every stripe was full as they looked; each slot taken is given
-// back exactly once, by ReleaseOne with the stripe TakeOne reported or by
-// Release with the Hold Take returned. Taking and releasing one slot takes no
+// back exactly once: by ReleaseOne with the stripe TakeOne reported, by
+// Release with the Hold Take returned, or by ReleaseAny (a slot may go back
+// to another stripe than its own: the limit still holds). Taking and releasing one slot takes no
 // lock and allocates nothing.
 //
 // Contract of the DialGate: PoolSize dials go through at once, then one per
@@ -92,6 +93,13 @@ func homeStripe(n int) int {
 // ReleaseOne gives back the slot TakeOne took from stripe.
 func (q *Queue) ReleaseOne(stripe int) { q.stripes[stripe].n.Add(-1) }
 
+// ReleaseAny gives back one slot taken from any stripe, for a holder that did
+// not keep the stripe: it goes to the caller's home stripe. The limit holds
+// all the same: the stripes' counts still add up to the slots held, and a
+// count only rises by a take that keeps it within its share (one given back
+// elsewhere may leave it below zero).
+func (q *Queue) ReleaseAny() { q.stripes[homeStripe(len(q.stripes))].n.Add(-1) }
+
 // Take takes as many of want slots as are free, up to want.
 func (q *Queue) Take(want int64) (h Hold, took int64) {
 	start := homeStripe(len(q.stripes))
@@ -115,6 +123,17 @@ func (q *Queue) Take(want int64) (h Hold, took int64) {
 	return h, took
 }
 
+// Forget returns h without up to n of its slots, which the caller has
+// handed on to another holder, who gives them back.
+func (q *Queue) Forget(h Hold, n int64) Hold {
+	for stripe := range q.stripes {
+		k := min(int64(h[stripe]), n)
+		h[stripe] -= int32(k)
+		n -= k
+	}
+	return h
+}
+
 // Release gives back up to n of the slots h holds, and returns what remains.
 func (q *Queue) Release(h Hold, n int64) Hold {
 	for stripe := range q.stripes {
@@ -131,11 +150,13 @@ func (q *Queue) Release(h Hold, n int64) Hold {
 	return h
 }
 
-// Len returns the slots taken.
+// Len returns the slots taken. A take that finds its stripe full counts one
+// for an instant, until it undoes its add: Len leaves those out, since no
+// stripe ever holds more than its share.
 func (q *Queue) Len() int64 {
 	var n int64
 	for i := range q.stripes {
-		n += q.stripes[i].n.Load()
+		n += min(q.stripes[i].n.Load(), q.stripes[i].limit)
 	}
 	return n
 }

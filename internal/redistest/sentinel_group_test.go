@@ -15,7 +15,10 @@ const sentinelTimeout = 30 * time.Second
 func TestSentinelGroupFailsOver(t *testing.T) {
 	t.Parallel()
 	started := time.Now()
-	g := StartSentinelGroup(t, SentinelConfig{Replicas: 2, Sentinels: 3, Quorum: 2, DownAfter: time.Second})
+	// DownAfter 3 s: with 1 s, a loaded machine (the whole suite under the
+	// race detector) once kept the promoted master from answering the
+	// Sentinels for a second, and they failed over again.
+	g := StartSentinelGroup(t, SentinelConfig{Replicas: 2, Sentinels: 3, Quorum: 2, DownAfter: 3 * time.Second})
 	t.Logf("master, 2 replicas and 3 Sentinels ready in %v", time.Since(started).Round(time.Millisecond))
 	first := g.Servers()[0]
 	if got := g.Master(); got != first {

@@ -116,8 +116,9 @@ func (r *Clock) WrittenBy(stamp uint64, now int64) int64 {
 		first = recorded - eventsKept + 1 // the earliest kept, later still
 	}
 	// An event recorded meanwhile may take the slot: it is later still,
-	// which serves as well.
-	return r.at[first%eventsKept].Load()
+	// which serves as well, unless it came after now (a reader that slept
+	// through eventsKept ticks).
+	return min(r.at[first%eventsKept].Load(), now)
 }
 
 // Seen returns the time of the event a write that recorded stamp saw, which

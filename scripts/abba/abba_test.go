@@ -114,3 +114,20 @@ func TestConfigNamesWhatIsWrong(t *testing.T) {
 		}
 	}
 }
+
+func TestMedianCIHasTheRanksOfTheBinomialBound(t *testing.T) {
+	values := make([]float64, 100)
+	for i := range values {
+		values[i] = float64(i + 1) // the value is its rank
+	}
+	// n = 100: ranks 50 − 9.8 → 40 and 1 + 50 + 9.8 → 61.
+	if lo, hi := medianCI(values); lo != 40 || hi != 61 {
+		t.Fatalf("CI %v–%v, want ranks 40–61", lo, hi)
+	}
+	if lo, hi := medianCI(values[:4]); lo != 1 || hi != 4 {
+		t.Fatalf("CI of 4 values %v–%v, want the whole range", lo, hi)
+	}
+	if lo, hi := medianCI(nil); lo != 0 || hi != 0 {
+		t.Fatalf("CI of nothing %v–%v", lo, hi)
+	}
+}

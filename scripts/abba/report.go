@@ -9,23 +9,26 @@ import (
 
 // report writes the comparisons as a Markdown table. Throughput is B's
 // relative to A's, median of the pairs, with the interquartile range and the
-// extremes of the pairs' ratios; CPU is B's CPU time per operation relative
+// extremes of the pairs' ratios, and the 95 % confidence interval of that
+// median (see medianCI); CPU is B's CPU time per operation relative
 // to A's, median of the pairs.
 func report(w io.Writer, cfg config, cmps []comparison) error {
 	p := &printer{w: w}
 	p.printf("A = %s, B = %s; ns/op: median (lowest–highest) of the runs\n\n", cfg.a, cfg.b)
-	p.printf("| benchmark | pairs | A ns/op | B ns/op | B/A throughput, median [IQR] (min–max) | B/A cpu-ns/op | allocs/op A → B | B/op A → B |\n")
-	p.printf("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	p.printf("| benchmark | pairs | A ns/op | B ns/op | B/A throughput, median [IQR] (min–max) | 95 %% CI of the median | B/A cpu-ns/op | allocs/op A → B | B/op A → B |\n")
+	p.printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, c := range cmps {
 		cpu := "—"
 		if len(c.cpu) > 0 {
 			cpu = fmt.Sprintf("%.3f", quantile(c.cpu, 0.5))
 		}
-		p.printf("| %s | %d | %s | %s | %.3f [%.3f–%.3f] (%.3f–%.3f) | %s | %s → %s | %s → %s |\n",
+		lo, hi := medianCI(c.throughput)
+		p.printf("| %s | %d | %s | %s | %.3f [%.3f–%.3f] (%.3f–%.3f) | %.3f–%.3f | %s | %s → %s | %s → %s |\n",
 			strings.ReplaceAll(c.name, "|", `\|`), c.pairs,
 			withRange(c.a["ns/op"], c.aRange["ns/op"]), withRange(c.b["ns/op"], c.bRange["ns/op"]),
 			quantile(c.throughput, 0.5), quantile(c.throughput, 0.25), quantile(c.throughput, 0.75),
 			first(c.throughput), last(c.throughput),
+			lo, hi,
 			cpu,
 			number(c.a["allocs/op"]), number(c.b["allocs/op"]),
 			number(c.a["B/op"]), number(c.b["B/op"]))
