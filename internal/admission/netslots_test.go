@@ -34,7 +34,9 @@ func TestNetworkSlotsLend(t *testing.T) {
 	t.Parallel()
 	q := New(1)
 	s := NewNetworkSlots(q)
-	stripe, _ := q.TakeOne()
+	if _, ok := q.TakeOne(); !ok {
+		t.Fatal("TakeOne on an empty queue was refused")
+	}
 	s.Lend()
 	if !s.Take() {
 		t.Fatal("the use of the network of the command holding the only slot was refused")
@@ -50,7 +52,7 @@ func TestNetworkSlotsLend(t *testing.T) {
 	}
 	// The command gives back nothing more: its slot went back with the Give.
 
-	stripe, _ = q.TakeOne()
+	stripe, _ := q.TakeOne()
 	s.Lend()
 	if !s.Reclaim() {
 		t.Fatal("a slot no Take used was not reclaimed")
