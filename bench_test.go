@@ -163,7 +163,7 @@ func benchParallelism(goroutines int) int {
 
 // warmUpForBench sends a few GETs from as many goroutines as the benchmark will, so
 // that the pool holds the connections the benchmark needs.
-func warmUpForBench(b *testing.B, rdb redis.UniversalClient, goroutines int) {
+func warmUpForBench(b testing.TB, rdb redis.UniversalClient, goroutines int) {
 	var wg sync.WaitGroup
 	for range goroutines {
 		wg.Go(func() {
@@ -178,7 +178,7 @@ func warmUpForBench(b *testing.B, rdb redis.UniversalClient, goroutines int) {
 	wg.Wait()
 }
 
-func setBenchKey(b *testing.B, srv *redistest.Server) {
+func setBenchKey(b testing.TB, srv *redistest.Server) {
 	if err := srv.Client(b).Set(context.Background(), benchKey, "value", 0).Err(); err != nil {
 		b.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func (h soloHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	n := h.n
 	c := n.c
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if IsConnectionSetup(cmd) {
+		if isSetup(cmd) {
 			return n.setUp(ctx, cmd, next)
 		}
 		if n.gate != nil {
@@ -130,7 +130,7 @@ func (h nodeHook) DialHook(next redis.DialHook) redis.DialHook { return h.n.dial
 func (h nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	n := h.n
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if IsConnectionSetup(cmd) {
+		if isSetup(cmd) {
 			return n.handshakeFailed(ctx, next(ctx, cmd))
 		}
 		if info := infoFetch(ctx, cmd); info != nil {
@@ -209,7 +209,11 @@ func (e *notRetriedError) Error() string { return e.err.Error() }
 // reported and set on the command.
 func (n *node) process(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
 	if b, ticket, ok := n.serving(ctx); ok {
-		return n.ran(ctx, cmd, next, b, ticket, next(ctx, cmd))
+		err := next(ctx, cmd)
+		if err == nil && n.slowReplies.Load() == 0 {
+			return nil // the connection counted the success (see report)
+		}
+		return n.ran(ctx, cmd, next, b, ticket, err)
 	}
 	if n.gate != nil && n.refusesCommands() && readOnly(cmd) {
 		if answered, err := n.fromCache(ctx, cmd, next); answered {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/redisguard/redisguard/internal/pairs"
 	"go.uber.org/goleak"
 )
 
@@ -66,29 +67,11 @@ func TestCompareRatiosOfNeighbouringRuns(t *testing.T) {
 			t.Fatalf("ratios %v, want %v", c.throughput, want)
 		}
 	}
-	if got := quantile(c.throughput, 0.5); math.Abs(got-0.8) > 1e-9 {
+	if got := pairs.Quantile(c.throughput, 0.5); math.Abs(got-0.8) > 1e-9 {
 		t.Errorf("median ratio %v, want 0.8", got)
 	}
 	if c.a["ns/op"] != 150 || c.aRange["ns/op"] != [2]float64{100, 200} {
 		t.Errorf("A ns/op median %v range %v", c.a["ns/op"], c.aRange["ns/op"])
-	}
-}
-
-func TestQuantileInterpolates(t *testing.T) {
-	for _, tc := range []struct {
-		values []float64
-		q      float64
-		want   float64
-	}{
-		{[]float64{1, 2, 3, 4}, 0.5, 2.5},
-		{[]float64{1, 2, 3}, 0.5, 2},
-		{[]float64{1, 2, 3, 4, 5}, 0.25, 2},
-		{[]float64{7}, 0.75, 7},
-		{nil, 0.5, 0},
-	} {
-		if got := quantile(tc.values, tc.q); got != tc.want {
-			t.Errorf("quantile(%v, %v) = %v, want %v", tc.values, tc.q, got, tc.want)
-		}
 	}
 }
 
@@ -112,22 +95,5 @@ func TestConfigNamesWhatIsWrong(t *testing.T) {
 		if err := c.validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("got %v, want an error naming %s", err, tc.want)
 		}
-	}
-}
-
-func TestMedianCIHasTheRanksOfTheBinomialBound(t *testing.T) {
-	values := make([]float64, 100)
-	for i := range values {
-		values[i] = float64(i + 1) // the value is its rank
-	}
-	// n = 100: ranks 50 − 9.8 → 40 and 1 + 50 + 9.8 → 61.
-	if lo, hi := medianCI(values); lo != 40 || hi != 61 {
-		t.Fatalf("CI %v–%v, want ranks 40–61", lo, hi)
-	}
-	if lo, hi := medianCI(values[:4]); lo != 1 || hi != 4 {
-		t.Fatalf("CI of 4 values %v–%v, want the whole range", lo, hi)
-	}
-	if lo, hi := medianCI(nil); lo != 0 || hi != 0 {
-		t.Fatalf("CI of nothing %v–%v", lo, hi)
 	}
 }

@@ -1,9 +1,10 @@
 package main
 
 import (
-	"math"
 	"slices"
 	"sort"
+
+	"github.com/redisguard/redisguard/internal/pairs"
 )
 
 // comparison is one benchmark, variant B against variant A, over the pairs.
@@ -76,41 +77,8 @@ func summarize(runs []result) (medians map[string]float64, ranges map[string][2]
 	medians, ranges = map[string]float64{}, map[string][2]float64{}
 	for unit, vs := range values {
 		slices.Sort(vs)
-		medians[unit] = quantile(vs, 0.5)
+		medians[unit] = pairs.Quantile(vs, 0.5)
 		ranges[unit] = [2]float64{vs[0], vs[len(vs)-1]}
 	}
 	return medians, ranges
-}
-
-// quantile returns the q-quantile of sorted values, interpolating linearly
-// between the two nearest (the median of an even count is the mean of the two
-// middle values).
-func quantile(sorted []float64, q float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	pos := q * float64(len(sorted)-1)
-	i := int(pos)
-	if i+1 >= len(sorted) {
-		return sorted[len(sorted)-1]
-	}
-	return sorted[i] + (pos-float64(i))*(sorted[i+1]-sorted[i])
-}
-
-// medianCI returns a 95 % confidence interval of the median of the
-// population sorted is drawn from, free of any assumption on its
-// distribution: the order statistics of ranks n/2 − 0.98√n and
-// 1 + n/2 + 0.98√n (1-based, clamped to the sample), whose coverage the
-// binomial distribution of the count below the median gives. For 10 values
-// or fewer it is the whole range, which covers the median with probability
-// 1 − 2^(1−n): less than 95 % below 6 values.
-func medianCI(sorted []float64) (lo, hi float64) {
-	n := len(sorted)
-	if n == 0 {
-		return 0, 0
-	}
-	half := 0.98 * math.Sqrt(float64(n))
-	j := max(1, int(math.Floor(float64(n)/2-half)))
-	k := min(n, int(math.Ceil(1+float64(n)/2+half)))
-	return sorted[j-1], sorted[k-1]
 }

@@ -5,12 +5,14 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/redisguard/redisguard/internal/pairs"
 )
 
 // report writes the comparisons as a Markdown table. Throughput is B's
 // relative to A's, median of the pairs, with the interquartile range and the
 // extremes of the pairs' ratios, and the 95 % confidence interval of that
-// median (see medianCI); CPU is B's CPU time per operation relative
+// median (see pairs.MedianCI); CPU is B's CPU time per operation relative
 // to A's, median of the pairs.
 func report(w io.Writer, cfg config, cmps []comparison) error {
 	p := &printer{w: w}
@@ -20,13 +22,13 @@ func report(w io.Writer, cfg config, cmps []comparison) error {
 	for _, c := range cmps {
 		cpu := "—"
 		if len(c.cpu) > 0 {
-			cpu = fmt.Sprintf("%.3f", quantile(c.cpu, 0.5))
+			cpu = fmt.Sprintf("%.3f", pairs.Quantile(c.cpu, 0.5))
 		}
-		lo, hi := medianCI(c.throughput)
+		lo, hi := pairs.MedianCI(c.throughput)
 		p.printf("| %s | %d | %s | %s | %.3f [%.3f–%.3f] (%.3f–%.3f) | %.3f–%.3f | %s | %s → %s | %s → %s |\n",
 			strings.ReplaceAll(c.name, "|", `\|`), c.pairs,
 			withRange(c.a["ns/op"], c.aRange["ns/op"]), withRange(c.b["ns/op"], c.bRange["ns/op"]),
-			quantile(c.throughput, 0.5), quantile(c.throughput, 0.25), quantile(c.throughput, 0.75),
+			pairs.Quantile(c.throughput, 0.5), pairs.Quantile(c.throughput, 0.25), pairs.Quantile(c.throughput, 0.75),
 			first(c.throughput), last(c.throughput),
 			lo, hi,
 			cpu,

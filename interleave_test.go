@@ -1,0 +1,153 @@
+package redisguard
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/internal/pairs"
+	"github.com/redisguard/redisguard/internal/redistest"
+)
+
+// TestInterleavedThroughput compares the guarded client with plain go-redis
+// (and, for the floor, plain go-redis with a hook that does nothing) doing
+// the same GETs in one process, in short slices ordered A B B A round
+// after round (A plain, B guarded), each slice paired with the one next to
+// it. This machine's cores change speed every few seconds; slices of 100 ms
+// mostly fall within one state, where separate benchmark runs (scripts/abba)
+// straddle them. It reports, per case, the median over the pairs of the
+// guarded client's throughput relative to plain's, with its interquartile
+// range and 95 % confidence interval, and the same for CPU time per GET. It
+// runs only when asked:
+//
+//	REDISGUARD_INTERLEAVE=1 go test -run TestInterleavedThroughput -v .
+//
+// REDISGUARD_INTERLEAVE_ROUNDS sets the rounds (default 100: 200 pairs per
+// case, 40 s each).
+func TestInterleavedThroughput(t *testing.T) {
+	if os.Getenv("REDISGUARD_INTERLEAVE") != "1" {
+		t.Skip("a measurement, not a test: set REDISGUARD_INTERLEAVE=1 to run it")
+	}
+	rounds := 100
+	if v := os.Getenv("REDISGUARD_INTERLEAVE_ROUNDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("REDISGUARD_INTERLEAVE_ROUNDS=%q: want a positive number", v)
+		}
+		rounds = n
+	}
+	srv := redistest.StartServer(t)
+	setBenchKey(t, srv)
+	addr := srv.Addr()
+	cases := []struct {
+		name           string
+		plain, guarded func(t *testing.T) redis.UniversalClient
+	}{
+		{"network GET", func(t *testing.T) redis.UniversalClient {
+			rdb := redis.NewClient(&redis.Options{Addr: addr})
+			t.Cleanup(func() { rdb.Close() })
+			return rdb
+		}, func(t *testing.T) redis.UniversalClient {
+			return newTestClient(t, Options{Redis: &redis.UniversalOptions{Addrs: []string{addr}}})
+		}},
+		{"cache hit", func(t *testing.T) redis.UniversalClient {
+			rdb := redis.NewClient(&redis.Options{Addr: addr, Protocol: 3, ClientSideCacheConfig: benchCSCConfig()})
+			t.Cleanup(func() { rdb.Close() })
+			return rdb
+		}, func(t *testing.T) redis.UniversalClient {
+			return newTestClient(t, Options{Redis: benchCSCOptions(addr)})
+		}},
+		// The floor of any guard built on go-redis's hooks: plain go-redis
+		// against itself with a hook that only calls the next one.
+		{"cache hit, a do-nothing hook for the guard", func(t *testing.T) redis.UniversalClient {
+			rdb := redis.NewClient(&redis.Options{Addr: addr, Protocol: 3, ClientSideCacheConfig: benchCSCConfig()})
+			t.Cleanup(func() { rdb.Close() })
+			return rdb
+		}, func(t *testing.T) redis.UniversalClient {
+			rdb := redis.NewClient(&redis.Options{Addr: addr, Protocol: 3, ClientSideCacheConfig: benchCSCConfig()})
+			rdb.AddHook(passThroughHook{})
+			t.Cleanup(func() { rdb.Close() })
+			return rdb
+		}},
+	}
+	for _, tc := range cases {
+		for _, goroutines := range []int{64, 256} {
+			t.Run(fmt.Sprintf("%s/goroutines=%d", tc.name, goroutines), func(t *testing.T) {
+				clients := [2]redis.UniversalClient{tc.plain(t), tc.guarded(t)}
+				for _, rdb := range clients {
+					warmUpForBench(t, rdb, goroutines)
+				}
+				var throughput, cpu []float64
+				for range rounds {
+					var s [4]slice
+					for i, v := range [4]int{0, 1, 1, 0} {
+						s[i] = runSlice(t, clients[v], goroutines, 100*time.Millisecond)
+					}
+					for _, p := range [2][2]slice{{s[0], s[1]}, {s[3], s[2]}} {
+						throughput = append(throughput, p[1].perSecond()/p[0].perSecond())
+						cpu = append(cpu, p[1].cpuPerGet()/p[0].cpuPerGet())
+					}
+				}
+				slices.Sort(throughput)
+				slices.Sort(cpu)
+				lo, hi := pairs.MedianCI(throughput)
+				t.Logf("guarded/plain throughput %.3f [IQR %.3f–%.3f], 95 %% CI %.3f–%.3f; CPU per GET %.3f [IQR %.3f–%.3f]; %d pairs",
+					pairs.Quantile(throughput, 0.5), pairs.Quantile(throughput, 0.25), pairs.Quantile(throughput, 0.75), lo, hi,
+					pairs.Quantile(cpu, 0.5), pairs.Quantile(cpu, 0.25), pairs.Quantile(cpu, 0.75), len(throughput))
+			})
+		}
+	}
+}
+
+// slice is what one client did in one slice of time.
+type slice struct {
+	gets    int64
+	elapsed time.Duration
+	cpu     time.Duration // the process's
+}
+
+func (s slice) perSecond() float64 { return float64(s.gets) / s.elapsed.Seconds() }
+func (s slice) cpuPerGet() float64 { return float64(s.cpu) / float64(s.gets) }
+
+// runSlice sends GETs of benchKey through rdb from goroutines goroutines for
+// d.
+func runSlice(t *testing.T, rdb redis.UniversalClient, goroutines int, d time.Duration) slice {
+	var stop atomic.Bool
+	var gets atomic.Int64
+	var wg sync.WaitGroup
+	start, cpuStart := time.Now(), processCPU(t)
+	for range goroutines {
+		wg.Go(func() {
+			var n int64
+			for !stop.Load() {
+				if err := rdb.Get(context.Background(), benchKey).Err(); err != nil {
+					t.Error(err)
+					break
+				}
+				n++
+			}
+			gets.Add(n)
+		})
+	}
+	time.Sleep(d)
+	stop.Store(true)
+	wg.Wait()
+	return slice{gets: gets.Load(), elapsed: time.Since(start), cpu: processCPU(t) - cpuStart}
+}
+
+// processCPU is the CPU time this process has spent, user and system.
+func processCPU(t *testing.T) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
