@@ -1,7 +1,8 @@
 // Package admission decides what may start: commands, against the queue
 // limit of a redisguard.Client (Queue: the count of the commands in flight
-// plus those waiting, against Options.QueueLimit), and new connections of a
-// node (DialGate).
+// plus those waiting, against Options.QueueLimit; NetworkSlots: the same
+// count kept where go-redis asks for a connection, for a client that answers
+// some commands from memory), and new connections of a node (DialGate).
 //
 // Contract of the Queue: a Queue of limit L never holds more than L slots at once, however
 // many goroutines take and release; TakeOne and Take refuse (or take fewer)
