@@ -117,38 +117,40 @@ func firstErr(err error, cmds []redis.Cmder) error {
 // admit lets a command through to the node: at once while it is ready, or
 // while its first connection is being made (the command then connects as
 // go-redis's would, beside the supervisor's first attempt, and if its own
-// dial fails it waits for that attempt's outcome: see afterFailure); after it
+// dial fails it waits for that attempt's outcome: see afterFailure; if that
+// attempt fails first, it gets the refusal then: see withinFirstAttempt); after it
 // is ready again with the offline queue on; otherwise it refuses at once.
-func (n *node) admit(ctx context.Context) error {
+// It returns the state it let the command through in.
+func (n *node) admit(ctx context.Context) (State, error) {
 	if st := n.State(); st == StateReady || st == StateConnecting {
-		return nil // the common case, without a lock
+		return st, nil // the common case, without a lock
 	}
 	for {
 		st, changed, _ := n.snapshot()
 		switch st {
 		case StateReady, StateConnecting:
-			return nil
+			return st, nil
 		case StateClosed:
-			return n.c.closedErr()
+			return st, n.c.closedErr()
 		case StateReconnecting:
 			if n.retired.Load() {
 				// go-redis routed here again: the node is back in the slot
 				// map. Try it; a failure restarts its supervision.
-				return nil
+				return st, nil
 			}
 			if n.inSwitch() || n.resolving.Load() {
 				// The master switched and is being found again: wait for
 				// it rather than refuse.
-				return n.awaitAttempt(ctx)
+				return StateReady, n.awaitAttempt(ctx)
 			}
 			if !n.c.cfg.offlineQueue {
-				return n.refused()
+				return st, n.refused()
 			}
 		}
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return ctx.Err()
+			return st, ctx.Err()
 		}
 	}
 }
@@ -272,4 +274,61 @@ func (n *node) replace() {
 func (n *node) hasPooledConn() bool {
 	rdb := n.client.Load()
 	return rdb != nil && rdb.PoolStats().TotalConns > 0
+}
+
+// awaitDialable returns nil when the node is ready or making its first
+// connection, and otherwise waits for it to be ready at most as long as the
+// dial's context allows (go-redis bounds it by DialTimeout). A dial that fails
+// is counted by go-redis's pool, which after PoolSize of them refuses every
+// dial until a probe of its own succeeds: a dial asked while the node is down
+// waits for it to come back rather than fail.
+func (n *node) awaitDialable(ctx context.Context) error {
+	for {
+		st, changed, _ := n.snapshot()
+		switch st {
+		case StateReady, StateConnecting:
+			return nil
+		case StateClosed:
+			return n.c.closedErr()
+		}
+		if n.retired.Load() {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return n.refused()
+		}
+	}
+}
+
+// errFirstAttemptFailed ends the wait of a command sent while the node's
+// first connection was being made (see withinFirstAttempt).
+var errFirstAttemptFailed = errors.New("redisguard: the first connection attempt failed")
+
+// withinFirstAttempt bounds a command sent while the node makes its first
+// connection, without the offline queue, by the supervisor's first attempt.
+// The command dials beside that attempt; if the attempt fails before the
+// command's dial starts, the dial waits for the node (awaitDialable) as long
+// as go-redis lets it, and the command with it. The context returned ends
+// when the attempt has failed, at once if it has already, and the command
+// then gets the node's refusal, as one sent a moment later would. stop
+// releases the watch.
+func (n *node) withinFirstAttempt(ctx context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	st, changed, _ := n.snapshot()
+	if st != StateConnecting && st != StateReady {
+		cancel(errFirstAttemptFailed)
+		return ctx, func() {}
+	}
+	go func() {
+		select {
+		case <-changed:
+			if st := n.State(); st != StateReady && st != StateConnecting {
+				cancel(errFirstAttemptFailed)
+			}
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { cancel(nil) }
 }

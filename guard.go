@@ -220,7 +220,8 @@ func (n *node) process(ctx context.Context, cmd redis.Cmder, next redis.ProcessH
 			return err
 		}
 	}
-	if err := n.admit(ctx); err != nil {
+	admitted, err := n.admit(ctx)
+	if err != nil {
 		return n.c.refuse(cmd, err)
 	}
 	b, ticket, err := n.allow(ctx)
@@ -228,7 +229,19 @@ func (n *node) process(ctx context.Context, cmd redis.Cmder, next redis.ProcessH
 		return n.c.refuse(cmd, err)
 	}
 	n.passProbe(ticket)
-	return n.ran(ctx, cmd, next, b, ticket, next(ctx, cmd))
+	if admitted == StateConnecting && !n.c.cfg.offlineQueue {
+		var stop func()
+		ctx, stop = n.withinFirstAttempt(ctx)
+		defer stop()
+	}
+	err = next(ctx, cmd)
+	if errors.Is(err, context.Canceled) && errors.Is(context.Cause(ctx), errFirstAttemptFailed) {
+		// It was still waiting for its connection: never sent.
+		err = n.c.refuse(cmd, n.refused())
+		n.report(b, ticket, err)
+		return err
+	}
+	return n.ran(ctx, cmd, next, b, ticket, err)
 }
 
 // serving is admission steps 3 and 4 while they let every command through:
@@ -273,7 +286,7 @@ func (n *node) processBatch(ctx context.Context, cmds []redis.Cmder, next redis.
 	if len(cmds) == 0 {
 		return nil
 	}
-	if err := n.admit(ctx); err != nil {
+	if _, err := n.admit(ctx); err != nil {
 		return n.c.refuseAll(cmds, err)
 	}
 	b, ticket, err := n.allow(ctx)
@@ -371,30 +384,4 @@ func (n *node) handshakeFailed(ctx context.Context, err error) error {
 		n.lost(err)
 	}
 	return markNotSent(err)
-}
-
-// awaitDialable returns nil when the node is ready or making its first
-// connection, and otherwise waits for it to be ready at most as long as the
-// dial's context allows (go-redis bounds it by DialTimeout). A dial that fails
-// is counted by go-redis's pool, which after PoolSize of them refuses every
-// dial until a probe of its own succeeds: a dial asked while the node is down
-// waits for it to come back rather than fail.
-func (n *node) awaitDialable(ctx context.Context) error {
-	for {
-		st, changed, _ := n.snapshot()
-		switch st {
-		case StateReady, StateConnecting:
-			return nil
-		case StateClosed:
-			return n.c.closedErr()
-		}
-		if n.retired.Load() {
-			return nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return n.refused()
-		}
-	}
 }
