@@ -306,15 +306,18 @@ func (n *node) awaitDialable(ctx context.Context) error {
 // first connection was being made (see withinFirstAttempt).
 var errFirstAttemptFailed = errors.New("redisguard: the first connection attempt failed")
 
-// withinFirstAttempt bounds a command sent while the node makes its first
-// connection, without the offline queue, by the supervisor's first attempt.
-// The command dials beside that attempt; if the attempt fails before the
-// command's dial starts, the dial waits for the node (awaitDialable) as long
-// as go-redis lets it, and the command with it. The context returned ends
-// when the attempt has failed, at once if it has already, and the command
-// then gets the node's refusal, as one sent a moment later would. stop
-// releases the watch.
-func (n *node) withinFirstAttempt(ctx context.Context) (context.Context, func()) {
+// withinFirstAttempt bounds a command admitted in state admitted by the
+// supervisor's first attempt, when it was admitted while the node made its
+// first connection and the offline queue is off. The command dials beside
+// that attempt; if the attempt fails before the command's dial starts, the
+// dial waits for the node (awaitDialable) as long as go-redis lets it, and
+// the command with it. The context returned ends when the attempt has
+// failed, at once if it has already: see firstAttemptFailed. stop releases
+// the watch. Otherwise it returns ctx as it is.
+func (n *node) withinFirstAttempt(ctx context.Context, admitted State) (_ context.Context, stop func()) {
+	if admitted != StateConnecting || n.c.cfg.offlineQueue {
+		return ctx, func() {}
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	st, changed, _ := n.snapshot()
 	if st != StateConnecting && st != StateReady {
@@ -331,4 +334,13 @@ func (n *node) withinFirstAttempt(ctx context.Context) (context.Context, func())
 		}
 	}()
 	return ctx, func() { cancel(nil) }
+}
+
+// firstAttemptFailed reports whether a command bounded by withinFirstAttempt
+// ended, with err, because the first attempt failed while it still waited for
+// its connection (go-redis reports its context's end before it writes): it
+// was never sent, and gets the node's refusal, as one sent a moment later
+// would.
+func firstAttemptFailed(ctx context.Context, err error) bool {
+	return errors.Is(err, context.Canceled) && errors.Is(context.Cause(ctx), errFirstAttemptFailed)
 }

@@ -229,14 +229,10 @@ func (n *node) process(ctx context.Context, cmd redis.Cmder, next redis.ProcessH
 		return n.c.refuse(cmd, err)
 	}
 	n.passProbe(ticket)
-	if admitted == StateConnecting && !n.c.cfg.offlineQueue {
-		var stop func()
-		ctx, stop = n.withinFirstAttempt(ctx)
-		defer stop()
-	}
+	ctx, stop := n.withinFirstAttempt(ctx, admitted)
+	defer stop()
 	err = next(ctx, cmd)
-	if errors.Is(err, context.Canceled) && errors.Is(context.Cause(ctx), errFirstAttemptFailed) {
-		// It was still waiting for its connection: never sent.
+	if firstAttemptFailed(ctx, err) {
 		err = n.c.refuse(cmd, n.refused())
 		n.report(b, ticket, err)
 		return err
@@ -286,7 +282,8 @@ func (n *node) processBatch(ctx context.Context, cmds []redis.Cmder, next redis.
 	if len(cmds) == 0 {
 		return nil
 	}
-	if _, err := n.admit(ctx); err != nil {
+	admitted, err := n.admit(ctx)
+	if err != nil {
 		return n.c.refuseAll(cmds, err)
 	}
 	b, ticket, err := n.allow(ctx)
@@ -294,7 +291,14 @@ func (n *node) processBatch(ctx context.Context, cmds []redis.Cmder, next redis.
 		return n.c.refuseAll(cmds, err)
 	}
 	n.passProbe(ticket)
+	ctx, stop := n.withinFirstAttempt(ctx, admitted)
+	defer stop()
 	err = next(ctx, cmds)
+	if firstAttemptFailed(ctx, err) {
+		err = n.c.refuseAll(cmds, n.refused())
+		n.report(b, ticket, err)
+		return err
+	}
 	if err != nil && retry {
 		err = n.afterFailure(ctx, err, allReadOnly(cmds), func() error {
 			for _, cmd := range cmds {
