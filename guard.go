@@ -229,10 +229,12 @@ func (n *node) process(ctx context.Context, cmd redis.Cmder, next redis.ProcessH
 		return n.c.refuse(cmd, err)
 	}
 	n.passProbe(ticket)
-	ctx, stop := n.withinFirstAttempt(ctx, admitted)
+	// Only the first try is bounded: what follows a failure (the wait for
+	// the attempt's outcome, a retry) runs under the caller's own context.
+	first, stop := n.withinFirstAttempt(ctx, admitted)
 	defer stop()
-	err = next(ctx, cmd)
-	if firstAttemptFailed(ctx, err) {
+	err = next(first, cmd)
+	if firstAttemptFailed(first, err) {
 		err = n.c.refuse(cmd, n.refused())
 		n.report(b, ticket, err)
 		return err
@@ -291,10 +293,10 @@ func (n *node) processBatch(ctx context.Context, cmds []redis.Cmder, next redis.
 		return n.c.refuseAll(cmds, err)
 	}
 	n.passProbe(ticket)
-	ctx, stop := n.withinFirstAttempt(ctx, admitted)
+	first, stop := n.withinFirstAttempt(ctx, admitted) // see process
 	defer stop()
-	err = next(ctx, cmds)
-	if firstAttemptFailed(ctx, err) {
+	err = next(first, cmds)
+	if firstAttemptFailed(first, err) {
 		err = n.c.refuseAll(cmds, n.refused())
 		n.report(b, ticket, err)
 		return err
