@@ -324,3 +324,41 @@ func benchmarkProcess(b *testing.B, c *Client, want error) {
 		}
 	})
 }
+
+// BenchmarkGetFromNewGoroutines: each GET from a goroutine of its own, 256
+// at a time, as a server that runs each request's work on a new goroutine
+// does. A goroutine starts with a small stack, which it copies to a larger
+// one when a call goes deeper: what the guard adds to a command's frames
+// decides whether each of these goroutines does (see
+// TestGuardStackOnTheReadPath).
+func BenchmarkGetFromNewGoroutines(b *testing.B) {
+	srv := redistest.StartServer(b)
+	setBenchKey(b, srv)
+	run := func(b *testing.B, rdb redis.UniversalClient) {
+		warmUpForBench(b, rdb, 256)
+		b.ReportAllocs()
+		b.ResetTimer()
+		redistest.ReportCPUPerOp(b, func() {
+			sem := make(chan struct{}, 256)
+			var wg sync.WaitGroup
+			for range b.N {
+				sem <- struct{}{}
+				wg.Go(func() {
+					if err := rdb.Get(context.Background(), benchKey).Err(); err != nil {
+						b.Error(err)
+					}
+					<-sem
+				})
+			}
+			wg.Wait()
+		})
+	}
+	b.Run("client=plain", func(b *testing.B) {
+		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+		b.Cleanup(func() { rdb.Close() })
+		run(b, rdb)
+	})
+	b.Run("client=guarded", func(b *testing.B) {
+		run(b, newTestClient(b, Options{Redis: &redis.UniversalOptions{Addrs: []string{srv.Addr()}}}))
+	})
+}

@@ -1,6 +1,7 @@
 package redisguard
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"sync"
@@ -224,3 +225,155 @@ func (r *clusterNodes) lastError() error {
 	}
 	return nil
 }
+
+// clusterHook guards a cluster client as a whole: closed and the queue limit.
+// The nodes' hooks do the rest.
+type clusterHook struct{ c *Client }
+
+func (clusterHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h clusterHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	c := h.c
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		stripe, err := c.admit()
+		if err != nil {
+			return c.refuse(cmd, err)
+		}
+		err = next(markSent(ctx, cmd), cmd)
+		if e, ok := err.(*notRetriedError); ok {
+			err = e.err
+			cmd.SetErr(err)
+		}
+		c.release(stripe)
+		return err
+	}
+}
+
+func (h clusterHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	c := h.c
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		admitted, held, err := c.admitBatch(cmds)
+		if err != nil {
+			return c.refuseAll(cmds, err)
+		}
+		err = next(ctx, cmds[:admitted])
+		c.releaseHold(held)
+		return firstErr(err, cmds)
+	}
+}
+
+// nodeHook guards one node client of a cluster. The cluster's own retry loop
+// runs around it: the hook hides from that loop the failures after which a
+// write may already have been applied, and refuses to send again a batch the
+// loop re-queued after its connection broke.
+type nodeHook struct{ n *node }
+
+func (h nodeHook) DialHook(next redis.DialHook) redis.DialHook { return h.n.dial(next) }
+
+func (h nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	s := &nodeCommands{n: h.n, next: next} // see the solo hook
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		switch cmd.(type) {
+		case *redis.CommandsInfoCmd, *redis.ClusterSlotsCmd:
+			return s.clusterInternal(ctx, cmd)
+		}
+		if isSetup(cmd) {
+			return s.n.handshakeFailed(ctx, s.next(ctx, cmd))
+		}
+		if err := s.n.process(ctx, cmd, s.next); err != nil {
+			return s.n.notRetried(ctx, cmd, err)
+		}
+		return nil
+	}
+}
+
+// nodeCommands is what a cluster node's hook runs commands with.
+type nodeCommands struct {
+	n    *node
+	next redis.ProcessHook
+}
+
+// clusterInternal runs a COMMAND or CLUSTER SLOTS on the node: go-redis's
+// own fetches of what it needs to know of the cluster are answered apart (see
+// commandInfo, slotsFetch), and the slot map a node sends is followed.
+func (s *nodeCommands) clusterInternal(ctx context.Context, cmd redis.Cmder) error {
+	n := s.n
+	if info := infoFetch(ctx, cmd); info != nil {
+		return n.c.cluster.info.answer(info) // see commandInfo
+	}
+	ctx, err := n.slotsFetch(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	err = n.process(ctx, cmd, s.next)
+	if slots, ok := cmd.(*redis.ClusterSlotsCmd); ok && err == nil {
+		n.c.cluster.follow(n.address(), slots.Val())
+	}
+	if err != nil {
+		return n.notRetried(ctx, cmd, err)
+	}
+	return nil
+}
+
+// notRetried hides from the cluster's retry loop a failure after which a
+// write may already have been applied, and the refusal of a node that is down
+// (see refusedForNow).
+func (n *node) notRetried(ctx context.Context, cmd redis.Cmder, err error) error {
+	if !readOnly(cmd) {
+		if _, row := classify(ctx, err); row.MayHaveRun {
+			return &notRetriedError{err}
+		}
+	}
+	if n.refusedForNow(err) && !(readOnly(cmd) && n.c.cluster.replicaReads()) {
+		// The node is down and its supervisor on it: the cluster's loop
+		// would only ask it again after a backoff. (A read it may route
+		// to a replica goes on.)
+		return &notRetriedError{err}
+	}
+	return err
+}
+
+// refusedForNow reports whether err is the node's refusal while it is down,
+// which holds until its supervisor brings it back: not the refusal of a node
+// the slot map dropped, whose command goes elsewhere.
+func (n *node) refusedForNow(err error) bool {
+	return err != nil && isNotReady(err) && !isRetired(err)
+}
+
+func (h nodeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	n := h.n
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if allConnectionSetup(cmds) {
+			return n.handshakeFailed(ctx, next(ctx, cmds))
+		}
+		if err := resentAfterBreak(ctx, cmds); err != nil {
+			return err
+		}
+		return n.processBatch(ctx, cmds, next, false)
+	}
+}
+
+// resentAfterBreak returns the error of a batch's earlier attempt when the
+// cluster re-queued a batch that may have been applied (its connection broke
+// after the write) and that holds a write: sending it again could apply the
+// write twice. The commands still carry their errors from that attempt.
+func resentAfterBreak(ctx context.Context, cmds []redis.Cmder) error {
+	if allReadOnly(cmds) {
+		return nil
+	}
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err != nil {
+			if _, row := classify(ctx, err); row.MayHaveRun {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// notRetriedError carries a node's error up to the client's hook without
+// letting the cluster's retry loop recognise it as retryable: it deliberately
+// has no Unwrap. The client's hook replaces it with the error it carries.
+type notRetriedError struct{ err error }
+
+func (e *notRetriedError) Error() string { return e.err.Error() }

@@ -177,10 +177,43 @@ func isGateRefusal(err error) bool {
 	return err != nil && (errors.Is(err, breaker.ErrOpen) || isNotReady(err) || errors.Is(err, ErrClosed))
 }
 
+// cacheFirst is the solo hook of a node whose go-redis client caches reads.
+// While the node serves, a command goes to go-redis with nothing more than a
+// few loads, so that a hit costs the guard next to nothing; its use of the
+// network takes its queue slot at the networkGate.
+func (s *soloCommands) cacheFirst() redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if isSetup(cmd) {
+			return s.n.setUp(ctx, cmd, s.next)
+		}
+		ticket, ok := s.n.servingFromCache()
+		if !ok {
+			return s.n.processCacheFirst(ctx, cmd, s.next)
+		}
+		if err := s.next(ctx, cmd); err != nil || s.n.slowReplies.Load() != 0 {
+			return s.n.servedCacheFirst(ctx, cmd, s.next, ticket, err)
+		}
+		return nil
+	}
+}
+
+// servingFromCache is serving for a node whose go-redis client caches reads:
+// the node is ready, the client open and the breaker (if any) closed. (The
+// caller's context is go-redis's to check, first thing.)
+func (n *node) servingFromCache() (circuit.Ticket, bool) {
+	if n.State() != StateReady || n.c.State() == StateClosed {
+		return circuit.Ticket{}, false
+	}
+	b := n.breaker.Load()
+	if b == nil {
+		return circuit.Ticket{}, true
+	}
+	return b.AllowClosed()
+}
+
 // processCacheFirst runs a command on a standalone or Sentinel node whose
 // go-redis client caches reads, when the node does not serve at once (it is
-// not ready, or its breaker is not closed); while it serves, the node's hook
-// hands commands straight to go-redis (see servedCacheFirst). A command that
+// not ready, or its breaker is not closed): see cacheFirst. A command that
 // may wait in the guard (for the node, or to run again after a failure) holds
 // a slot from the client's queue, which it lends to its use of the network.
 func (n *node) processCacheFirst(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
@@ -194,23 +227,23 @@ func (n *node) processCacheFirst(ctx context.Context, cmd redis.Cmder, next redi
 	return err
 }
 
-// servedCacheFirst finishes a command the node's hook handed straight to
+// servedCacheFirst finishes a command the cacheFirst hook handed straight to
 // go-redis with ticket, when it failed or slow replies are pending: a failure
 // of a connection's set-up goes where every set-up failure goes
 // (handshakeFailed), and a command that may run again holds a slot while it
 // waits; with none free, it ends with its failure.
-func (n *node) servedCacheFirst(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook, b *circuit.Breaker, ticket circuit.Ticket, err error) error {
+func (n *node) servedCacheFirst(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook, ticket circuit.Ticket, err error) error {
 	if err == nil {
-		n.report(b, ticket, nil)
+		n.report(n.breaker.Load(), ticket, nil)
 		return nil
 	}
 	stripe, ok := n.c.queue.TakeOne()
 	if !ok {
-		n.report(b, ticket, err)
+		n.report(n.breaker.Load(), ticket, err)
 		return err
 	}
 	n.gate.slots.Lend()
-	err = n.ran(ctx, cmd, next, b, ticket, err)
+	err = n.ran(ctx, cmd, next, ticket, err)
 	n.settle(stripe)
 	return err
 }

@@ -18,42 +18,58 @@ type soloHook struct{ n *node }
 func (h soloHook) DialHook(next redis.DialHook) redis.DialHook { return h.n.dial(next) }
 
 func (h soloHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	n := h.n
-	c := n.c
+	// The frames on a command's way to its connection stay small: the rare
+	// paths are calls, and the hook keeps one pointer (s) where it would
+	// keep the node, the client and next. go-redis's own frames fit a new
+	// goroutine's first stack; a few hundred bytes more made every goroutine
+	// that sends a command grow (copy) its stack first (docs/PERFORMANCE.md).
+	s := &soloCommands{n: h.n, next: next}
+	if h.n.gate != nil {
+		return s.cacheFirst()
+	}
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		if isSetup(cmd) {
-			return n.setUp(ctx, cmd, next)
+			return s.n.setUp(ctx, cmd, s.next)
 		}
-		if n.gate != nil {
-			// A node whose go-redis client caches reads: while it serves, a
-			// command goes to go-redis with nothing more than these loads,
-			// so that a hit costs the guard next to nothing (see
-			// processCacheFirst).
-			if n.State() == StateReady && c.State() != StateClosed {
-				b := n.breaker.Load()
-				var ticket circuit.Ticket
-				closed := true
-				if b != nil {
-					ticket, closed = b.AllowClosed()
-				}
-				if closed {
-					err := next(ctx, cmd)
-					if err == nil && n.slowReplies.Load() == 0 {
-						return nil
-					}
-					return n.servedCacheFirst(ctx, cmd, next, b, ticket, err)
-				}
-			}
-			return n.processCacheFirst(ctx, cmd, next)
-		}
-		stripe, err := c.admit()
+		stripe, err := s.n.c.admit()
 		if err != nil {
-			return c.refuse(cmd, err)
+			return s.n.c.refuse(cmd, err)
 		}
-		err = n.process(ctx, cmd, next)
-		c.release(stripe)
-		return err
+		ticket, ok := s.n.serving(ctx)
+		if !ok {
+			return s.waiting(ctx, cmd, stripe)
+		}
+		if err := s.next(ctx, cmd); err != nil || s.n.slowReplies.Load() != 0 {
+			return s.ran(ctx, cmd, stripe, ticket, err)
+		}
+		s.n.c.release(stripe)
+		return nil
 	}
+}
+
+// soloCommands is what the solo hook's commands run with.
+type soloCommands struct {
+	n    *node
+	next redis.ProcessHook
+}
+
+// ran finishes a command after its first attempt (node.ran) and gives back
+// its queue slot. It and waiting are out of line, so that the hook's frame
+// holds room for their few words only.
+//
+//go:noinline
+func (s *soloCommands) ran(ctx context.Context, cmd redis.Cmder, stripe int, ticket circuit.Ticket, err error) error {
+	err = s.n.ran(ctx, cmd, s.next, ticket, err)
+	s.n.c.release(stripe)
+	return err
+}
+
+// waiting runs a command the node does not serve at once (node.processWaiting)
+// and gives back its queue slot.
+func (s *soloCommands) waiting(ctx context.Context, cmd redis.Cmder, stripe int) error {
+	err := s.n.processWaiting(ctx, cmd, s.next)
+	s.n.c.release(stripe)
+	return err
 }
 
 func (h soloHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
@@ -83,138 +99,24 @@ func (h soloHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 	}
 }
 
-// clusterHook guards a cluster client as a whole: closed and the queue limit.
-// The nodes' hooks do the rest.
-type clusterHook struct{ c *Client }
-
-func (clusterHook) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (h clusterHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	c := h.c
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		stripe, err := c.admit()
-		if err != nil {
-			return c.refuse(cmd, err)
-		}
-		err = next(markSent(ctx, cmd), cmd)
-		if e, ok := err.(*notRetriedError); ok {
-			err = e.err
-			cmd.SetErr(err)
-		}
-		c.release(stripe)
-		return err
-	}
-}
-
-func (h clusterHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	c := h.c
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		admitted, held, err := c.admitBatch(cmds)
-		if err != nil {
-			return c.refuseAll(cmds, err)
-		}
-		err = next(ctx, cmds[:admitted])
-		c.releaseHold(held)
-		return firstErr(err, cmds)
-	}
-}
-
-// nodeHook guards one node client of a cluster. The cluster's own retry loop
-// runs around it: the hook hides from that loop the failures after which a
-// write may already have been applied, and refuses to send again a batch the
-// loop re-queued after its connection broke.
-type nodeHook struct{ n *node }
-
-func (h nodeHook) DialHook(next redis.DialHook) redis.DialHook { return h.n.dial(next) }
-
-func (h nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	n := h.n
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if isSetup(cmd) {
-			return n.handshakeFailed(ctx, next(ctx, cmd))
-		}
-		if info := infoFetch(ctx, cmd); info != nil {
-			return n.c.cluster.info.answer(info) // see commandInfo
-		}
-		ctx, err := n.slotsFetch(ctx, cmd)
-		if err != nil {
-			return err
-		}
-		err = n.process(ctx, cmd, next)
-		if slots, ok := cmd.(*redis.ClusterSlotsCmd); ok && err == nil {
-			n.c.cluster.follow(n.address(), slots.Val())
-		}
-		if err != nil && !readOnly(cmd) {
-			if _, row := classify(ctx, err); row.MayHaveRun {
-				return &notRetriedError{err}
-			}
-		}
-		if n.refusedForNow(err) && !(readOnly(cmd) && n.c.cluster.replicaReads()) {
-			// The node is down and its supervisor on it: the cluster's loop
-			// would only ask it again after a backoff. (A read it may route
-			// to a replica goes on.)
-			return &notRetriedError{err}
-		}
-		return err
-	}
-}
-
-// refusedForNow reports whether err is the node's refusal while it is down,
-// which holds until its supervisor brings it back: not the refusal of a node
-// the slot map dropped, whose command goes elsewhere.
-func (n *node) refusedForNow(err error) bool {
-	return err != nil && isNotReady(err) && !isRetired(err)
-}
-
-func (h nodeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	n := h.n
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if allConnectionSetup(cmds) {
-			return n.handshakeFailed(ctx, next(ctx, cmds))
-		}
-		if err := resentAfterBreak(ctx, cmds); err != nil {
-			return err
-		}
-		return n.processBatch(ctx, cmds, next, false)
-	}
-}
-
-// resentAfterBreak returns the error of a batch's earlier attempt when the
-// cluster re-queued a batch that may have been applied (its connection broke
-// after the write) and that holds a write: sending it again could apply the
-// write twice. The commands still carry their errors from that attempt.
-func resentAfterBreak(ctx context.Context, cmds []redis.Cmder) error {
-	if allReadOnly(cmds) {
-		return nil
-	}
-	for _, cmd := range cmds {
-		if err := cmd.Err(); err != nil {
-			if _, row := classify(ctx, err); row.MayHaveRun {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// notRetriedError carries a node's error up to the client's hook without
-// letting the cluster's retry loop recognise it as retryable: it deliberately
-// has no Unwrap. The client's hook replaces it with the error it carries.
-type notRetriedError struct{ err error }
-
-func (e *notRetriedError) Error() string { return e.err.Error() }
-
 // process runs one command on the node: the node's admission and breaker, the
 // command, the safe retries, and the count of its outcome. Refusals are
 // reported and set on the command.
 func (n *node) process(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
-	if b, ticket, ok := n.serving(ctx); ok {
+	if ticket, ok := n.serving(ctx); ok {
 		err := next(ctx, cmd)
 		if err == nil && n.slowReplies.Load() == 0 {
 			return nil // the connection counted the success (see report)
 		}
-		return n.ran(ctx, cmd, next, b, ticket, err)
+		return n.ran(ctx, cmd, next, ticket, err)
 	}
+	return n.processWaiting(ctx, cmd, next)
+}
+
+// processWaiting runs a command the node does not serve at once: its
+// admission may wait for the node, or refuse it, and the breaker may refuse
+// it or make it a probe.
+func (n *node) processWaiting(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
 	if n.gate != nil && n.refusesCommands() && readOnly(cmd) {
 		if answered, err := n.fromCache(ctx, cmd, next); answered {
 			return err
@@ -239,29 +141,31 @@ func (n *node) process(ctx context.Context, cmd redis.Cmder, next redis.ProcessH
 		n.report(b, ticket, err)
 		return err
 	}
-	return n.ran(ctx, cmd, next, b, ticket, err)
+	return n.ran(ctx, cmd, next, ticket, err)
 }
 
 // serving is admission steps 3 and 4 while they let every command through:
 // the node is ready, the caller's context has not ended, and the breaker (if
-// any) is closed. It returns the breaker and its ticket; false sends the
-// command the long way, through admit and allow.
-func (n *node) serving(ctx context.Context) (*circuit.Breaker, circuit.Ticket, bool) {
+// any) is closed. It returns the breaker's ticket; false sends the command
+// the long way, through admit and allow.
+func (n *node) serving(ctx context.Context) (circuit.Ticket, bool) {
 	if n.State() != StateReady || ctx.Err() != nil {
-		return nil, circuit.Ticket{}, false
+		return circuit.Ticket{}, false
 	}
 	b := n.breaker.Load()
 	if b == nil {
-		return nil, circuit.Ticket{}, true
+		return circuit.Ticket{}, true
 	}
-	t, ok := b.AllowClosed()
-	return b, t, ok
+	return b.AllowClosed()
 }
 
 // ran finishes a command the node admitted with ticket, whose first attempt
 // returned err: the safe retries after a failure, and the count of its
-// outcome.
-func (n *node) ran(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook, b *circuit.Breaker, ticket circuit.Ticket, err error) error {
+// outcome. The outcome goes to the node's breaker as it is now: a ticket of
+// one the node has replaced since (its Sentinel master moved) is ignored, as
+// any ticket of an earlier phase is. (Not passing the breaker keeps the frames
+// on every command's path small: see the solo hook.)
+func (n *node) ran(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook, ticket circuit.Ticket, err error) error {
 	if err != nil {
 		err = n.afterFailure(ctx, err, readOnly(cmd), func() error {
 			cmd.SetErr(nil)
@@ -274,7 +178,7 @@ func (n *node) ran(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook,
 			cmd.SetErr(err)
 		}
 	}
-	n.report(b, ticket, err)
+	n.report(n.breaker.Load(), ticket, err)
 	return err
 }
 

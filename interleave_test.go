@@ -3,6 +3,7 @@ package redisguard
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -58,6 +59,26 @@ func TestInterleavedThroughput(t *testing.T) {
 		}, func(t *testing.T) redis.UniversalClient {
 			return newTestClient(t, Options{Redis: &redis.UniversalOptions{Addrs: []string{addr}}})
 		}},
+		// The floor of any guard built on go-redis's hooks and a wrapper of
+		// its connections: a hook that only calls the next one, and a
+		// connection that only calls the one it wraps.
+		{"network GET, a do-nothing hook and connection for the guard", func(t *testing.T) redis.UniversalClient {
+			rdb := redis.NewClient(&redis.Options{Addr: addr})
+			t.Cleanup(func() { rdb.Close() })
+			return rdb
+		}, func(t *testing.T) redis.UniversalClient {
+			var d net.Dialer
+			rdb := redis.NewClient(&redis.Options{Addr: addr, Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				conn, err := d.DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				return passThroughConn{conn.(*net.TCPConn)}, nil
+			}})
+			rdb.AddHook(passThroughHook{})
+			t.Cleanup(func() { rdb.Close() })
+			return rdb
+		}},
 		{"cache hit", func(t *testing.T) redis.UniversalClient {
 			rdb := redis.NewClient(&redis.Options{Addr: addr, Protocol: 3, ClientSideCacheConfig: benchCSCConfig()})
 			t.Cleanup(func() { rdb.Close() })
@@ -106,6 +127,13 @@ func TestInterleavedThroughput(t *testing.T) {
 		}
 	}
 }
+
+// passThroughConn is a connection that only calls the one it wraps, which
+// go-redis may still peek at for a dead idle one.
+type passThroughConn struct{ *net.TCPConn }
+
+func (c passThroughConn) Read(p []byte) (int, error)  { return c.TCPConn.Read(p) }
+func (c passThroughConn) Write(p []byte) (int, error) { return c.TCPConn.Write(p) }
 
 // slice is what one client did in one slice of time.
 type slice struct {

@@ -84,11 +84,19 @@ type phase struct {
 	// probesAt is when the breaker lets probes through, while open: the
 	// open time since epoch, which ServerAnswered may bring forward.
 	probesAt atomic.Int64
+	// call is the admission of every call the phase admits, while closed.
+	call admission
 }
 
-// Ticket is one admitted call. It is a small value: Allow and Done allocate
-// nothing while closed. The zero Ticket admits nothing; Done ignores it.
-type Ticket struct {
+// Ticket is one admitted call. It is one word, which a caller keeps on
+// every call's path at the cost of one: a call admitted while closed holds
+// its phase's admission, and only a half-open probe's is allocated, so Allow
+// and Done allocate nothing while closed. The zero Ticket admits nothing;
+// Done ignores it.
+type Ticket struct{ a *admission }
+
+// admission is what a Ticket admits.
+type admission struct {
 	phase *phase      // the phase that admitted it
 	done  func(error) // admitted by gobreaker: half-open
 }
@@ -161,6 +169,7 @@ func New(s Settings) (*Breaker, error) {
 
 func (b *Breaker) newPhase(s State, now time.Time) *phase {
 	p := &phase{state: s}
+	p.call.phase = p
 	switch s {
 	case StateClosed:
 		p.window = newWindow(now, b.window)
@@ -237,7 +246,7 @@ func (b *Breaker) Allow() (Ticket, error) {
 	if err != nil {
 		return Ticket{}, ErrOpen
 	}
-	return Ticket{phase: b.phase.Load(), done: done}, nil
+	return Ticket{&admission{phase: b.phase.Load(), done: done}}, nil
 }
 
 // AllowClosed is Allow's path while the breaker is closed, small enough for the
@@ -246,7 +255,7 @@ func (b *Breaker) Allow() (Ticket, error) {
 // caller asks Allow.
 func (b *Breaker) AllowClosed() (t Ticket, ok bool) {
 	p := b.phase.Load()
-	return Ticket{phase: p}, p.state == StateClosed
+	return Ticket{&p.call}, p.state == StateClosed
 }
 
 // Done reports the outcome of the call t admitted. A nil err is a success;
@@ -254,18 +263,22 @@ func (b *Breaker) AllowClosed() (t Ticket, ok bool) {
 // Settings.IsFailure. An outcome of a call admitted before the breaker last
 // changed state is ignored (gobreaker's generation rule).
 func (b *Breaker) Done(t Ticket, err error) {
-	if t.done != nil {
+	a := t.a
+	if a == nil {
+		return
+	}
+	if a.done != nil {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		// A probe of an earlier phase is not counted, as gobreaker would
 		// ignore it: but gobreaker, asked while open, would end the open time.
-		if b.phase.Load() == t.phase {
-			t.done(err)
+		if b.phase.Load() == a.phase {
+			a.done(err)
 		}
 		return
 	}
-	p := t.phase
-	if p == nil || b.phase.Load() != p {
+	p := a.phase
+	if b.phase.Load() != p {
 		return
 	}
 	b.count(p, err)
@@ -289,7 +302,7 @@ func (b *Breaker) Record(err error) bool {
 // Probe reports whether t admitted one of a half-open breaker's probes, whose
 // outcome must reach Done: outcomes of calls admitted while closed may come
 // through Record instead.
-func (t Ticket) Probe() bool { return t.done != nil }
+func (t Ticket) Probe() bool { return t.a != nil && t.a.done != nil }
 
 // count counts err in the closed phase p.
 func (b *Breaker) count(p *phase, err error) {

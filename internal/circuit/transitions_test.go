@@ -160,7 +160,7 @@ func TestOutcomesOfAnEarlierStateAreIgnored(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b.Done(Ticket{done: done}, errReset)
+		b.Done(Ticket{&admission{done: done}}, errReset)
 		if b.State() != StateClosed {
 			t.Fatalf("state %v: one failure opened the breaker through gobreaker", b.State())
 		}

@@ -158,46 +158,80 @@ func (c *Conn) setupWritten(p []byte) {
 const writeFailed = -1
 
 func (c *Conn) Read(p []byte) (int, error) {
+	// What follows the read is a call, so that this frame, under every
+	// command's wait for its reply, stays small (see the solo hook).
 	if c.replies.Failed() {
-		return 0, c.replies.Fail(c.Conn, c.e.Owner.Address())
+		return 0, c.overLimits()
 	}
 	n, err := c.Conn.Read(p)
+	return c.read(p[:n], err)
+}
+
+// read follows what a read returned: p, the bytes read, and err.
+func (c *Conn) read(p []byte, err error) (int, error) {
+	if len(p) == 0 || !c.current() {
+		return c.readRare(p, err)
+	}
+	if c.replies.Scan(p) != nil {
+		return 0, c.overLimits()
+	}
+	if c.flags.Load()&connReplied == 0 {
+		c.firstReply(p)
+	}
+	if ws := c.writeStamp.Load(); ws > 0 {
+		c.writeStamp.Store(0)
+		c.judge(uint64(ws-1), p[0])
+	}
+	return len(p), err
+}
+
+// readRare finishes a read that returned nothing, or that the master's
+// switch made the old one's.
+func (c *Conn) readRare(p []byte, err error) (int, error) {
 	if !c.current() {
 		// The master moved while the reply was awaited: what the old one
 		// acknowledges now is not reported as a success, and its failure
 		// is its own.
-		return c.e.Owner.AfterSwitch(c, p, n, err)
+		return c.e.Owner.AfterSwitch(c, p, len(p), err)
 	}
-	if n > 0 && c.replies.Scan(p[:n]) != nil {
-		// A reply over the limits: go-redis must not see it (a peek
-		// for push notifications that ignores the error must not be
-		// followed by a read that waits), the connection is done for,
-		// and nothing pending is left to judge.
-		c.writeStamp.Store(writeFailed)
-		return 0, c.replies.Fail(c.Conn, c.e.Owner.Address())
+	return 0, c.readFailed(err)
+}
+
+// overLimits fails a read of a reply over the limits: go-redis must not see
+// it (a peek for push notifications that ignores the error must not be
+// followed by a read that waits), the connection is done for, and nothing
+// pending is left to judge.
+func (c *Conn) overLimits() error {
+	c.writeStamp.Store(writeFailed)
+	return c.replies.Fail(c.Conn, c.e.Owner.Address())
+}
+
+// firstReply keeps the start of the first bytes the server sent: the
+// connection was accepted, unless they are a refusal (see refusal). Inlined,
+// its append would make Read's frame larger.
+//
+//go:noinline
+func (c *Conn) firstReply(p []byte) {
+	c.first = append([]byte(nil), p[:min(len(p), len("-ERR max number of clients reached\r\n"))]...)
+	c.flags.Or(connReplied)
+}
+
+// readFailed explains a read that returned nothing: a refusal, or a timeout
+// that judges the pending reply slow when it is late enough.
+func (c *Conn) readFailed(err error) error {
+	if err == nil {
+		return nil
 	}
-	if n > 0 && c.flags.Load()&connReplied == 0 {
-		c.first = append([]byte(nil), p[:min(n, len("-ERR max number of clients reached\r\n"))]...)
-		c.flags.Or(connReplied)
-	}
-	if err != nil && n == 0 {
-		err = c.refusal(err)
-	}
-	if ws := c.writeStamp.Load(); ws > 0 {
-		switch {
-		case n > 0:
+	err = c.refusal(err)
+	if ws := c.writeStamp.Load(); ws > 0 && outcome.IsTimeout(err) {
+		if b := c.e.Owner.Breaker(); b != nil && c.tookAtLeast(uint64(ws-1)) >= b.SlowCallThreshold() {
 			c.writeStamp.Store(0)
-			c.judge(uint64(ws-1), p[0])
-		case err != nil && outcome.IsTimeout(err):
-			if b := c.e.Owner.Breaker(); b != nil && c.tookAtLeast(uint64(ws-1)) >= b.SlowCallThreshold() {
-				c.writeStamp.Store(0)
-				if c.current() && c.judged() {
-					c.e.Owner.Slow(b, uint64(ws-1))
-				}
+			if c.current() && c.judged() {
+				c.e.Owner.Slow(b, uint64(ws-1))
 			}
 		}
 	}
-	return n, err
+	return err
 }
 
 // tookAtLeast returns a lower bound of the time the server has taken so far
