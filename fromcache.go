@@ -186,29 +186,23 @@ func (s *soloCommands) cacheFirst() redis.ProcessHook {
 		if isSetup(cmd) {
 			return s.n.setUp(ctx, cmd, s.next)
 		}
-		ticket, ok := s.n.servingFromCache()
-		if !ok {
+		// Ready, open, and the breaker (if any) closed; the caller's context
+		// is go-redis's to check, first thing.
+		if s.n.State() != StateReady || s.n.c.State() == StateClosed {
 			return s.n.processCacheFirst(ctx, cmd, s.next)
+		}
+		var ticket circuit.Ticket
+		if b := s.n.breaker.Load(); b != nil {
+			var closed bool
+			if ticket, closed = b.AllowClosed(); !closed {
+				return s.n.processCacheFirst(ctx, cmd, s.next)
+			}
 		}
 		if err := s.next(ctx, cmd); err != nil || s.n.slowReplies.Load() != 0 {
 			return s.n.servedCacheFirst(ctx, cmd, s.next, ticket, err)
 		}
 		return nil
 	}
-}
-
-// servingFromCache is serving for a node whose go-redis client caches reads:
-// the node is ready, the client open and the breaker (if any) closed. (The
-// caller's context is go-redis's to check, first thing.)
-func (n *node) servingFromCache() (circuit.Ticket, bool) {
-	if n.State() != StateReady || n.c.State() == StateClosed {
-		return circuit.Ticket{}, false
-	}
-	b := n.breaker.Load()
-	if b == nil {
-		return circuit.Ticket{}, true
-	}
-	return b.AllowClosed()
 }
 
 // processCacheFirst runs a command on a standalone or Sentinel node whose

@@ -19,8 +19,9 @@ import (
 )
 
 // TestInterleavedThroughput compares the guarded client with plain go-redis
-// (and, for the floor, plain go-redis with a hook that does nothing) doing
-// the same GETs in one process, in short slices ordered A B B A round
+// (and, for the floor, plain go-redis with a hook and a connection wrapper
+// that do nothing) doing the same GETs from the same number of goroutines,
+// each client its own (see senders), in one process, in short slices ordered A B B A round
 // after round (A plain, B guarded), each slice paired with the one next to
 // it. This machine's cores change speed every few seconds; slices of 100 ms
 // mostly fall within one state, where separate benchmark runs (scripts/abba)
@@ -102,15 +103,16 @@ func TestInterleavedThroughput(t *testing.T) {
 	for _, tc := range cases {
 		for _, goroutines := range []int{64, 256} {
 			t.Run(fmt.Sprintf("%s/goroutines=%d", tc.name, goroutines), func(t *testing.T) {
-				clients := [2]redis.UniversalClient{tc.plain(t), tc.guarded(t)}
-				for _, rdb := range clients {
+				clients := [2]*senders{}
+				for i, rdb := range [2]redis.UniversalClient{tc.plain(t), tc.guarded(t)} {
 					warmUpForBench(t, rdb, goroutines)
+					clients[i] = startSenders(t, rdb, goroutines)
 				}
 				var throughput, cpu []float64
 				for range rounds {
 					var s [4]slice
 					for i, v := range [4]int{0, 1, 1, 0} {
-						s[i] = runSlice(t, clients[v], goroutines, 100*time.Millisecond)
+						s[i] = clients[v].slice(100 * time.Millisecond)
 					}
 					for _, p := range [2][2]slice{{s[0], s[1]}, {s[3], s[2]}} {
 						throughput = append(throughput, p[1].perSecond()/p[0].perSecond())
@@ -145,30 +147,67 @@ type slice struct {
 func (s slice) perSecond() float64 { return float64(s.gets) / s.elapsed.Seconds() }
 func (s slice) cpuPerGet() float64 { return float64(s.cpu) / float64(s.gets) }
 
-// runSlice sends GETs of benchKey through rdb from goroutines goroutines for
-// d.
-func runSlice(t *testing.T, rdb redis.UniversalClient, goroutines int, d time.Duration) slice {
-	var stop atomic.Bool
-	var gets atomic.Int64
+// senders send GETs of benchKey through one client from their goroutines,
+// slice after slice. The goroutines live as long as the case, as
+// RunParallel's do: a goroutine's first stack is sized from the stacks the
+// last garbage collection saw, which the other client's goroutines would
+// set. (What a new goroutine costs is BenchmarkGetFromNewGoroutines's.)
+type senders struct {
+	t     *testing.T
+	rdb   redis.UniversalClient
+	n     int
+	begin chan *sliceRun
+}
+
+// sliceRun is one slice of the senders' time.
+type sliceRun struct {
+	stop atomic.Bool
+	gets atomic.Int64
+	done sync.WaitGroup
+}
+
+func startSenders(t *testing.T, rdb redis.UniversalClient, n int) *senders {
+	s := &senders{t: t, rdb: rdb, n: n, begin: make(chan *sliceRun)}
 	var wg sync.WaitGroup
-	start, cpuStart := time.Now(), processCPU(t)
-	for range goroutines {
-		wg.Go(func() {
-			var n int64
-			for !stop.Load() {
-				if err := rdb.Get(context.Background(), benchKey).Err(); err != nil {
-					t.Error(err)
-					break
-				}
-				n++
+	for range n {
+		wg.Go(s.send)
+	}
+	t.Cleanup(func() {
+		close(s.begin)
+		wg.Wait()
+	})
+	return s
+}
+
+// send takes part in each slice: every sender waits for the next one while
+// no slice runs, so each takes exactly one of a slice's n begins.
+func (s *senders) send() {
+	for r := range s.begin {
+		var n int64
+		for !r.stop.Load() {
+			if err := s.rdb.Get(context.Background(), benchKey).Err(); err != nil {
+				s.t.Error(err)
+				break
 			}
-			gets.Add(n)
-		})
+			n++
+		}
+		r.gets.Add(n)
+		r.done.Done()
+	}
+}
+
+// slice sends GETs from every sender for d.
+func (s *senders) slice(d time.Duration) slice {
+	r := &sliceRun{}
+	r.done.Add(s.n)
+	start, cpuStart := time.Now(), processCPU(s.t)
+	for range s.n {
+		s.begin <- r
 	}
 	time.Sleep(d)
-	stop.Store(true)
-	wg.Wait()
-	return slice{gets: gets.Load(), elapsed: time.Since(start), cpu: processCPU(t) - cpuStart}
+	r.stop.Store(true)
+	r.done.Wait()
+	return slice{gets: r.gets.Load(), elapsed: time.Since(start), cpu: processCPU(s.t) - cpuStart}
 }
 
 // processCPU is the CPU time this process has spent, user and system.

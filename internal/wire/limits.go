@@ -78,6 +78,40 @@ func (s *Scanner) Scan(p []byte) error {
 	if s.err != nil {
 		return s.err
 	}
+	if s.skip == 0 && !s.inLine && s.elems == 0 && len(s.stack) == 0 && s.whole(p) {
+		return nil
+	}
+	return s.scan(p)
+}
+
+// whole reports whether p, read at the start of a reply, is one whole reply
+// within the limits in one of the commonest shapes: a bulk string (a GET's)
+// or a line (an OK, a number, a null, an error). scan would take it and
+// leave the scanner as it is, at the start of the next reply; whole costs
+// less, and a reply to one command mostly comes in one read.
+func (s *Scanner) whole(p []byte) bool {
+	last := len(p) - 1
+	if last < 2 || p[last] != '\n' {
+		return false
+	}
+	switch p[0] {
+	case '$':
+		// The digits end before the final LF at the latest.
+		var num int64
+		i := 1
+		for ; i <= maxFastDigits && p[i] >= '0' && p[i] <= '9'; i++ {
+			num = num*10 + int64(p[i]-'0')
+		}
+		return i > 1 && p[i] == '\r' && p[i+1] == '\n' && num <= s.Limits.Bulk &&
+			int64(i+1) <= s.Limits.Line && int64(len(p)) == int64(i)+2+num+2
+	case '+', '-', ':', '_', ',', '#', '(':
+		return int64(last) <= s.Limits.Line && bytes.IndexByte(p[:last], '\n') < 0
+	}
+	return false
+}
+
+// scan is Scan's general path: any bytes of any replies.
+func (s *Scanner) scan(p []byte) error {
 	for len(p) > 0 {
 		if !s.inLine && s.skip == 0 {
 			if n := s.bulkHeader(p); n > 0 {

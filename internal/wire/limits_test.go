@@ -122,6 +122,12 @@ func FuzzReplyScanner(f *testing.F) {
 		f.Add(s, uint8(1))
 	}
 	f.Fuzz(func(t *testing.T, stream string, step uint8) {
+		if (&Scanner{Limits: &testLimits}).whole([]byte(stream)) {
+			general := &Scanner{Limits: &testLimits}
+			if err := general.scan([]byte(stream)); err != nil || general.inLine || general.skip != 0 || len(general.stack) != 0 || general.elems != 0 {
+				t.Fatalf("%q: the shortcut takes it, the general path: %v, %+v", stream, err, *general)
+			}
+		}
 		whole, errWhole := scanAll(testLimits, stream, 0)
 		cut, errCut := scanAll(testLimits, stream, int(step))
 		if (errWhole == nil) != (errCut == nil) {
@@ -134,6 +140,41 @@ func FuzzReplyScanner(f *testing.F) {
 			t.Fatalf("%q: past the limits: %+v", stream, *whole)
 		}
 	})
+}
+
+// whole, the scanner's shortcut, takes only what the general path takes whole
+// and leaves the scanner as that path would: at the start of a reply.
+func TestReplyScannerShortcutAgreesWithTheGeneralPath(t *testing.T) {
+	t.Parallel()
+	lim := Limits{Bulk: 10, Elements: 10, Depth: 3, Line: 8}
+	for _, reply := range []string{
+		"$5\r\nhello\r\n", "$0\r\n\r\n", "$10\r\n0123456789\r\n", "$11\r\n0123456789a\r\n",
+		"$5\r\nhe\r\nl\r\n", "$5\r\nhello\r\n$1\r\na\r\n", "$5\r\nhello\r\n*2\r\n", "$5\r\nhel", "$5\r\nhello\r", "$-1\r\n",
+		"$+3\r\nabc\r\n", "$005\r\nhello\r\n", "$0000005\r\nhello\r\n", "$5x\r\nhello\r\n", "$\r\n\r\n",
+		"$5\n\nhello\r\n", "$5\r\nhello\n\n", "$1234567890123456789\r\n",
+		"+OK\r\n", "-ERR no\r\n", ":42\r\n", "_\r\n", ",1.5\r\n", "#t\r\n", "(123\r\n",
+		"+OK\r\n+OK\r\n", "+too long!\r\n", "+1234567\r\n", "+OK\n", "+OK\r", ":1\r\n:2\r\n",
+		"*1\r\n:1\r\n", "%1\r\n+a\r\n+b\r\n", ">1\r\n+a\r\n", "|1\r\n+a\r\n+b\r\n", "!3\r\nERR\r\n", "=3\r\nabc\r\n",
+		"\r\n\r\n", "\n\n\n", "x\r\n",
+	} {
+		fast := &Scanner{Limits: &lim}
+		if !fast.whole([]byte(reply)) {
+			continue
+		}
+		general := &Scanner{Limits: &lim}
+		if err := general.scan([]byte(reply)); err != nil {
+			t.Errorf("%q: the shortcut takes it, the general path fails it: %v", reply, err)
+			continue
+		}
+		if general.inLine || general.skip != 0 || len(general.stack) != 0 || general.elems != 0 {
+			t.Errorf("%q: the shortcut takes it as one whole reply, the general path ends within one: %+v", reply, *general)
+		}
+	}
+	for _, reply := range []string{"$5\r\nhello\r\n", "+OK\r\n", ":42\r\n", "_\r\n", "-ERR no\r\n"} {
+		if !(&Scanner{Limits: &lim}).whole([]byte(reply)) {
+			t.Errorf("%q: the shortcut does not take it", reply)
+		}
+	}
 }
 
 // The scanner's cost per reply: a GET's, and an MGET of 10 values'.
