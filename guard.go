@@ -54,8 +54,8 @@ type soloCommands struct {
 }
 
 // ran finishes a command after its first attempt (node.ran) and gives back
-// its queue slot. It and waiting are out of line, so that the hook's frame
-// holds room for their few words only.
+// its queue slot. It is kept out of line, so that the hook's frame holds room
+// for its arguments only, not node.ran's.
 //
 //go:noinline
 func (s *soloCommands) ran(ctx context.Context, cmd redis.Cmder, stripe int, ticket circuit.Ticket, err error) error {

@@ -2,11 +2,13 @@ package redisguard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -33,7 +35,9 @@ import (
 //	REDISGUARD_INTERLEAVE=1 go test -run TestInterleavedThroughput -v .
 //
 // REDISGUARD_INTERLEAVE_ROUNDS sets the rounds (default 100: 200 pairs per
-// case, 40 s each).
+// case, 40 s each). REDISGUARD_INTERLEAVE_POOL names a file each run adds its
+// pairs to, and the report pools them over every run in the file: separate
+// runs differ from each other by more than one run's interval says.
 func TestInterleavedThroughput(t *testing.T) {
 	if os.Getenv("REDISGUARD_INTERLEAVE") != "1" {
 		t.Skip("a measurement, not a test: set REDISGUARD_INTERLEAVE=1 to run it")
@@ -125,6 +129,12 @@ func TestInterleavedThroughput(t *testing.T) {
 				t.Logf("guarded/plain throughput %.3f [IQR %.3f–%.3f], 95 %% CI %.3f–%.3f; CPU per GET %.3f [IQR %.3f–%.3f]; %d pairs",
 					pairs.Quantile(throughput, 0.5), pairs.Quantile(throughput, 0.25), pairs.Quantile(throughput, 0.75), lo, hi,
 					pairs.Quantile(cpu, 0.5), pairs.Quantile(cpu, 0.25), pairs.Quantile(cpu, 0.75), len(throughput))
+				if file := os.Getenv("REDISGUARD_INTERLEAVE_POOL"); file != "" {
+					all := poolPairs(t, file, throughput)
+					lo, hi := pairs.MedianCI(all)
+					t.Logf("pooled over the runs in %s: throughput %.3f, 95 %% CI %.3f–%.3f; %d pairs",
+						file, pairs.Quantile(all, 0.5), lo, hi, len(all))
+				}
 			})
 		}
 	}
@@ -146,6 +156,45 @@ type slice struct {
 
 func (s slice) perSecond() float64 { return float64(s.gets) / s.elapsed.Seconds() }
 func (s slice) cpuPerGet() float64 { return float64(s.cpu) / float64(s.gets) }
+
+// poolPairs adds this case's throughput ratios to file, one line per pair
+// (the case's name, a tab, the ratio), and returns, sorted, every ratio of
+// the case the file holds.
+func poolPairs(t *testing.T, file string, ratios []float64) []float64 {
+	old, err := os.ReadFile(file)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	var all []float64
+	for line := range strings.Lines(string(old)) {
+		name, v, ok := strings.Cut(strings.TrimSpace(line), "\t")
+		if !ok || name != t.Name() {
+			continue
+		}
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			t.Fatalf("%s: %q: %v", file, line, err)
+		}
+		all = append(all, r)
+	}
+	var add strings.Builder
+	for _, r := range ratios {
+		fmt.Fprintf(&add, "%s\t%.6f\n", t.Name(), r)
+	}
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(add.String()); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	all = append(all, ratios...)
+	slices.Sort(all)
+	return all
+}
 
 // senders send GETs of benchKey through one client from their goroutines,
 // slice after slice. The goroutines live as long as the case, as
