@@ -2,6 +2,8 @@ package redisguard
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+	"github.com/redisguard/redisguard/internal/redistest"
 )
 
 // maxStackAdded bounds what the guard adds to the stack of a goroutine at
@@ -27,18 +30,39 @@ const maxStackAddedRace = 352
 
 // TestGuardStackOnTheReadPath measures how deep a command's read of its
 // reply runs in the stack of the goroutine that sent it, through plain
-// go-redis and through the guard, and bounds the difference.
+// go-redis and through the guard, and bounds the difference: on a plain
+// client, and on one with go-redis's client-side cache, whose misses go to
+// the server through a hook of their own.
 func TestGuardStackOnTheReadPath(t *testing.T) {
-	srv := miniredis.RunT(t)
-	srv.Set("k", "v")
-	plain := readDepth(t, func(dial dialFunc) redis.UniversalClient {
-		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Dialer: dial})
-		t.Cleanup(func() { rdb.Close() })
-		return rdb
+	t.Run("plain", func(t *testing.T) {
+		srv := miniredis.RunT(t)
+		checkStackAdded(t, func(dial dialFunc) redis.UniversalClient {
+			rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Dialer: dial})
+			t.Cleanup(func() { rdb.Close() })
+			return rdb
+		}, func(dial dialFunc) redis.UniversalClient {
+			return newTestClient(t, Options{Redis: &redis.UniversalOptions{Addrs: []string{srv.Addr()}, Dialer: dial}})
+		})
 	})
-	guarded := readDepth(t, func(dial dialFunc) redis.UniversalClient {
-		return newTestClient(t, Options{Redis: &redis.UniversalOptions{Addrs: []string{srv.Addr()}, Dialer: dial}})
+	t.Run("client-side cache", func(t *testing.T) {
+		srv := redistest.StartServer(t) // miniredis has no CLIENT TRACKING
+		checkStackAdded(t, func(dial dialFunc) redis.UniversalClient {
+			rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Dialer: dial, Protocol: 3, ClientSideCacheConfig: benchCSCConfig()})
+			t.Cleanup(func() { rdb.Close() })
+			return rdb
+		}, func(dial dialFunc) redis.UniversalClient {
+			opts := benchCSCOptions(srv.Addr())
+			opts.Dialer = dial
+			return newTestClient(t, Options{Redis: opts})
+		})
 	})
+}
+
+// checkStackAdded fails when the guarded client's reads run deeper than the
+// plain one's by more than the bound.
+func checkStackAdded(t *testing.T, plainClient, guardedClient func(dialFunc) redis.UniversalClient) {
+	plain := readDepth(t, plainClient)
+	guarded := readDepth(t, guardedClient)
 	t.Logf("stack under the read of a reply: plain go-redis %d bytes, guarded %d", plain, guarded)
 	bound := uintptr(maxStackAdded)
 	if raceDetector {
@@ -65,17 +89,21 @@ func readDepth(t *testing.T, newClient func(dialFunc) redis.UniversalClient) uin
 		}
 		return &depthConn{TCPConn: conn.(*net.TCPConn), probe: &probe}, nil
 	})
-	if err := rdb.Get(context.Background(), "k").Err(); err != nil {
+	// Each GET is of a key of its own, which a client-side cache misses.
+	if err := rdb.Get(context.Background(), "k0").Err(); err != nil && !errors.Is(err, redis.Nil) {
 		t.Fatal(err)
 	}
 	least := ^uintptr(0)
-	for range 3 {
+	for i := range 3 {
 		done := make(chan uintptr)
 		go func() {
 			growStack(len(done))
 			var top byte
 			probe.arm(uintptr(unsafe.Pointer(&top)))
-			err := rdb.Get(context.Background(), "k").Err()
+			err := rdb.Get(context.Background(), fmt.Sprintf("k%d", i+1)).Err()
+			if errors.Is(err, redis.Nil) {
+				err = nil
+			}
 			depth := probe.disarm()
 			if err != nil {
 				t.Error(err)
