@@ -12,21 +12,20 @@ import (
 )
 
 // admit applies admission steps 1 and 2 for one command. On success the
-// caller holds a queue slot, from the stripe returned, and must release it.
-func (c *Client) admit() (stripe int, err error) {
+// caller holds a queue slot, and must release it.
+func (c *Client) admit() error {
 	if c.State() == StateClosed {
-		return 0, c.closedErr()
+		return c.closedErr()
 	}
-	stripe, ok := c.queue.TakeOne()
-	if !ok {
-		return 0, ErrQueueFull
+	if !c.queue.TakeOne() {
+		return ErrQueueFull
 	}
-	return stripe, nil
+	return nil
 }
 
 // release gives back the queue slot of one command.
-func (c *Client) release(stripe int) {
-	c.queue.ReleaseOne(stripe)
+func (c *Client) release() {
+	c.queue.ReleaseOne()
 	c.signalDrained()
 }
 

@@ -250,5 +250,7 @@ func (n *node) newBreaker() {
 		panic(fmt.Sprintf("redisguard: breaker settings validated but rejected: %v", err))
 	}
 	n.breakerSince.Store(time.Now().UnixNano())
-	n.breaker.Store(b)
+	if old := n.breaker.Swap(b); old != nil {
+		old.Retire() // its connections' tallies count in b from now on
+	}
 }

@@ -235,16 +235,15 @@ func (clusterHook) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (h clusterHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	c := h.c
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		stripe, err := c.admit()
-		if err != nil {
+		if err := c.admit(); err != nil {
 			return c.refuse(cmd, err)
 		}
-		err = next(markSent(ctx, cmd), cmd)
+		err := next(markSent(ctx, cmd), cmd)
 		if e, ok := err.(*notRetriedError); ok {
 			err = e.err
 			cmd.SetErr(err)
 		}
-		c.release(stripe)
+		c.release()
 		return err
 	}
 }

@@ -211,13 +211,12 @@ func (s *soloCommands) cacheFirst() redis.ProcessHook {
 // may wait in the guard (for the node, or to run again after a failure) holds
 // a slot from the client's queue, which it lends to its use of the network.
 func (n *node) processCacheFirst(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
-	stripe, err := n.c.admit()
-	if err != nil {
+	if err := n.c.admit(); err != nil {
 		return n.c.refuse(cmd, err)
 	}
 	n.gate.slots.Lend()
-	err = n.process(ctx, cmd, next)
-	n.settle(stripe)
+	err := n.process(ctx, cmd, next)
+	n.settle()
 	return err
 }
 
@@ -231,21 +230,20 @@ func (n *node) servedCacheFirst(ctx context.Context, cmd redis.Cmder, next redis
 		n.report(n.breaker.Load(), ticket, nil)
 		return nil
 	}
-	stripe, ok := n.c.queue.TakeOne()
-	if !ok {
+	if !n.c.queue.TakeOne() {
 		n.report(n.breaker.Load(), ticket, err)
 		return err
 	}
 	n.gate.slots.Lend()
 	err = n.ran(ctx, cmd, next, ticket, err)
-	n.settle(stripe)
+	n.settle()
 	return err
 }
 
-// settle gives back the slot a command held from stripe, unless the network
-// use it lent it to took it (and gave it back).
-func (n *node) settle(stripe int) {
+// settle gives back the slot a command held, unless the network use it lent
+// it to took it (and gave it back).
+func (n *node) settle() {
 	if n.gate.slots.Reclaim() {
-		n.c.release(stripe)
+		n.c.release()
 	}
 }

@@ -31,18 +31,17 @@ func (h soloHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if isSetup(cmd) {
 			return s.n.setUp(ctx, cmd, s.next)
 		}
-		stripe, err := s.n.c.admit()
-		if err != nil {
+		if err := s.n.c.admit(); err != nil {
 			return s.n.c.refuse(cmd, err)
 		}
 		ticket, ok := s.n.serving(ctx)
 		if !ok {
-			return s.waiting(ctx, cmd, stripe)
+			return s.waiting(ctx, cmd)
 		}
 		if err := s.next(ctx, cmd); err != nil || s.n.slowReplies.Load() != 0 {
-			return s.ran(ctx, cmd, stripe, ticket, err)
+			return s.ran(ctx, cmd, ticket, err)
 		}
-		s.n.c.release(stripe)
+		s.n.c.release()
 		return nil
 	}
 }
@@ -58,17 +57,17 @@ type soloCommands struct {
 // for its arguments only, not node.ran's.
 //
 //go:noinline
-func (s *soloCommands) ran(ctx context.Context, cmd redis.Cmder, stripe int, ticket circuit.Ticket, err error) error {
+func (s *soloCommands) ran(ctx context.Context, cmd redis.Cmder, ticket circuit.Ticket, err error) error {
 	err = s.n.ran(ctx, cmd, s.next, ticket, err)
-	s.n.c.release(stripe)
+	s.n.c.release()
 	return err
 }
 
 // waiting runs a command the node does not serve at once (node.processWaiting)
 // and gives back its queue slot.
-func (s *soloCommands) waiting(ctx context.Context, cmd redis.Cmder, stripe int) error {
+func (s *soloCommands) waiting(ctx context.Context, cmd redis.Cmder) error {
 	err := s.n.processWaiting(ctx, cmd, s.next)
-	s.n.c.release(stripe)
+	s.n.c.release()
 	return err
 }
 

@@ -21,25 +21,31 @@ import (
 // untouched: a command routed to a node that is down fails fast, and only that
 // node's supervisor dials it.
 type node struct {
-	c      *Client
-	prober prober
-	// master: the node is a Sentinel master, whose address moves; a READONLY
-	// reply means it was demoted, and the supervisor finds the new one.
-	master bool
-
-	addr    atomic.Pointer[string]
-	client  atomic.Pointer[redis.Client]    // the go-redis client of the node (go-redis may replace a cluster's)
+	// What every command reads comes first, together.
+	c     *Client
+	state atomic.Int32 // a State
+	// gen counts the moves of a Sentinel master to another server: a
+	// connection dialed before the last move refuses to write.
+	gen     atomic.Uint32
 	breaker atomic.Pointer[circuit.Breaker] // nil when Options.DisableBreaker
-	dials   admission.DialGate
-	// replacing counts the connections being opened in the background for
-	// ones go-redis threw away while the server answered them (see replace).
-	replacing atomic.Int32
 	// slowReplies counts slow calls the connections measured while the
 	// breaker was half-open, which no probe has been charged with yet: probes
 	// finishing on the node take them one each, so that the breaker counts as
 	// many slow calls as there were, whichever probe it charges. (While
 	// closed, the connections count them on the breaker themselves.)
 	slowReplies atomic.Int64
+
+	prober prober
+	// master: the node is a Sentinel master, whose address moves; a READONLY
+	// reply means it was demoted, and the supervisor finds the new one.
+	master bool
+
+	addr   atomic.Pointer[string]
+	client atomic.Pointer[redis.Client] // the go-redis client of the node (go-redis may replace a cluster's)
+	dials  admission.DialGate
+	// replacing counts the connections being opened in the background for
+	// ones go-redis threw away while the server answered them (see replace).
+	replacing atomic.Int32
 	// openedAt is the reply clock's latest event when the breaker last
 	// opened from closed: a request whose write recorded an earlier one was
 	// written before, and its reply, when it comes, judges the server as it
@@ -68,11 +74,6 @@ type node struct {
 	// ep is what the node's connections share (see connOwner).
 	ep *wire.Endpoint
 
-	state atomic.Int32 // a State
-
-	// gen counts the moves of a Sentinel master to another server: a
-	// connection dialed before the last move refuses to write.
-	gen       atomic.Uint32
 	exhausted atomic.Bool // the strategy gave up on this node (a cluster node keeps probing)
 	// switchUntil (unix nanoseconds, 0 for none) ends the window in which a
 	// Sentinel master that switched is being found again: until then, or
@@ -130,7 +131,6 @@ func newNode(c *Client, addr string, p prober, judgeLimit time.Duration, poolSiz
 		Limits:     &c.cfg.limits,
 		Drainer:    c.drainer,
 		Now:        c.clock,
-		EpochUnix:  c.epoch.UnixNano(),
 		JudgeLimit: judgeLimit,
 		MaxDrains:  int32(n.dials.Burst()),
 	}

@@ -41,7 +41,7 @@ func (s *NetworkSlots) Take() bool {
 	case decrement(&s.lent):
 		s.held.Add(1)
 	default:
-		if _, ok := s.q.TakeOne(); !ok {
+		if !s.q.TakeOne() {
 			return false
 		}
 		s.held.Add(1)
@@ -56,7 +56,7 @@ func (s *NetworkSlots) Give() bool {
 		return false
 	}
 	if decrement(&s.held) {
-		s.q.ReleaseAny()
+		s.q.ReleaseOne()
 		return true
 	}
 	return false

@@ -34,7 +34,7 @@ func TestNetworkSlotsLend(t *testing.T) {
 	t.Parallel()
 	q := New(1)
 	s := NewNetworkSlots(q)
-	if _, ok := q.TakeOne(); !ok {
+	if !q.TakeOne() {
 		t.Fatal("TakeOne on an empty queue was refused")
 	}
 	s.Lend()
@@ -52,12 +52,12 @@ func TestNetworkSlotsLend(t *testing.T) {
 	}
 	// The command gives back nothing more: its slot went back with the Give.
 
-	stripe, _ := q.TakeOne()
+	q.TakeOne()
 	s.Lend()
 	if !s.Reclaim() {
 		t.Fatal("a slot no Take used was not reclaimed")
 	}
-	q.ReleaseOne(stripe)
+	q.ReleaseOne()
 	if q.Len() != 0 {
 		t.Fatalf("Len %d after the command gave its slot back, want 0", q.Len())
 	}
@@ -128,7 +128,7 @@ func TestNetworkSlotsBalanceUnderConcurrency(t *testing.T) {
 				case 0: // a command served at once
 					use()
 				case 1: // a command that holds a slot and lends it
-					stripe, ok := q.TakeOne()
+					ok := q.TakeOne()
 					if !ok {
 						continue
 					}
@@ -137,7 +137,7 @@ func TestNetworkSlotsBalanceUnderConcurrency(t *testing.T) {
 						use()
 					}
 					if s.Reclaim() {
-						q.ReleaseOne(stripe)
+						q.ReleaseOne()
 					}
 				case 2: // a set-up
 					s.Pass()

@@ -7,9 +7,9 @@
 // Contract of the Queue: a Queue of limit L never holds more than L slots at once, however
 // many goroutines take and release; TakeOne and Take refuse (or take fewer)
 // only when every stripe was full as they looked; each slot taken is given
-// back exactly once: by ReleaseOne with the stripe TakeOne reported, by
-// Release with the Hold Take returned, or by ReleaseAny (a slot may go back
-// to another stripe than its own: the limit still holds). Taking and releasing one slot takes no
+// back exactly once: by ReleaseOne after TakeOne, or by Release with the Hold
+// Take returned (a slot ReleaseOne gives back may go to another stripe than
+// its own: the limit still holds). Taking and releasing one slot takes no
 // lock and allocates nothing.
 //
 // Contract of the DialGate: PoolSize dials go through at once, then one per
@@ -24,7 +24,8 @@ package admission
 
 import (
 	"sync/atomic"
-	"unsafe"
+
+	"github.com/redisguard/redisguard/internal/stripe"
 )
 
 // maxStripes bounds how many counters the queue limit is spread over.
@@ -33,7 +34,7 @@ const maxStripes = 8
 // Queue counts the commands in flight plus those waiting against a limit.
 // The count is striped over a few counters, each on its own cache line and holding its share of the limit, so that admitting a command
 // does not make every core write the same word: a command takes a slot from
-// its goroutine's stripe (see homeStripe), and from the others when that one
+// its processor's stripe (see homeStripe), and from the others when that one
 // is full. Their shares add up to the limit, which is therefore never
 // exceeded, and a command is refused only when every stripe was full as it
 // looked.
@@ -63,43 +64,35 @@ func New(limit int64) *Queue {
 	return q
 }
 
-// TakeOne takes a slot for one command, reporting the stripe it came from.
-func (q *Queue) TakeOne() (stripe int, ok bool) {
-	stripe = homeStripe(len(q.stripes))
+// TakeOne takes a slot for one command, and reports whether there was one.
+func (q *Queue) TakeOne() bool {
+	i := homeStripe(len(q.stripes))
 	for range q.stripes {
-		s := &q.stripes[stripe]
+		s := &q.stripes[i]
 		if s.n.Add(1) <= s.limit {
-			return stripe, true
+			return true
 		}
 		s.n.Add(-1)
-		if stripe++; stripe == len(q.stripes) {
-			stripe = 0
+		if i++; i == len(q.stripes) {
+			i = 0
 		}
 	}
-	return 0, false
+	return false
 }
 
-// homeStripe picks one of n stripes for the calling goroutine by hashing the
-// address of its stack. That spreads goroutines over the stripes as a random
-// draw would, at a fraction of a draw's cost, and keeps each goroutine's
-// successive commands on one stripe, whose cache line then tends to stay on
-// the goroutine's core. (A goroutine whose stack grows moves to another
-// stripe; no matter.)
-func homeStripe(n int) int {
-	var onStack byte
-	h := uint64(uintptr(unsafe.Pointer(&onStack))) * 0x9e3779b97f4a7c15 // Fibonacci hashing
-	return int((h >> 32) * uint64(n) >> 32)
-}
+// homeStripe picks one of n stripes for the calling goroutine: that of the P
+// it runs on. A slot is taken there and given back to the stripe of the P
+// its holder runs on then, so that both writes mostly go to a cache line
+// that only one core writes; the slots a core gives back are the ones its
+// next commands take.
+func homeStripe(n int) int { return stripe.P() % n }
 
-// ReleaseOne gives back the slot TakeOne took from stripe.
-func (q *Queue) ReleaseOne(stripe int) { q.stripes[stripe].n.Add(-1) }
-
-// ReleaseAny gives back one slot taken from any stripe, for a holder that did
-// not keep the stripe: it goes to the caller's home stripe. The limit holds
-// all the same: the stripes' counts still add up to the slots held, and a
-// count only rises by a take that keeps it within its share (one given back
-// elsewhere may leave it below zero).
-func (q *Queue) ReleaseAny() { q.stripes[homeStripe(len(q.stripes))].n.Add(-1) }
+// ReleaseOne gives back one slot TakeOne took. It goes to the caller's home
+// stripe, which may not be the one it came from. The limit holds all the
+// same: the stripes' counts still add up to the slots held, and a count only
+// rises by a take that keeps it within its share (one given back elsewhere
+// may leave it below zero).
+func (q *Queue) ReleaseOne() { q.stripes[homeStripe(len(q.stripes))].n.Add(-1) }
 
 // Take takes as many of want slots as are free, up to want.
 func (q *Queue) Take(want int64) (h Hold, took int64) {

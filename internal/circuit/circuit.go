@@ -71,6 +71,8 @@ type Breaker struct {
 	// reopened counts the openings since the breaker was last closed; it is
 	// written under gobreaker's lock only (in OnStateChange).
 	reopened int
+	// retired: another breaker replaces this one (see Retire).
+	retired atomic.Bool
 }
 
 // phase is one stay in a state.
@@ -158,6 +160,7 @@ func New(s Settings) (*Breaker, error) {
 			case gobreaker.StateOpen:
 				b.reopened++
 			}
+			b.endWindow()
 			b.phase.Store(b.newPhase(fromGobreaker(to), time.Now()))
 			if s.OnStateChange != nil {
 				s.OnStateChange(fromGobreaker(from), fromGobreaker(to))
@@ -173,10 +176,27 @@ func (b *Breaker) newPhase(s State, now time.Time) *phase {
 	switch s {
 	case StateClosed:
 		p.window = newWindow(now, b.window)
+		p.window.over.Store(b.retired.Load())
 	case StateOpen:
 		p.probesAt.Store(int64(b.since() + b.openTime()))
 	}
 	return p
+}
+
+// endWindow ends the counting of the present phase's window, if it has one:
+// the tallies counting in it stop (see Tally.Success).
+func (b *Breaker) endWindow() {
+	if w := b.phase.Load().window; w != nil {
+		w.over.Store(true)
+	}
+}
+
+// Retire tells a breaker that another replaces it: the tallies counting in
+// it stop, and count their next success where they are asked to
+// (RecordSuccess), as they do when its closed phase ends.
+func (b *Breaker) Retire() {
+	b.retired.Store(true)
+	b.endWindow()
 }
 
 // openTime is how long the breaker stays open this time: MinOpenTimeout

@@ -49,6 +49,23 @@ func (b *Breaker) RecordSuccess(t *Tally) bool {
 	return true
 }
 
+// Success counts a success in t if t counts in a closed phase that is still
+// on, which it does after its first success there (RecordSuccess): it then
+// reads only t and one cache line of the window, not the breaker. It reports
+// whether it counted the success; if not, RecordSuccess counts it, or finds
+// the breaker not closed.
+func (t *Tally) Success() bool {
+	w := t.w.Load()
+	if w == nil || w.over.Load() {
+		return false
+	}
+	t.count(w, w.recentBucket())
+	if w.run.Load() != 0 {
+		w.run.Store(0)
+	}
+	return true
+}
+
 // count counts one success in bucket. Only t's goroutine writes t's cell
 // (Close aside), so it needs no compare-and-swap.
 func (t *Tally) count(w *window, bucket uint32) {

@@ -43,6 +43,11 @@ func TestATalliedSuccessEndsTheRun(t *testing.T) {
 	if b.State() != StateClosed {
 		t.Fatalf("state %v: a tallied success did not end the run", b.State())
 	}
+	tally.Success() // attached: it counts without the breaker
+	_ = call(t, b, errReset)
+	if b.State() != StateClosed {
+		t.Fatalf("state %v: a success counted by Success did not end the run", b.State())
+	}
 }
 
 func TestTallyKeepsItsCountsWhenClosedAndAcrossBuckets(t *testing.T) {
@@ -89,6 +94,57 @@ func TestTallyStartsAfreshInANewClosedPhase(t *testing.T) {
 	b.RecordSuccess(&tally)
 	if c := b.Counts(); c.TotalSuccesses != 1 {
 		t.Fatalf("counts %+v in the new closed phase, want the one success since", c)
+	}
+}
+
+// Success counts, without the breaker, only in a tally that RecordSuccess
+// attached to a closed phase still on: not before, not once the phase
+// ended (the breaker opened), not once another breaker replaced it.
+func TestSuccessCountsOnlyInAClosedPhaseStillOn(t *testing.T) {
+	b := mustNew(t, Settings{ConsecutiveFailures: 1, OpenTimeout: 10 * time.Millisecond})
+	var tally Tally
+	if tally.Success() {
+		t.Fatal("Success counted in a tally RecordSuccess never attached")
+	}
+	b.RecordSuccess(&tally)
+	for range 4 {
+		if !tally.Success() {
+			t.Fatal("Success refused in a closed phase")
+		}
+	}
+	if c := b.Counts(); c.TotalSuccesses != 5 {
+		t.Fatalf("counts %+v, want 5 successes", c)
+	}
+	_ = call(t, b, errReset)
+	if b.State() != StateOpen {
+		t.Fatalf("state %v after a failure, want open", b.State())
+	}
+	if tally.Success() {
+		t.Fatal("Success counted after the closed phase ended")
+	}
+	openThenClose(t, b)
+	if tally.Success() {
+		t.Fatal("Success counted in a new closed phase before RecordSuccess attached the tally")
+	}
+	b.RecordSuccess(&tally)
+	if !tally.Success() {
+		t.Fatal("Success refused after RecordSuccess attached the tally to the new closed phase")
+	}
+	if c := b.Counts(); c.TotalSuccesses != 2 {
+		t.Fatalf("counts %+v in the new closed phase, want 2 successes", c)
+	}
+
+	next := mustNew(t, Settings{})
+	b.Retire()
+	if tally.Success() {
+		t.Fatal("Success counted in a retired breaker")
+	}
+	if !next.RecordSuccess(&tally) || !tally.Success() || next.Counts().TotalSuccesses != 2 {
+		t.Fatalf("the tally does not count in the breaker that replaced the retired one: %+v", next.Counts())
+	}
+	openThenClose(t, b)
+	if b.RecordSuccess(&tally); tally.Success() {
+		t.Fatal("a retired breaker's new closed phase took a tally's successes")
 	}
 }
 

@@ -13,9 +13,7 @@ import (
 // last windowBuckets buckets of time, without a lock and without one memory
 // word that every call writes: successes, the common outcome, and exclusions
 // go to one of several shards picked at random, each on its own cache lines;
-// failures, rare while closed, go to counters of their own, next to the
-// failure run, which is written only by failures and by the first success
-// after one.
+// failures, rare while closed, go to counters of their own.
 // Buckets are never swept: each counter carries the number of the bucket it
 // counts, and the first write in a later bucket starts it afresh.
 //
@@ -34,15 +32,22 @@ type window struct {
 	// tallies count successes too, each in memory of its own.
 	tallies tallies
 	_       [64]byte
+	// What a success reads, on one cache line: the tallies' successes touch
+	// no other memory of the breaker's (see Tally.Success).
+	//
 	// clock is the present bucket number times two, plus one while the
 	// ticker runs (when it is even, the number may be old).
 	clock atomic.Uint64
-	_     [56]byte
 	// run is the failure run going on: the bucket it began in (high 32 bits)
 	// and its length (low 32 bits); zero when the last outcome was a success.
-	run      atomic.Uint64
+	// Only failures, rare while closed, and the first success after one
+	// write it.
+	run atomic.Uint64
+	// over: the closed phase the window counts for has ended.
+	over     atomic.Bool
+	_        [44]byte
 	failures [windowBuckets]stamped
-	_        [64 - (1+windowBuckets)*8%64]byte
+	_        [(64 - windowBuckets*8%64) % 64]byte
 }
 
 // A stamped counter holds a bucket number in its high 32 bits and a count in

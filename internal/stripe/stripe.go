@@ -42,6 +42,14 @@ func procPin() int
 //go:linkname procUnpin runtime.procUnpin
 func procUnpin()
 
+// P returns the id of the P the calling goroutine runs on, as a hint: the
+// goroutine may move to another one at once.
+func P() int {
+	id := procPin()
+	procUnpin()
+	return id
+}
+
 // Add counts one.
 func (s *Counter) Add() {
 	s.c[procPin()&(stripes-1)].Add(1)

@@ -28,10 +28,13 @@ import (
 // command in flight. A host that busy delays the reply's reader as much, and
 // the system clock would then count the delay against the server.
 type Clock struct {
-	now    func() int64 // the system clock: monotonic nanoseconds from an epoch, never 0
-	period time.Duration
-	timer  *time.Timer
-	busy   func() bool // whether commands are in flight where the clock serves
+	now func() int64 // the system clock: monotonic nanoseconds from an epoch, never 0
+	// wallNow is the wall clock, Unix nanoseconds: the scale of go-redis's
+	// read deadlines, which may step away from the monotonic clock.
+	wallNow func() int64
+	period  time.Duration
+	timer   *time.Timer
+	busy    func() bool // whether commands are in flight where the clock serves
 
 	mu sync.Mutex // orders the events
 
@@ -48,8 +51,9 @@ type Clock struct {
 	stopped  atomic.Bool
 	_        [64]byte
 	// at holds the system clock (now) at the latest events: event s
-	// at at[s%eventsKept].
-	at [eventsKept]atomic.Int64
+	// at at[s%eventsKept]; wall holds the wall clock at them likewise.
+	at   [eventsKept]atomic.Int64
+	wall [eventsKept]atomic.Int64
 }
 
 // eventsKept is how many events the clock remembers: four slow-call
@@ -59,7 +63,7 @@ const eventsKept = 32
 // NewClock returns a stopped clock for the slow-call threshold, which ticks
 // while busy reports commands in flight; now is the system clock it reads.
 func NewClock(now func() int64, threshold time.Duration, busy func() bool) *Clock {
-	r := &Clock{now: now, period: max(threshold/8, 1), busy: busy}
+	r := &Clock{now: now, wallNow: func() int64 { return time.Now().UnixNano() }, period: max(threshold/8, 1), busy: busy}
 	r.timer = time.AfterFunc(time.Hour, r.tick)
 	r.timer.Stop()
 	return r
@@ -91,6 +95,7 @@ func (r *Clock) event() {
 	s := r.seq.Load() + 1
 	r.seq.Store(s)
 	r.at[s%eventsKept].Store(r.now())
+	r.wall[s%eventsKept].Store(r.wallNow())
 	r.recorded.Store(s)
 }
 
@@ -121,13 +126,15 @@ func (r *Clock) WrittenBy(stamp uint64, now int64) int64 {
 	return min(r.at[first%eventsKept].Load(), now)
 }
 
-// Seen returns the time of the event a write that recorded stamp saw, which
-// came before the write (give or take the event's own bookkeeping). Asked
-// right after the write, as it is, it is at hand: the slot is another
-// event's only when the event's time is not recorded yet (an earlier event's
-// then) or 32 events later.
-func (r *Clock) Seen(stamp uint64) int64 {
-	return r.at[stamp%eventsKept].Load()
+// WallSeen returns the wall clock's reading (Unix nanoseconds) at the event
+// a write that recorded stamp saw, which came before the write (give or take
+// the event's own bookkeeping). Asked right after the write, as it is, it is
+// at hand: the slot is another event's only when the event's reading is not
+// recorded yet (an earlier event's then) or 32 events later. A read deadline
+// go-redis sets, a wall clock time, is compared with it: the wall clock may
+// have stepped since the client started, but hardly within a tick.
+func (r *Clock) WallSeen(stamp uint64) int64 {
+	return r.wall[stamp%eventsKept].Load()
 }
 
 // tick records an event and goes on ticking while commands are in flight.

@@ -17,14 +17,17 @@ func TestReplyClockTicksWhileCommandsAreInFlight(t *testing.T) {
 	defer r.Stop()
 
 	inFlight.Add(1) // a command in flight
-	before := clock()
+	before, wallBefore := clock(), time.Now().UnixNano()
 	first := r.Stamp()
-	stamped := clock()
+	stamped, wallStamped := clock(), time.Now().UnixNano()
 	if !r.running.Load() || first == 0 {
 		t.Fatalf("a write did not start the clock: running %v, stamp %d", r.running.Load(), first)
 	}
-	if at := r.Seen(first); at < before || at > stamped {
+	if at := r.at[first%eventsKept].Load(); at < before || at > stamped {
 		t.Fatalf("the event a write saw is at %d, want between %d and %d", at, before, stamped)
+	}
+	if at := r.WallSeen(first); at < wallBefore || at > wallStamped {
+		t.Fatalf("the event a write saw is at %d on the wall clock, want between %d and %d", at, wallBefore, wallStamped)
 	}
 	time.Sleep(35 * time.Millisecond) // ticks since
 	if r.Quick(first) {
@@ -70,9 +73,9 @@ func TestReplyClockBoundsTheWrite(t *testing.T) {
 			for range 200 {
 				before := clock()
 				stamp := r.Stamp()
-				stamped := clock()
-				if at := r.Seen(stamp); at > stamped {
-					t.Errorf("the event a write saw is at %d, after the write at %d", at, stamped)
+				stamped, wallStamped := clock(), time.Now().UnixNano()
+				if at := r.WallSeen(stamp); at > wallStamped {
+					t.Errorf("the event a write saw is at %d on the wall clock, after the write at %d", at, wallStamped)
 					return
 				}
 				// Sometimes past every event the clock keeps.

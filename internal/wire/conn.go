@@ -42,12 +42,14 @@ type Conn struct {
 	gen       uint32        // the owner's address generation when dialed
 	flags     atomic.Uint32 // connClosed, connLongWait, connReplied, …
 
-	first []byte       // the start of what the server sent first, set once with connReplied
-	sys   syscall.Conn // the connection underneath, when it has a file descriptor
+	// On the second cache line: what go-redis's check of a pooled
+	// connection and a read of a reply in one piece use.
+	sys syscall.Conn // the connection underneath, when it has a file descriptor
 	// replies follows what the server sends, to refuse a reply over the
-	// client's limits (see replyScanner); only the reading goroutine uses
-	// it. With it the struct fills three cache lines.
+	// client's limits (see Scanner); only the reading goroutine uses it.
 	replies Scanner
+
+	first []byte // the start of what the server sent first, set once with connReplied
 }
 
 // The flags of a Conn.
@@ -106,27 +108,44 @@ func Wrap(e *Endpoint, conn net.Conn, gen uint32) net.Conn {
 func (c *Conn) NetConn() net.Conn { return c.Conn }
 
 func (c *Conn) Write(p []byte) (int, error) {
+	// The common case, the first write of a request on a connection in use,
+	// calls nothing but the clock and the write; the rest is out of line,
+	// which keeps the frame under every write small (see the solo hook).
 	flags := c.flags.Load()
+	r := c.e.Clock
+	if flags&(connClosed|connLongWait|connSetup) != 0 || r == nil || c.writeStamp.Load() != 0 || !c.current() {
+		return c.writeRare(p, flags)
+	}
+	stamp := r.Stamp()
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		return n, c.firstWriteFailed(n, err, stamp)
+	}
+	c.writeStamp.Store(int64(stamp) + 1)
+	return n, nil
+}
+
+// writeRare is Write in every other case: a write on a closed or replaced
+// connection, one more write of a request (a pipeline may take several), a
+// write without a reply clock, the first after a long wait or during the
+// connection's setup.
+func (c *Conn) writeRare(p []byte, flags uint32) (int, error) {
 	if flags&connClosed != 0 || !c.current() {
-		return 0, &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: ErrWriteOnClosed}
+		return 0, c.errWriteOnClosed()
 	}
 	var stamp uint64
-	firstWrite := c.writeStamp.Load() == 0 // of a request: a pipeline may take several
+	firstWrite := c.writeStamp.Load() == 0 // of a request
 	if firstWrite {
 		if r := c.e.Clock; r != nil {
 			stamp = r.Stamp()
 		}
 	}
 	n, err := c.Conn.Write(p)
-	if err != nil {
-		if firstWrite && n == 0 && outcome.IsTimeout(err) && flags&connReplied != 0 && c.e.Clock != nil && c.e.Clock.Quick(stamp) {
-			// The caller's deadline had passed before the write (nothing
-			// else times a first write out at once) on a connection that
-			// served: it closes clean, and is replaced.
-			c.flags.Or(connUnused)
-		} else {
-			c.writeStamp.Store(writeFailed)
-		}
+	switch {
+	case err != nil && firstWrite:
+		return n, c.firstWriteFailed(n, err, stamp)
+	case err != nil:
+		c.writeStamp.Store(writeFailed)
 		return n, c.refusal(err)
 	}
 	if firstWrite {
@@ -139,6 +158,29 @@ func (c *Conn) Write(p []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// firstWriteFailed follows the first write of a request, which recorded
+// stamp and failed with err after writing n bytes, and returns its error.
+func (c *Conn) firstWriteFailed(n int, err error, stamp uint64) error {
+	if n == 0 && outcome.IsTimeout(err) && c.flags.Load()&connReplied != 0 && c.e.Clock != nil && c.e.Clock.Quick(stamp) {
+		// The caller's deadline had passed before the write (nothing
+		// else times a first write out at once) on a connection that
+		// served: it closes clean, and is replaced.
+		c.flags.Or(connUnused)
+	} else {
+		c.writeStamp.Store(writeFailed)
+	}
+	return c.refusal(err)
+}
+
+// errWriteOnClosed is the error of a write, or of a deadline set for one, on a
+// connection closed or replaced before the request was written. (Inlined, it
+// would make its callers' frames larger.)
+//
+//go:noinline
+func (c *Conn) errWriteOnClosed() error {
+	return &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: ErrWriteOnClosed}
 }
 
 // setupWritten notes whether p, a request written while the connection is
@@ -252,22 +294,28 @@ func (c *Conn) tookAtLeast(stamp uint64) time.Duration {
 // it, in the health check of a pooled connection, where no reply is pending.)
 func (c *Conn) SetReadDeadline(t time.Time) error {
 	if !c.current() {
-		err := c.Conn.SetReadDeadline(t)
-		switch {
-		case err == nil:
-		case c.writeStamp.Load() == 0: // nothing written yet
-			err = &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: ErrWriteOnClosed}
-		default: // cut at a switch after the write: the command was in flight
-			_, err = c.e.Owner.AfterSwitch(c, nil, 0, err)
-		}
-		return err
+		return c.setReadDeadlineAfterSwitch(t)
 	}
 	if ws := c.writeStamp.Load(); ws > 0 && c.e.Clock != nil {
-		if t.IsZero() || time.Duration(t.UnixNano()-(c.e.EpochUnix+c.e.Clock.Seen(uint64(ws-1)))) > c.e.LongWait {
+		if t.IsZero() || time.Duration(t.UnixNano()-c.e.Clock.WallSeen(uint64(ws-1))) > c.e.LongWait {
 			c.flags.Or(connLongWait)
 		}
 	}
 	return c.Conn.SetReadDeadline(t)
+}
+
+// setReadDeadlineAfterSwitch sets the read deadline of a connection to a
+// master replaced since it was dialed.
+func (c *Conn) setReadDeadlineAfterSwitch(t time.Time) error {
+	err := c.Conn.SetReadDeadline(t)
+	switch {
+	case err == nil:
+	case c.writeStamp.Load() == 0: // nothing written yet
+		err = c.errWriteOnClosed()
+	default: // cut at a switch after the write: the command was in flight
+		_, err = c.e.Owner.AfterSwitch(c, nil, 0, err)
+	}
+	return err
 }
 
 // SetWriteDeadline comes before a request is written: on a connection to a
@@ -275,7 +323,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 // written, and may go to the new master.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	if !c.current() {
-		return &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: ErrWriteOnClosed}
+		return c.errWriteOnClosed()
 	}
 	return c.Conn.SetWriteDeadline(t)
 }
@@ -304,9 +352,17 @@ const JudgeSlack = 50 * time.Millisecond
 // answer those. A connection to a master that moved away judges that old
 // server, not the node's current one.
 func (c *Conn) judge(stamp uint64, first byte) {
-	if !c.current() {
+	// The common case, a quick reply to a command counted in the tally,
+	// reads neither the owner nor its breaker.
+	if r := c.e.Clock; r != nil && r.Quick(stamp) && !outcome.IsErrorReply(first) &&
+		c.flags.Load()&connSetupReply == 0 && c.successes.Success() {
 		return
 	}
+	c.judgeAgain(stamp, first)
+}
+
+// judgeAgain is judge through the owner's breaker.
+func (c *Conn) judgeAgain(stamp uint64, first byte) {
 	b := c.e.Owner.Breaker()
 	switch {
 	case b == nil:

@@ -87,6 +87,57 @@ func TestConnJudgesTheServersTimeFromTheWrite(t *testing.T) {
 	}
 }
 
+// A read deadline, which go-redis sets on the wall clock, is told long or not
+// against the wall clock at the write, not against the monotonic clock that
+// times replies: after the wall clock stepped forward, a slow reply to a
+// command waited for no longer than ReadTimeout is still judged slow, and
+// after it stepped back a blocking command's wait is still a long one.
+func TestReadDeadlinesSurviveAStepOfTheWallClock(t *testing.T) {
+	threshold := 80 * time.Millisecond
+	for _, tc := range []struct {
+		step time.Duration // of the wall clock, since the endpoint was made
+		wait time.Duration // the read deadline after the write
+		slow int32         // slow calls counted for a reply well over the threshold
+	}{
+		{step: 10 * time.Second, wait: 3 * time.Second, slow: 1},
+		{step: -10 * time.Second, wait: 3*time.Second + 5*time.Second, slow: 0},
+	} {
+		e := newEndpoint(t, &threshold)
+		e.Clock.wallNow = func() int64 { return time.Now().Add(tc.step).UnixNano() }
+		client, end := net.Pipe()
+		conn := Wrap(e, steppedConn{client, tc.step}, 0)
+		delays := server(t, end, "+OK\r\n")
+		for _, delay := range []time.Duration{0, threshold + threshold/8 + 50*time.Millisecond} {
+			delays <- delay
+			if _, err := conn.Write([]byte("*1\r\n$4\r\nPING\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			if err := conn.SetReadDeadline(time.Now().Add(tc.step + tc.wait)); err != nil {
+				t.Fatal(err)
+			}
+			var buf [16]byte
+			if _, err := conn.Read(buf[:]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := owner(e).slow.Load(); got != tc.slow {
+			t.Errorf("wall clock stepped by %v, read deadline %v after the write: %d slow calls, want %d", tc.step, tc.wait, got, tc.slow)
+		}
+		conn.Close()
+	}
+}
+
+// steppedConn is a connection seen from a wall clock step ahead of the
+// system's: its read deadlines are on that clock.
+type steppedConn struct {
+	net.Conn
+	step time.Duration
+}
+
+func (c steppedConn) SetReadDeadline(t time.Time) error {
+	return c.Conn.SetReadDeadline(t.Add(-c.step))
+}
+
 // The replies to the commands that set a connection up are not successes:
 // a server that answers handshakes but no command must not look healthy.
 func TestSetupRepliesAreNotSuccesses(t *testing.T) {

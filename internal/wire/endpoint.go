@@ -43,28 +43,33 @@ type Owner interface {
 // the settings the owner fixed when it was made. Its fields must not change
 // once a connection was wrapped with it.
 type Endpoint struct {
-	Owner Owner
+	// What every command's read, write and deadlines use comes first: the
+	// struct takes 96 bytes, which the allocator aligns to 32, so these 24
+	// share one cache line.
+	//
 	// Gen is the owner's address generation: a connection dialed under
 	// another one goes to a server the owner has moved away from. It is
 	// read here rather than asked of the Owner because every read, write
 	// and deadline of a command checks it.
-	Gen     *atomic.Uint32
-	Clock   *Clock // the reply clock; nil when the owner has no breaker
+	Gen   *atomic.Uint32
+	Clock *Clock // the reply clock; nil when the owner has no breaker
+	// LongWait is a read deadline further than this after the write: a
+	// blocking command's, whose time is not judged (JudgeLimit, JudgeSlack
+	// and a Clock period).
+	LongWait time.Duration
+
+	Owner   Owner
 	Limits  *Limits
 	Drainer *Drainer
-	// Now is the system clock the Clock reads; EpochUnix is its zero in
-	// Unix nanoseconds, the scale of the read deadlines go-redis sets.
-	Now       func() int64
-	EpochUnix int64
+	// Now is the system clock the Clock reads.
+	Now func() int64
 	// JudgeLimit is the longest go-redis waits for a reply (its
 	// ReadTimeout, or 30 s without one): replies are judged slow only when
-	// it is positive. LongWait is a read deadline further than this after
-	// the write: a blocking command's, whose time is not judged (JudgeLimit,
-	// JudgeSlack and a Clock period).
+	// it is positive.
 	JudgeLimit time.Duration
-	LongWait   time.Duration
 	// MaxDrains bounds the connections drained at once: as many as the
 	// owner's pool dials at once.
 	MaxDrains int32
 	draining  atomic.Int32
+	_         [16]byte // 96 bytes, which the allocator aligns to 32 (see Gen)
 }

@@ -52,18 +52,22 @@ var errMalformedReply = errors.New("redisguard: malformed reply")
 // A Scanner with its Limits set and nothing else is at the start of a reply.
 // It is used by one reader at a time, as a connection's reads are.
 type Scanner struct {
+	// What Scan reads first, together: whether a read begins a reply.
 	Limits *Limits
 	skip   int64 // bytes of a bulk string's body and CRLF still to come
-	line   int64 // bytes of the current line so far
-	num    int64 // the current header's value so far
-	elems  int64 // elements the current reply's aggregates declared
-	kind   byte  // the current line's type
-	inLine bool  // within a line (its first byte was seen)
-	neg    bool  // the current header's value is negative
-	digit  bool  // the current header has a digit
-	bad    bool  // the current header is not a number
+	// elems counts the elements the current reply's aggregates declared: it
+	// is zero only when no aggregate is open.
+	elems  int64
 	err    error // the first limit broken; every later scan returns it
-	stack  []openAggregate
+	inLine bool  // within a line (its first byte was seen)
+
+	kind  byte  // the current line's type
+	neg   bool  // the current header's value is negative
+	digit bool  // the current header has a digit
+	bad   bool  // the current header is not a number
+	line  int64 // bytes of the current line so far
+	num   int64 // the current header's value so far
+	stack []openAggregate
 }
 
 // openAggregate is an aggregate of the current reply that is still open.
@@ -78,7 +82,7 @@ func (s *Scanner) Scan(p []byte) error {
 	if s.err != nil {
 		return s.err
 	}
-	if s.skip == 0 && !s.inLine && s.elems == 0 && len(s.stack) == 0 && s.whole(p) {
+	if s.skip == 0 && !s.inLine && s.elems == 0 && s.whole(p) {
 		return nil
 	}
 	return s.scan(p)
@@ -90,22 +94,28 @@ func (s *Scanner) Scan(p []byte) error {
 // leave the scanner as it is, at the start of the next reply; whole costs
 // less, and a reply to one command mostly comes in one read.
 func (s *Scanner) whole(p []byte) bool {
-	last := len(p) - 1
-	if last < 2 || p[last] != '\n' {
+	n := len(p)
+	if n < 3 || p[n-1] != '\n' {
 		return false
 	}
-	switch p[0] {
-	case '$':
-		// The digits end before the final LF at the latest.
+	if p[0] == '$' {
+		// "$", the length's digits, CRLF, the body and CRLF: the digits end
+		// before the final LF at the latest.
 		var num int64
 		i := 1
-		for ; i <= maxFastDigits && p[i] >= '0' && p[i] <= '9'; i++ {
-			num = num*10 + int64(p[i]-'0')
+		for ; i < n-1 && i <= maxFastDigits; i++ {
+			d := p[i] - '0'
+			if d > 9 {
+				break
+			}
+			num = num*10 + int64(d)
 		}
-		return i > 1 && p[i] == '\r' && p[i+1] == '\n' && num <= s.Limits.Bulk &&
-			int64(i+1) <= s.Limits.Line && int64(len(p)) == int64(i)+2+num+2
+		return i > 1 && p[i] == '\r' && p[i+1] == '\n' && int64(n) == int64(i)+4+num &&
+			num <= s.Limits.Bulk && int64(i+1) <= s.Limits.Line
+	}
+	switch p[0] {
 	case '+', '-', ':', '_', ',', '#', '(':
-		return int64(last) <= s.Limits.Line && bytes.IndexByte(p[:last], '\n') < 0
+		return int64(n-1) <= s.Limits.Line && bytes.IndexByte(p[:n-1], '\n') < 0
 	}
 	return false
 }

@@ -52,7 +52,6 @@ func newEndpoint(t *testing.T, threshold *time.Duration) *Endpoint {
 		Gen:        &o.gen,
 		Limits:     &Limits{Bulk: 100, Elements: 10, Depth: 3, Line: 64},
 		Now:        now,
-		EpochUnix:  epoch.UnixNano(),
 		JudgeLimit: 3 * time.Second,
 		MaxDrains:  2,
 	}
