@@ -3,6 +3,7 @@ package redistest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -16,6 +17,16 @@ import (
 // mustRefuse fails the test unless connecting to addr is refused.
 func mustRefuse(t *testing.T, addr string) {
 	t.Helper()
+	if err := refused(addr); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// errConnected is refused's error when a dial connected to a listener.
+var errConnected = errors.New("connected")
+
+// refused returns nil when connecting to addr is refused.
+func refused(addr string) error {
 	for range 3 {
 		conn, err := net.DialTimeout("tcp4", addr, okTimeout)
 		if err == nil {
@@ -27,12 +38,14 @@ func mustRefuse(t *testing.T, addr string) {
 				// TCP self-connection, which is as good as a refusal.
 				continue
 			}
+			return fmt.Errorf("dial %s: %w; want connection refused", addr, errConnected)
 		}
 		if !errors.Is(err, syscall.ECONNREFUSED) {
-			t.Fatalf("dial %s: %v; want connection refused", addr, err)
+			return fmt.Errorf("dial %s: %v; want connection refused", addr, err)
 		}
-		return
+		return nil
 	}
+	return nil
 }
 
 func TestServerKillAndRestart(t *testing.T) {
