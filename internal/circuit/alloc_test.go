@@ -32,6 +32,9 @@ func TestClosedAndOpenPathsAllocateNothing(t *testing.T) {
 	if allocs := testing.AllocsPerRun(1000, func() { b.RecordSuccess(&tally) }); allocs != 0 {
 		t.Errorf("RecordSuccess while closed: %v allocations, want 0", allocs)
 	}
+	if allocs := testing.AllocsPerRun(1000, func() { tally.Success() }); allocs != 0 {
+		t.Errorf("Tally.Success while closed: %v allocations, want 0", allocs)
+	}
 	if b.State() != StateClosed {
 		t.Fatalf("state %v", b.State())
 	}
